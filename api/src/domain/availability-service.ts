@@ -1,0 +1,105 @@
+import { AppError } from '@stampede/core/errors';
+import type { Availability } from '@stampede/core/events/event-repository';
+import { readCachedAvailability, writeCachedAvailability, type CachedAvailability } from '@stampede/core/availability/availability-cache';
+import { redisIsReady, type Redis, type RedisKeys } from '@stampede/core/redis/redis-client';
+import type { Logger } from '@stampede/core/logger';
+import { createSingleFlight } from './single-flight.js';
+
+/** Where an answer came from, as the X-Cache header says it. */
+export type CacheSource = 'hit' | 'miss' | 'bypass' | 'stale';
+
+export interface AvailabilityResult {
+  value: Availability;
+  source: CacheSource;
+}
+
+export interface AvailabilityServiceOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  /** Reads availability from Postgres; undefined when there is no such event. */
+  load: (eventId: string) => Promise<Availability | undefined>;
+  ttlMs: number;
+  staleTtlMs: number;
+  softTimeoutMs: number;
+  log: Logger;
+  /** Last-known values kept in process, for when Redis and Postgres are both away. */
+  lastKnownLimit?: number;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * Cache-aside availability reads that never fail because the cache is gone:
+ * Redis hit → answer; miss → one Postgres query per key per replica (single-flight)
+ * and fill the cache; Redis down → straight to Postgres (bypass); Postgres down or
+ * slower than the soft timeout → the last known value, marked stale; neither → 503.
+ */
+export function createAvailabilityService(o: AvailabilityServiceOptions) {
+  const flight = createSingleFlight<Availability | undefined>();
+  const lastKnown = new Map<string, CachedAvailability>();
+  const limit = o.lastKnownLimit ?? 1_000;
+
+  function remember(entry: CachedAvailability): void {
+    lastKnown.delete(entry.value.eventId);
+    lastKnown.set(entry.value.eventId, entry);
+    if (lastKnown.size > limit) lastKnown.delete(lastKnown.keys().next().value as string);
+  }
+
+  async function readCache(eventId: string): Promise<{ entry?: CachedAvailability; reachable: boolean }> {
+    if (!redisIsReady(o.redis)) return { reachable: false };
+    try {
+      return { entry: await readCachedAvailability(o.redis, o.keys, eventId), reachable: true };
+    } catch (err) {
+      o.log.debug({ event: 'cache.read_failed', err: (err as Error).message }, 'cache read failed, bypassing');
+      return { reachable: false };
+    }
+  }
+
+  function loadFromDatabase(eventId: string): Promise<Availability | undefined> {
+    return flight.run(eventId, async () => {
+      const value = await o.load(eventId);
+      if (value) {
+        remember({ value, cachedAt: Date.now() });
+        if (redisIsReady(o.redis)) {
+          writeCachedAvailability(o.redis, o.keys, value, o.staleTtlMs).catch((err: Error) =>
+            o.log.debug({ event: 'cache.write_failed', err: err.message }, 'cache write failed'));
+        }
+      }
+      return value;
+    });
+  }
+
+  return {
+    /** Availability of an event, with where it came from. Throws event_not_found or data_unavailable. */
+    async get(eventId: string): Promise<AvailabilityResult> {
+      const { entry, reachable } = await readCache(eventId);
+      if (entry && Date.now() - entry.cachedAt < o.ttlMs) {
+        remember(entry);
+        return { value: entry.value, source: 'hit' };
+      }
+      const fallback = entry ?? lastKnown.get(eventId);
+      const fresh: CacheSource = reachable ? 'miss' : 'bypass';
+      const loading = loadFromDatabase(eventId);
+      if (fallback) {
+        const outcome = await Promise.race([
+          loading.catch((err: unknown) => ({ failed: err })),
+          new Promise<typeof TIMED_OUT>((resolve) => setTimeout(resolve, o.softTimeoutMs, TIMED_OUT).unref()),
+        ]);
+        if (outcome !== TIMED_OUT && outcome !== undefined && !('failed' in outcome)) return { value: outcome, source: fresh };
+        if (outcome === undefined) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
+        o.log.warn({ event: 'cache.stale_served', eventId, reason: outcome === TIMED_OUT ? 'soft_timeout' : 'database_error' }, 'serving last known availability');
+        return { value: fallback.value, source: 'stale' };
+      }
+      let value: Availability | undefined;
+      try {
+        value = await loading;
+      } catch (err) {
+        throw new AppError('data_unavailable', 'Availability cannot be read now and no earlier value is known.', { cause: err, headers: { 'Retry-After': '1' } });
+      }
+      if (!value) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
+      return { value, source: fresh };
+    },
+  };
+}
+
+export type AvailabilityService = ReturnType<typeof createAvailabilityService>;

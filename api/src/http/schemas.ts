@@ -1,0 +1,56 @@
+import { z } from '@hono/zod-openapi';
+
+/** A UUID path id; anything else is answered 400 invalid_id. */
+export function IdParam<K extends string>(name: K) {
+  const id = z.uuid({ message: `${name} must be a UUID` }).openapi({ param: { name, in: 'path' }, example: '00000000-0000-4000-8000-00000000c0de' });
+  return z.object({ [name]: id } as Record<K, typeof id>);
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().openapi({ description: 'Stable machine-readable error code (see docs/api.md).' }),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+  })
+  .passthrough()
+  .openapi('Problem');
+
+export const TierSchema = z
+  .object({ id: z.uuid(), name: z.string(), priceCents: z.number().int(), capacity: z.number().int(), sold: z.number().int() })
+  .openapi('Tier');
+
+export const EventSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    venue: z.string(),
+    startsAt: z.string(),
+    saleOpensAt: z.string(),
+    saleClosesAt: z.string().nullable(),
+  })
+  .openapi('Event');
+
+export const EventWithTiersSchema = EventSchema.extend({ tiers: z.array(TierSchema) }).openapi('EventWithTiers');
+
+export const AvailabilitySchema = z
+  .object({
+    eventId: z.uuid(),
+    soldOut: z.boolean(),
+    asOf: z.string().openapi({ description: 'When Postgres produced these figures.' }),
+    stale: z.boolean().openapi({ description: 'True when Postgres could not be read and this is the last known value.' }),
+    tiers: z.array(
+      z.object({ tierId: z.uuid(), name: z.string(), capacity: z.number().int(), remaining: z.number().int(), soldOut: z.boolean() }),
+    ),
+  })
+  .openapi('Availability');
+
+/** The problem responses a route can give, for its OpenAPI description. */
+export function problems(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: `Problem (${s})`, content: { 'application/problem+json': { schema: ProblemSchema } } }]),
+  );
+}

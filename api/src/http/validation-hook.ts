@@ -1,0 +1,23 @@
+import type { Hook } from '@hono/zod-openapi';
+import { AppError, type ErrorCode } from '@stampede/core/errors';
+
+/** Which problem code a failed validation target becomes. */
+const CODE_BY_TARGET: Record<string, ErrorCode> = {
+  param: 'invalid_id',
+  json: 'validation_failed',
+  query: 'validation_failed',
+  header: 'validation_failed',
+};
+
+/**
+ * The default hook of every OpenAPI route: a request that fails its schema becomes an
+ * AppError, so validation errors take the same problem+json path as everything else.
+ * Each issue is listed with its path, never with the offending value.
+ */
+export const validationHook: Hook<unknown, any, any, any> = (result) => {
+  if (result.success) return;
+  const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const code = CODE_BY_TARGET[result.target] ?? 'validation_failed';
+  const detail = issues.map((i) => `${i.path || result.target}: ${i.message}`).join('; ');
+  throw new AppError(code, detail, { extensions: { issues } });
+};

@@ -1,0 +1,66 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { AppError, mapPostgresError } from '@stampede/core/errors';
+import { findEventWithTiers, listEvents, type EventRow } from '@stampede/core/events/event-repository';
+import type { Sql } from '@stampede/core/db';
+import type { AppEnv } from '../http/app-env.js';
+import { AvailabilitySchema, EventSchema, EventWithTiersSchema, IdParam, problems } from '../http/schemas.js';
+import { validationHook } from '../http/validation-hook.js';
+import type { AvailabilityService } from '../domain/availability-service.js';
+
+const listRoute = createRoute({
+  method: 'get', path: '/events', tags: ['events'], summary: 'List events',
+  responses: { 200: { description: 'Events, soonest first', content: { 'application/json': { schema: z.object({ events: z.array(EventSchema) }) } } }, ...problems(503) },
+});
+
+const getRoute = createRoute({
+  method: 'get', path: '/events/{eventId}', tags: ['events'], summary: 'An event with its tiers',
+  request: { params: IdParam('eventId') },
+  responses: { 200: { description: 'The event', content: { 'application/json': { schema: EventWithTiersSchema } } }, ...problems(400, 404, 503) },
+});
+
+const availabilityRoute = createRoute({
+  method: 'get', path: '/events/{eventId}/availability', tags: ['events'], summary: 'Remaining tickets per tier (cached)',
+  description: 'Cache-aside in Redis. X-Cache says hit, miss, bypass (Redis unavailable) or stale (Postgres unavailable, last known value).',
+  request: { params: IdParam('eventId') },
+  responses: { 200: { description: 'Availability', content: { 'application/json': { schema: AvailabilitySchema } } }, ...problems(400, 404, 503) },
+});
+
+function eventJson(e: EventRow) {
+  return { id: e.id, name: e.name, venue: e.venue, startsAt: e.startsAt.toISOString(), saleOpensAt: e.saleOpensAt.toISOString(), saleClosesAt: e.saleClosesAt?.toISOString() ?? null };
+}
+
+/** Reads from Postgres, turning an unreachable database into a 503 problem. */
+async function fromDatabase<T>(query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (err) {
+    throw mapPostgresError(err);
+  }
+}
+
+/** GET routes of the read path: events, one event, availability. */
+export function eventRoutes(deps: { sql: Sql; availability: AvailabilityService }) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.openapi(listRoute, async (c) => {
+    const events = await fromDatabase(() => listEvents(deps.sql));
+    return c.json({ events: events.map(eventJson) }, 200);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { eventId } = c.req.valid('param');
+    const event = await fromDatabase(() => findEventWithTiers(deps.sql, eventId));
+    if (!event) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
+    return c.json({ ...eventJson(event), tiers: event.tiers }, 200);
+  });
+
+  app.openapi(availabilityRoute, async (c) => {
+    const { eventId } = c.req.valid('param');
+    const { value, source } = await deps.availability.get(eventId);
+    c.header('X-Cache', source);
+    c.header('Cache-Control', 'no-store');
+    return c.json({ ...value, stale: source === 'stale' }, 200);
+  });
+
+  return app;
+}

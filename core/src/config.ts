@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/** Reads an integer from an environment string; empty means "use the default". */
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess((v) => (v === '' || v === undefined ? undefined : Number(v)), z.number().int().min(min).max(max).default(def));
+
+const num = (def: number, min = 0, max = Number.MAX_VALUE) =>
+  z.preprocess((v) => (v === '' || v === undefined ? undefined : Number(v)), z.number().min(min).max(max).default(def));
+
+const bool = (def: boolean) =>
+  z.preprocess((v) => (v === '' || v === undefined ? undefined : v), z.enum(['true', 'false', '1', '0']).default(def ? 'true' : 'false'))
+    .transform((v) => v === 'true' || v === '1');
+
+const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
+
+/**
+ * Every setting of every Stampede process, from environment variables.
+ * All keys are defaulted to the local lab (Postgres, Redis and RabbitMQ on 127.0.0.1),
+ * so a process started with no environment talks to the local services.
+ */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Pretty, colored logs for a human at a terminal; never the default, never in containers. */
+  LOG_PRETTY: bool(false),
+  /** Name of this process in logs and in X-Served-By (api-1, api-2, worker, …). */
+  INSTANCE_NAME: z.string().min(1).default('api-1'),
+
+  PORT: int(3000, 0, 65535),
+  HOST: z.string().default('0.0.0.0'),
+  /** How long shutdown may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
+
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/test'),
+  DATABASE_POOL_MAX: int(10, 1, 200),
+  /** Statements slower than this fail instead of holding a connection forever. */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(5_000, 100),
+  DATABASE_CONNECT_TIMEOUT_S: int(3, 1, 60),
+
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key, so several labs or tests can share one Redis. */
+  REDIS_KEY_PREFIX: z.string().default('stampede:'),
+  /** A Redis command that takes longer is abandoned and the read goes to Postgres. */
+  REDIS_COMMAND_TIMEOUT_MS: int(250, 10),
+  REDIS_CONNECT_TIMEOUT_MS: int(1_000, 50),
+
+  AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
+  /** Prefix of the exchange and queue names, so tests can run side by side. */
+  AMQP_PREFIX: z.string().min(1).default('stampede'),
+  /** A publish not confirmed by the broker in this time is answered 503. */
+  PUBLISH_CONFIRM_TIMEOUT_MS: int(2_000, 50),
+
+  /** Fresh life of a cached availability answer (see docs/architecture.md for why it is short). */
+  CACHE_TTL_MS: int(1_000, 1),
+  /** How long a cached answer stays usable as a stale fallback when Postgres is down. */
+  CACHE_STALE_TTL_MS: int(3_600_000, 1),
+  /** Soft timeout: a slow Postgres read falls back to the stale cached value after this. */
+  CACHE_SOFT_TIMEOUT_MS: int(300, 1),
+
+  PURCHASE_MAX_QUANTITY: int(6, 1, 100),
+  /** Tickets one buyer may hold per event, across purchases. */
+  BUYER_LIMIT_PER_EVENT: int(6, 1, 1000),
+  /** queued: admit, publish, answer 202. sync: decide in the request (the monolith baseline). */
+  PURCHASE_MODE: z.enum(['queued', 'sync']).default('queued'),
+  /** How long the admission records (idempotency keys, purchase status) live in Redis. */
+  GATE_RECORD_TTL_S: int(86_400, 60),
+
+  /** Bearer token of the admin and chaos endpoints; they do not exist when unset. */
+  ADMIN_TOKEN: optionalString,
+  CHAOS_ENABLED: bool(false),
+
+  WORKER_PREFETCH: int(1_000, 1, 65_535),
+  WORKER_BATCH_SIZE: int(500, 1, 10_000),
+  WORKER_BATCH_WAIT_MS: int(5, 0, 1_000),
+  /** Deliveries of one message before it is dead-lettered as poison. */
+  WORKER_MAX_ATTEMPTS: int(5, 1, 100),
+  WORKER_RETRY_BASE_MS: int(200, 1),
+  WORKER_RETRY_MAX_MS: int(10_000, 1),
+  WORKER_METRICS_PORT: int(9100, 0, 65535),
+  /** How often the gate is reconciled with Postgres when the queue is idle. */
+  RECONCILE_INTERVAL_MS: int(5_000, 100),
+  PAYMENT_LATENCY_MS: int(0, 0, 60_000),
+  PAYMENT_FAILURE_RATE: num(0, 0, 1),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Raised at boot when the environment does not make a valid config. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment once, at boot. Fails fast with one readable line per bad key.
+ * @param env the variables to read, `process.env` by default
+ * @param overrides typed values that win over the environment (tests, lab tool)
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze({ ...result.data, ...overrides });
+}

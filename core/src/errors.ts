@@ -1,0 +1,79 @@
+/**
+ * Every error the system answers on purpose: a stable string code that clients can
+ * branch on, the HTTP status that goes with it, and a human title. The catalogue is
+ * the single list that the error handler and the OpenAPI document read.
+ */
+export const ERROR_CATALOGUE = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  invalid_id: { status: 400, title: 'A path id is not a valid id' },
+  idempotency_key_missing: { status: 400, title: 'The Idempotency-Key header is required' },
+  idempotency_key_invalid: { status: 400, title: 'The Idempotency-Key header is malformed' },
+  unauthorized: { status: 401, title: 'Authentication is required' },
+  forbidden: { status: 403, title: 'The credentials do not allow this' },
+  not_found: { status: 404, title: 'No such resource' },
+  event_not_found: { status: 404, title: 'No such event' },
+  tier_not_found: { status: 404, title: 'No such tier in this event' },
+  purchase_not_found: { status: 404, title: 'No such purchase' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  sold_out: { status: 409, title: 'Sold out' },
+  limit_exceeded: { status: 409, title: 'Ticket limit per buyer reached' },
+  sale_not_open: { status: 409, title: 'The sale is not open' },
+  duplicate: { status: 409, title: 'The resource already exists' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal server error' },
+  broker_unavailable: { status: 503, title: 'The purchase could not be queued; retry later' },
+  data_unavailable: { status: 503, title: 'The data is unavailable right now; retry later' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The one error type the system throws on purpose; the HTTP layer turns it into problem+json. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+  /** Extra members of the problem document (e.g. validation issues). */
+  readonly extensions: Record<string, unknown>;
+  /** Headers to send with the problem (e.g. Retry-After). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options: { extensions?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    const entry = ERROR_CATALOGUE[code];
+    super(detail ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = entry.status;
+    this.title = entry.title;
+    this.extensions = options.extensions ?? {};
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** SQLSTATE classes that mean "the database is away or overloaded, try again". */
+const TRANSIENT_SQLSTATE = /^(08|53|57P0[1-3]|40001|40P01|55P03|57014)/;
+const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
+
+/** True when a Postgres (postgres.js) or socket error is worth retrying. */
+export function isTransientDbError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return TRANSIENT_SQLSTATE.test(code) || TRANSIENT_NODE_CODES.has(code);
+}
+
+/** Maps Postgres SQLSTATEs that carry meaning for a client to AppErrors; others pass through. */
+export function mapPostgresError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === '23505') return new AppError('duplicate', undefined, { cause: err });
+  if (code === '22P02') return new AppError('invalid_id', undefined, { cause: err });
+  if (code === '23503') return new AppError('not_found', undefined, { cause: err });
+  if (isTransientDbError(err)) return new AppError('data_unavailable', undefined, { cause: err });
+  return err;
+}

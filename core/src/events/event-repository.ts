@@ -1,0 +1,81 @@
+import type { Sql } from '../db.js';
+
+export interface TierRow {
+  id: string;
+  eventId: string;
+  name: string;
+  priceCents: number;
+  capacity: number;
+  sold: number;
+}
+
+export interface EventRow {
+  id: string;
+  name: string;
+  venue: string;
+  startsAt: Date;
+  saleOpensAt: Date;
+  saleClosesAt: Date | null;
+}
+
+export interface EventWithTiers extends EventRow {
+  tiers: TierRow[];
+}
+
+/** Remaining tickets of one tier as Postgres counts them (capacity − sold). */
+export interface TierAvailability {
+  tierId: string;
+  name: string;
+  capacity: number;
+  remaining: number;
+  soldOut: boolean;
+}
+
+/** The availability document: what GET /events/:id/availability answers and Redis caches. */
+export interface Availability {
+  eventId: string;
+  soldOut: boolean;
+  /** When Postgres produced these figures (ISO 8601). */
+  asOf: string;
+  tiers: TierAvailability[];
+}
+
+/** Lists events, soonest first. */
+export async function listEvents(sql: Sql, limit = 100): Promise<EventRow[]> {
+  return sql<EventRow[]>`
+    select id, name, venue, starts_at as "startsAt", sale_opens_at as "saleOpensAt", sale_closes_at as "saleClosesAt"
+    from events order by starts_at, id limit ${limit}`;
+}
+
+/** One event with its tiers, or undefined when there is no such event. */
+export async function findEventWithTiers(sql: Sql, eventId: string): Promise<EventWithTiers | undefined> {
+  const [event] = await sql<EventRow[]>`
+    select id, name, venue, starts_at as "startsAt", sale_opens_at as "saleOpensAt", sale_closes_at as "saleClosesAt"
+    from events where id = ${eventId}`;
+  if (!event) return undefined;
+  const tiers = await sql<TierRow[]>`
+    select id, event_id as "eventId", name, price_cents as "priceCents", capacity, sold
+    from tiers where event_id = ${eventId} order by price_cents desc, name`;
+  return { ...event, tiers };
+}
+
+/**
+ * Availability of an event in one query, or undefined when there is no such event.
+ * One statement, so the figures of all tiers come from the same snapshot.
+ */
+export async function queryAvailability(sql: Sql, eventId: string): Promise<Availability | undefined> {
+  const rows = await sql<{ tierId: string | null; name: string | null; capacity: number | null; sold: number | null; asOf: Date }[]>`
+    select t.id as "tierId", t.name, t.capacity, t.sold, now() as "asOf"
+    from events e left join tiers t on t.event_id = e.id
+    where e.id = ${eventId}
+    order by t.price_cents desc, t.name`;
+  const first = rows[0];
+  if (!first) return undefined;
+  const tiers: TierAvailability[] = rows
+    .filter((r) => r.tierId !== null)
+    .map((r) => {
+      const remaining = (r.capacity ?? 0) - (r.sold ?? 0);
+      return { tierId: r.tierId as string, name: r.name as string, capacity: r.capacity as number, remaining, soldOut: remaining <= 0 };
+    });
+  return { eventId, soldOut: tiers.every((t) => t.soldOut), asOf: first.asOf.toISOString(), tiers };
+}

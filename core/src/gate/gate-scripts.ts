@@ -1,0 +1,95 @@
+/**
+ * The admission gate's Lua scripts. Each runs atomically in Redis, so no two buyers
+ * can take the same ticket from the gate and no retry is counted twice.
+ *
+ * Keys of a tier: stock (tickets the gate still offers), held (hash purchaseId →
+ * "qty|acceptedAtMs|buyerKey": tickets the gate gave out that no decision has settled).
+ * Keys of a request: idempotency key → "purchaseId|fingerprint", buyer's running count,
+ * purchase status hash.
+ */
+
+/** KEYS: idem, stock, buyer, held, purchase. ARGV: purchaseId, fingerprint, qty, buyerLimit, ttlSeconds, nowMs, eventId, tierId, buyerId, requestId, acceptedBy, acceptedAtIso, idempotencyKey. */
+export const ADMIT = `
+local existing = redis.call('GET', KEYS[1])
+if existing then
+  local sep = string.find(existing, '|', 1, true)
+  local pid = string.sub(existing, 1, sep - 1)
+  if string.sub(existing, sep + 1) == ARGV[2] then return {'duplicate', pid} end
+  return {'key_reused', pid}
+end
+local stock = redis.call('GET', KEYS[2])
+if not stock then return {'unprimed', ''} end
+local qty = tonumber(ARGV[3])
+if tonumber(stock) < qty then return {'sold_out', ''} end
+local bought = tonumber(redis.call('GET', KEYS[3]) or '0')
+if bought + qty > tonumber(ARGV[4]) then return {'limit_exceeded', ''} end
+local ttl = tonumber(ARGV[5])
+redis.call('DECRBY', KEYS[2], qty)
+redis.call('INCRBY', KEYS[3], qty)
+redis.call('EXPIRE', KEYS[3], ttl)
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ttl)
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3] .. '|' .. ARGV[6] .. '|' .. KEYS[3])
+redis.call('HSET', KEYS[5], 'status', 'queued', 'eventId', ARGV[7], 'tierId', ARGV[8], 'buyerId', ARGV[9],
+  'quantity', ARGV[3], 'idempotencyKey', ARGV[13],
+  'requestId', ARGV[10], 'acceptedBy', ARGV[11], 'acceptedAt', ARGV[12], 'gated', '1')
+redis.call('EXPIRE', KEYS[5], ttl)
+return {'admitted', ARGV[1]}
+`;
+
+/** Gives back what ADMIT took, when the publish failed. KEYS: idem, stock, buyer, held, purchase. ARGV: purchaseId, qty. */
+export const UNDO = `
+if redis.call('HDEL', KEYS[4], ARGV[1]) == 1 then
+  redis.call('INCRBY', KEYS[2], ARGV[2])
+  redis.call('DECRBY', KEYS[3], ARGV[2])
+end
+redis.call('DEL', KEYS[1], KEYS[5])
+return 1
+`;
+
+/**
+ * Records a decision after the worker's commit. Idempotent: only the first settle of a
+ * purchase finds it held, so a redelivered message never gives tickets back twice.
+ * KEYS: stock, buyer, held, purchase. ARGV: purchaseId, status, reason, qty, ttlSeconds, decidedAtIso, purchaseFieldsJson.
+ */
+export const SETTLE = `
+local was_held = redis.call('HDEL', KEYS[3], ARGV[1])
+if ARGV[2] == 'rejected' and was_held == 1 then
+  redis.call('INCRBY', KEYS[1], ARGV[4])
+  redis.call('DECRBY', KEYS[2], ARGV[4])
+end
+redis.call('HSET', KEYS[4], 'status', ARGV[2], 'reason', ARGV[3], 'decidedAt', ARGV[6])
+local fields = cjson.decode(ARGV[7])
+for k, v in pairs(fields) do redis.call('HSETNX', KEYS[4], k, tostring(v)) end
+redis.call('EXPIRE', KEYS[4], tonumber(ARGV[5]))
+return was_held
+`;
+
+/**
+ * Sets what the gate offers to what Postgres has left minus what is still held, and
+ * releases held tickets older than the orphan age (a crash between gate and publish).
+ * Run only when the queue is idle. KEYS: stock, held. ARGV: available, nowMs, orphanAgeMs.
+ * Returns {previous stock or -1, new stock, orphans released}.
+ */
+export const RECONCILE = `
+local entries = redis.call('HGETALL', KEYS[2])
+local held, orphans = 0, 0
+for i = 1, #entries, 2 do
+  local v = entries[i + 1]
+  local a = string.find(v, '|', 1, true)
+  local b = string.find(v, '|', a + 1, true)
+  local qty = tonumber(string.sub(v, 1, a - 1))
+  local at = tonumber(string.sub(v, a + 1, b - 1))
+  if tonumber(ARGV[2]) - at > tonumber(ARGV[3]) then
+    redis.call('HDEL', KEYS[2], entries[i])
+    redis.call('DECRBY', string.sub(v, b + 1), qty)
+    orphans = orphans + 1
+  else
+    held = held + qty
+  end
+end
+local target = tonumber(ARGV[1]) - held
+if target < 0 then target = 0 end
+local previous = tonumber(redis.call('GET', KEYS[1]) or '-1')
+redis.call('SET', KEYS[1], target)
+return {previous, target, orphans}
+`;

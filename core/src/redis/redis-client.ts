@@ -1,0 +1,51 @@
+import { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+
+export type { Redis } from 'ioredis';
+
+/**
+ * A Redis client that never makes a request wait for a Redis that is not there:
+ * no offline queue (a command while disconnected fails at once), a per-command timeout
+ * (a hung Redis costs at most REDIS_COMMAND_TIMEOUT_MS), and reconnection in the
+ * background with capped exponential backoff, so caching resumes by itself.
+ */
+export function createRedis(config: Pick<Config, 'REDIS_URL' | 'REDIS_COMMAND_TIMEOUT_MS' | 'REDIS_CONNECT_TIMEOUT_MS'>, log: Logger): Redis {
+  const redis = new Redis(config.REDIS_URL, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeout: config.REDIS_CONNECT_TIMEOUT_MS,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), 2_000),
+    lazyConnect: false,
+  });
+  let down = false;
+  redis.on('ready', () => {
+    if (down) log.info({ event: 'redis.up' }, 'redis reachable again, caching resumes');
+    down = false;
+  });
+  redis.on('error', (err: Error) => {
+    if (!down) log.warn({ event: 'redis.down', err: err.message }, 'redis unreachable, reads bypass the cache');
+    down = true;
+  });
+  return redis;
+}
+
+/** True when the client can take commands now (no waiting for a connection). */
+export function redisIsReady(redis: Redis): boolean {
+  return redis.status === 'ready';
+}
+
+/** Every Redis key Stampede uses, under one prefix so labs and tests can share a server. */
+export function redisKeys(prefix: string) {
+  return {
+    availability: (eventId: string) => `${prefix}avail:${eventId}`,
+    stock: (tierId: string) => `${prefix}stock:${tierId}`,
+    held: (tierId: string) => `${prefix}held:${tierId}`,
+    buyer: (eventId: string, buyerId: string) => `${prefix}buyer:${eventId}:${buyerId}`,
+    idempotency: (key: string) => `${prefix}idem:${key}`,
+    purchase: (purchaseId: string) => `${prefix}purchase:${purchaseId}`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;

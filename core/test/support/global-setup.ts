@@ -1,0 +1,13 @@
+import { loadConfig } from '../../src/config.js';
+import { createSql } from '../../src/db.js';
+import { migrate } from '../../src/migrate.js';
+
+/** Once per test run: the schema is current. Every test then makes its own data. */
+export default async function setup(): Promise<void> {
+  const sql = createSql(loadConfig({}), { max: 1 });
+  try {
+    await migrate(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
