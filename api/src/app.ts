@@ -13,6 +13,12 @@ import { requestContext } from './http/request-context.js';
 import { createAvailabilityService, type AvailabilityService } from './domain/availability-service.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes, type HealthCheck } from './routes/health-routes.js';
+import { purchaseRoutes } from './routes/purchase-routes.js';
+import type { PurchasePublisher } from './broker/purchase-publisher.js';
+import { createCatalog } from './domain/catalog.js';
+import { createPurchaseService } from './domain/purchase-service.js';
+import { createPurchaseStatus } from './domain/purchase-status.js';
+import { createSoldOutFlags } from './domain/sold-out-flags.js';
 
 /** Everything the app talks to, built by main.ts (or a test) and handed in. */
 export interface AppDeps {
@@ -20,9 +26,10 @@ export interface AppDeps {
   log: Logger;
   sql: Sql;
   redis: Redis;
+  publisher: PurchasePublisher;
   /** Replaces the availability service built from sql and redis (tests count its queries). */
   availability?: AvailabilityService;
-  /** Readiness checks beyond Postgres and Redis (the broker, once there is one). */
+  /** Readiness checks beyond Postgres, Redis and the broker. */
   extraHealthChecks?: Record<string, HealthCheck>;
   isShuttingDown?: () => boolean;
 }
@@ -32,7 +39,7 @@ export interface AppDeps {
  * `app.request()`. Routes → domain → data; no Hono context below the routes.
  */
 export function buildApp(deps: AppDeps) {
-  const { config, log, sql, redis } = deps;
+  const { config, log, sql, redis, publisher } = deps;
   const keys = redisKeys(config.REDIS_KEY_PREFIX);
   const availability = deps.availability ?? createAvailabilityService({
     redis, keys, log,
@@ -49,9 +56,16 @@ export function buildApp(deps: AppDeps) {
   app.route('/', healthRoutes({
     instance: config.INSTANCE_NAME,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
-    checks: { postgres: () => sql`select 1`, redis: () => redis.ping(), ...deps.extraHealthChecks },
+    checks: {
+      postgres: () => sql`select 1`,
+      redis: () => redis.ping(),
+      broker: async () => { if (!publisher.isConnected()) throw new Error('not connected'); },
+      ...deps.extraHealthChecks,
+    },
   }));
   app.route('/', eventRoutes({ sql, availability }));
+  const purchases = createPurchaseService({ config, log, sql, redis, keys, publisher, catalog: createCatalog(sql), soldOut: createSoldOutFlags() });
+  app.route('/', purchaseRoutes({ purchases, status: createPurchaseStatus({ sql, redis, keys }), maxQuantity: config.PURCHASE_MAX_QUANTITY }));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

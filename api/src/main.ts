@@ -5,6 +5,7 @@ import { createSql } from '@stampede/core/db';
 import { createRedis } from '@stampede/core/redis/redis-client';
 import { createShutdown, onTerminationSignals } from '@stampede/core/shutdown';
 import { buildApp } from './app.js';
+import { createPurchasePublisher } from './broker/purchase-publisher.js';
 
 /** Boots one API replica: config, clients, app, port; and the ordered shutdown. */
 async function main(): Promise<void> {
@@ -12,15 +13,17 @@ async function main(): Promise<void> {
   const log = createLogger(config, 'api');
   const sql = createSql(config, { applicationName: config.INSTANCE_NAME });
   const redis = createRedis(config, log);
+  const publisher = createPurchasePublisher(config, log);
   let shuttingDown = false;
 
-  const app = buildApp({ config, log, sql, redis, isShuttingDown: () => shuttingDown });
+  const app = buildApp({ config, log, sql, redis, publisher, isShuttingDown: () => shuttingDown });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
     log.info({ event: 'api.listening', port: info.port, database: redactUrl(config.DATABASE_URL), redis: redactUrl(config.REDIS_URL) }, `listening on ${info.port}`));
 
   const shutdown = createShutdown(log, [
     { name: 'mark-not-ready', run: () => { shuttingDown = true; } },
     { name: 'stop-accepting-and-drain', run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))) },
+    { name: 'close-broker', run: () => publisher.close() },
     { name: 'close-redis', run: () => redis.quit() },
     { name: 'close-postgres', run: () => sql.end({ timeout: 5 }) },
   ], { timeoutMs: config.SHUTDOWN_TIMEOUT_MS });

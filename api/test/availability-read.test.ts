@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAvailability } from '@stampede/core/events/event-repository';
 import { redisKeys } from '@stampede/core/redis/redis-client';
 import { createTestEvent, testLogger, testSql, waitFor } from '../../core/test/support/fixtures.js';
-import { startPrivateRedis, type PrivateRedis } from '../../core/test/support/processes.js';
+import { startPrivateRedis } from '../../core/test/support/processes.js';
 import { startTcpProxy, type TcpProxy } from '../../core/test/support/tcp-proxy.js';
 import { createAvailabilityService } from '../src/domain/availability-service.js';
 import { buildTestApp, type TestApp } from './app-fixture.js';
@@ -76,10 +76,10 @@ describe('availability reads, cache-aside', () => {
 });
 
 describe('availability reads when Redis dies and comes back', () => {
-  let redis: PrivateRedis & { stop(): Promise<void> };
+  let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
   let t: TestApp;
   beforeAll(async () => {
-    redis = (await startPrivateRedis()) as PrivateRedis & { stop(): Promise<void> };
+    redis = await startPrivateRedis();
     t = buildTestApp({ REDIS_URL: redis.url, CACHE_TTL_MS: 60_000 });
     await waitFor(() => t.redis.status === 'ready', { what: 'redis ready' });
   });

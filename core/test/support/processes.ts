@@ -29,7 +29,7 @@ export interface PrivateRedis {
 }
 
 /** Starts a redis-server of the test's own on a free port, with no persistence. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(): Promise<PrivateRedis & { stop(): Promise<void> }> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'stampede-redis-'));
   let child: ChildProcess | undefined;

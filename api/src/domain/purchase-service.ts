@@ -1,0 +1,142 @@
+import type { Config } from '@stampede/core/config';
+import { AppError } from '@stampede/core/errors';
+import type { Logger } from '@stampede/core/logger';
+import type { Sql } from '@stampede/core/db';
+import { admit, primeStock, readPurchaseRecord, undoAdmission, type AdmitRequest } from '@stampede/core/gate/admission-gate';
+import { purchaseIdFor, requestFingerprint } from '@stampede/core/purchases/purchase-id';
+import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
+import { redisIsReady, type Redis, type RedisKeys } from '@stampede/core/redis/redis-client';
+import type { PurchasePublisher } from '../broker/purchase-publisher.js';
+import type { Catalog } from './catalog.js';
+import type { SoldOutFlags } from './sold-out-flags.js';
+import { assertPurchasable } from './purchase-rules.js';
+
+export interface PurchaseRequest {
+  eventId: string;
+  tierId: string;
+  quantity: number;
+  buyerId: string;
+  idempotencyKey: string;
+  requestId: string;
+}
+
+/** What the route answers: 202 for a queued purchase, 200 for a replay of a decided one. */
+export interface PurchaseReceipt {
+  httpStatus: 200 | 202;
+  purchaseId: string;
+  status: 'queued' | 'confirmed' | 'rejected';
+  reason?: string;
+  replayed: boolean;
+}
+
+export interface PurchaseServiceDeps {
+  config: Config;
+  log: Logger;
+  sql: Sql;
+  redis: Redis;
+  keys: RedisKeys;
+  publisher: PurchasePublisher;
+  catalog: Catalog;
+  soldOut: SoldOutFlags;
+}
+
+const REPUBLISH_AFTER_MS = 5_000;
+
+const BROKER_DOWN = () => new AppError('broker_unavailable', 'The purchase could not be queued. Nothing was taken; retry with the same Idempotency-Key.', { headers: { 'Retry-After': '2' } });
+
+/**
+ * Admission: validate against the catalog, pass the Redis gate, publish with a broker
+ * confirm, answer 202 only after the confirm. A confirm that fails undoes the gate.
+ * With Redis away the gate is skipped: the message is queued ungated and Postgres decides.
+ */
+export function createPurchaseService(d: PurchaseServiceDeps) {
+  const ttl = d.config.GATE_RECORD_TTL_S;
+
+  async function publishOrUndo(message: PurchaseMessage, admitted: AdmitRequest | undefined, log: Logger): Promise<void> {
+    const started = performance.now();
+    try {
+      await d.publisher.publish(message);
+    } catch (err) {
+      log.warn({ event: 'purchase.publish_failed', purchaseId: message.purchaseId, err: (err as Error).message }, 'broker did not confirm, purchase refused');
+      if (admitted) await undoAdmission(d.redis, d.keys, admitted).catch((e: Error) =>
+        log.error({ event: 'gate.undo_failed', purchaseId: message.purchaseId, err: e.message }, 'gate undo failed; reconciliation will release the hold'));
+      throw BROKER_DOWN();
+    }
+    log.info({ event: 'purchase.accepted', purchaseId: message.purchaseId, eventId: message.eventId, tierId: message.tierId, quantity: message.quantity, gated: message.gated, confirmMs: Math.round(performance.now() - started) }, 'purchase queued');
+  }
+
+  /**
+   * A retry of a known key answers the original purchase. One still queued after
+   * REPUBLISH_AFTER_MS may have been lost between gate and publish (a replica crash), so
+   * it is published again; the worker dedups by key, so this never buys twice.
+   */
+  async function replay(purchaseId: string, r: PurchaseRequest, log: Logger): Promise<PurchaseReceipt> {
+    const record = await readPurchaseRecord(d.redis, d.keys, purchaseId).catch(() => undefined);
+    const status = (record?.status ?? 'queued') as PurchaseReceipt['status'];
+    if (status !== 'queued') return { httpStatus: 200, purchaseId, status, ...(record?.reason ? { reason: record.reason } : {}), replayed: true };
+    const age = record?.acceptedAt ? Date.now() - Date.parse(record.acceptedAt) : Infinity;
+    if (age < REPUBLISH_AFTER_MS) return { httpStatus: 202, purchaseId, status: 'queued', replayed: true };
+    log.info({ event: 'purchase.republished', purchaseId, ageMs: Math.round(age) }, 'retry of a long-queued purchase, publishing again');
+    const message = toMessage(r, purchaseId, record?.gated !== '0', record?.acceptedAt);
+    await publishOrUndo(message, undefined, log);
+    return { httpStatus: 202, purchaseId, status: 'queued', replayed: true };
+  }
+
+  function toMessage(r: PurchaseRequest, purchaseId: string, gated: boolean, acceptedAt = new Date().toISOString()): PurchaseMessage {
+    return { v: 1, purchaseId, idempotencyKey: r.idempotencyKey, eventId: r.eventId, tierId: r.tierId, buyerId: r.buyerId, quantity: r.quantity, requestId: r.requestId, acceptedBy: d.config.INSTANCE_NAME, acceptedAt, gated };
+  }
+
+  async function ungated(r: PurchaseRequest, purchaseId: string, log: Logger): Promise<PurchaseReceipt> {
+    await publishOrUndo(toMessage(r, purchaseId, false), undefined, log);
+    return { httpStatus: 202, purchaseId, status: 'queued', replayed: false };
+  }
+
+  return {
+    async purchase(r: PurchaseRequest, log: Logger): Promise<PurchaseReceipt> {
+      const tier = await assertPurchasable(d.catalog, r);
+      const purchaseId = purchaseIdFor(r.idempotencyKey);
+      if (!d.publisher.isConnected()) throw BROKER_DOWN();
+      if (!redisIsReady(d.redis)) return ungated(r, purchaseId, log);
+
+      const request: AdmitRequest = {
+        purchaseId, idempotencyKey: r.idempotencyKey, fingerprint: requestFingerprint(r), eventId: r.eventId, tierId: r.tierId,
+        buyerId: r.buyerId, quantity: r.quantity, buyerLimit: d.config.BUYER_LIMIT_PER_EVENT, ttlSeconds: ttl,
+        requestId: r.requestId, acceptedBy: d.config.INSTANCE_NAME, acceptedAt: new Date().toISOString(),
+      };
+      try {
+        if (d.soldOut.isSoldOut(r.tierId) && !(await d.redis.exists(d.keys.idempotency(r.idempotencyKey)))) {
+          throw new AppError('sold_out', `Tier ${r.tierId} is sold out.`);
+        }
+        let outcome = await admit(d.redis, d.keys, request);
+        if (outcome.kind === 'unprimed') {
+          // Prime from a fresh read: the catalog's figure may be seconds old.
+          const [row] = await d.sql<{ available: number }[]>`select capacity - sold as available from tiers where id = ${tier.id}`;
+          await primeStock(d.redis, d.keys, r.tierId, row?.available ?? 0);
+          outcome = await admit(d.redis, d.keys, request);
+        }
+        switch (outcome.kind) {
+          case 'admitted':
+            await publishOrUndo(toMessage(r, purchaseId, true, request.acceptedAt), request, log);
+            return { httpStatus: 202, purchaseId, status: 'queued', replayed: false };
+          case 'duplicate':
+            return await replay(outcome.purchaseId, r, log);
+          case 'key_reused':
+            throw new AppError('idempotency_key_reused', 'This Idempotency-Key was first used with a different purchase. Use a new key for a new purchase.', { extensions: { purchaseId: outcome.purchaseId } });
+          case 'sold_out':
+            d.soldOut.markSoldOut(r.tierId);
+            throw new AppError('sold_out', `Tier ${r.tierId} is sold out.`);
+          case 'limit_exceeded':
+            throw new AppError('limit_exceeded', `A buyer may hold at most ${d.config.BUYER_LIMIT_PER_EVENT} tickets for this event.`);
+          default:
+            return await ungated(r, purchaseId, log);
+        }
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        log.warn({ event: 'gate.unavailable', err: (err as Error).message }, 'gate unavailable, queueing ungated');
+        return ungated(r, purchaseId, log);
+      }
+    },
+  };
+}
+
+export type PurchaseService = ReturnType<typeof createPurchaseService>;

@@ -1,0 +1,90 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { AppEnv } from '../http/app-env.js';
+import { IdParam, problems } from '../http/schemas.js';
+import { validationHook } from '../http/validation-hook.js';
+import { jsonBody, requireIdempotencyKey } from '../http/json-body.js';
+import type { PurchaseService } from '../domain/purchase-service.js';
+import type { createPurchaseStatus } from '../domain/purchase-status.js';
+
+/** Buyer ids: printable, no control characters, bounded. */
+const BUYER_ID = /^[\p{L}\p{N}_.@:+-]{1,64}$/u;
+
+export function purchaseBodySchema(maxQuantity: number) {
+  return z
+    .object({
+      tierId: z.uuid().openapi({ example: '00000000-0000-4000-8000-0000000000a2' }),
+      quantity: z.number().int().min(1).max(maxQuantity).openapi({ example: 2 }),
+      buyerId: z.string().regex(BUYER_ID, 'buyerId must be 1–64 letters, digits or _ . @ : + -').openapi({ example: 'buyer-42' }),
+    })
+    .strict()
+    .openapi('PurchaseRequest');
+}
+
+const ReceiptSchema = z
+  .object({
+    purchaseId: z.uuid(),
+    status: z.enum(['queued', 'confirmed', 'rejected']),
+    reason: z.string().optional(),
+    statusUrl: z.string(),
+  })
+  .openapi('PurchaseReceipt');
+
+const PurchaseViewSchema = z
+  .object({
+    purchaseId: z.uuid(),
+    status: z.enum(['queued', 'confirmed', 'rejected']),
+    reason: z.string().nullable().openapi({ description: 'Why a purchase was rejected: sold_out, limit_exceeded, payment_failed.' }),
+    eventId: z.uuid().nullable(),
+    tierId: z.uuid().nullable(),
+    quantity: z.number().int().nullable(),
+    acceptedAt: z.string().nullable(),
+    decidedAt: z.string().nullable(),
+  })
+  .openapi('Purchase');
+
+/** POST a purchase (202 once durably queued) and GET its status. */
+export function purchaseRoutes(deps: { purchases: PurchaseService; status: ReturnType<typeof createPurchaseStatus>; maxQuantity: number; maxBodyBytes?: number }) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  const postRoute = createRoute({
+    method: 'post', path: '/events/{eventId}/purchases', tags: ['purchases'], summary: 'Buy tickets (queued)',
+    description: 'Answered 202 only after the broker confirmed the persistent message. The same Idempotency-Key always returns the same purchase.',
+    middleware: jsonBody(deps.maxBodyBytes ?? 4_096),
+    request: {
+      params: IdParam('eventId'),
+      headers: z.object({ 'idempotency-key': z.string().optional().openapi({ param: { name: 'Idempotency-Key', in: 'header', required: true }, example: '7b0c4a1e-2f59-4a8e-9a57-3f1c1f0d9b11' }) }),
+      body: { required: true, content: { 'application/json': { schema: purchaseBodySchema(deps.maxQuantity) } } },
+    },
+    responses: {
+      202: { description: 'Queued; poll the Location', content: { 'application/json': { schema: ReceiptSchema } } },
+      200: { description: 'A replay of a purchase already decided', content: { 'application/json': { schema: ReceiptSchema } } },
+      ...problems(400, 404, 409, 413, 415, 422, 429, 503),
+    },
+  });
+
+  const getRoute = createRoute({
+    method: 'get', path: '/purchases/{purchaseId}', tags: ['purchases'], summary: 'What became of a purchase',
+    request: { params: IdParam('purchaseId') },
+    responses: { 200: { description: 'The purchase', content: { 'application/json': { schema: PurchaseViewSchema } } }, ...problems(400, 404, 503) },
+  });
+
+  app.openapi(postRoute, async (c) => {
+    const idempotencyKey = requireIdempotencyKey(c.req.header('idempotency-key'));
+    const { eventId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const receipt = await deps.purchases.purchase({ ...body, eventId, idempotencyKey, requestId: c.get('requestId') }, c.get('log'));
+    const statusUrl = `/purchases/${receipt.purchaseId}`;
+    c.header('Location', statusUrl);
+    if (receipt.replayed) c.header('Idempotent-Replayed', 'true');
+    const json = { purchaseId: receipt.purchaseId, status: receipt.status, ...(receipt.reason ? { reason: receipt.reason } : {}), statusUrl };
+    return receipt.httpStatus === 202 ? c.json(json, 202) : c.json(json, 200);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { purchaseId } = c.req.valid('param');
+    c.header('Cache-Control', 'no-store');
+    return c.json(await deps.status(purchaseId), 200);
+  });
+
+  return app;
+}
