@@ -19,6 +19,7 @@ import { createCatalog } from './domain/catalog.js';
 import { createPurchaseService } from './domain/purchase-service.js';
 import { createPurchaseStatus } from './domain/purchase-status.js';
 import { createSoldOutFlags } from './domain/sold-out-flags.js';
+import { adminRoutes } from './routes/admin-routes.js';
 
 /** Everything the app talks to, built by main.ts (or a test) and handed in. */
 export interface AppDeps {
@@ -64,8 +65,12 @@ export function buildApp(deps: AppDeps) {
     },
   }));
   app.route('/', eventRoutes({ sql, availability }));
-  const purchases = createPurchaseService({ config, log, sql, redis, keys, publisher, catalog: createCatalog(sql), soldOut: createSoldOutFlags() });
+  const catalog = createCatalog(sql);
+  const purchases = createPurchaseService({ config, log, sql, redis, keys, publisher, catalog, soldOut: createSoldOutFlags() });
   app.route('/', purchaseRoutes({ purchases, status: createPurchaseStatus({ sql, redis, keys }), maxQuantity: config.PURCHASE_MAX_QUANTITY }));
+
+  // Without a token the admin routes do not exist at all (404), rather than being open.
+  if (config.ADMIN_TOKEN) app.route('/', adminRoutes({ sql, token: config.ADMIN_TOKEN, catalog }));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

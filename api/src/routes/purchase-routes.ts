@@ -52,7 +52,7 @@ export function purchaseRoutes(deps: { purchases: PurchaseService; status: Retur
     middleware: jsonBody(deps.maxBodyBytes ?? 4_096),
     request: {
       params: IdParam('eventId'),
-      headers: z.object({ 'idempotency-key': z.string().optional().openapi({ param: { name: 'Idempotency-Key', in: 'header', required: true }, example: '7b0c4a1e-2f59-4a8e-9a57-3f1c1f0d9b11' }) }),
+      headers: z.object({ 'idempotency-key': z.string().optional().openapi({ param: { name: 'idempotency-key', in: 'header', required: true, description: 'Idempotency-Key: 1–128 of A-Z a-z 0-9 _ . : -; the same key always returns the same purchase.' }, example: '7b0c4a1e-2f59-4a8e-9a57-3f1c1f0d9b11' }) }),
       body: { required: true, content: { 'application/json': { schema: purchaseBodySchema(deps.maxQuantity) } } },
     },
     responses: {

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '../db.js';
+import { findEventWithTiers, type EventWithTiers } from './event-repository.js';
+
+export interface NewEvent {
+  name: string;
+  venue: string;
+  startsAt: Date;
+  saleOpensAt: Date;
+  saleClosesAt: Date | null;
+  tiers: { name: string; priceCents: number; capacity: number }[];
+}
+
+/** Creates an event and its tiers in one transaction; returns it as read back. */
+export async function createEvent(sql: Sql, e: NewEvent): Promise<EventWithTiers> {
+  const id = randomUUID();
+  await sql.begin(async (tx) => {
+    await tx`insert into events (id, name, venue, starts_at, sale_opens_at, sale_closes_at)
+      values (${id}, ${e.name}, ${e.venue}, ${e.startsAt}, ${e.saleOpensAt}, ${e.saleClosesAt})`;
+    for (const t of e.tiers) {
+      await tx`insert into tiers (id, event_id, name, price_cents, capacity) values (${randomUUID()}, ${id}, ${t.name}, ${t.priceCents}, ${t.capacity})`;
+    }
+  });
+  return (await findEventWithTiers(sql, id)) as EventWithTiers;
+}
+
+/** Opens the sale now (and clears any close time), or closes it now. False when there is no such event. */
+export async function setSaleOpen(sql: Sql, eventId: string, open: boolean): Promise<boolean> {
+  const rows = open
+    ? await sql`update events set sale_opens_at = now(), sale_closes_at = null where id = ${eventId} returning id`
+    : await sql`update events set sale_closes_at = greatest(now(), sale_opens_at + interval '1 millisecond') where id = ${eventId} returning id`;
+  return rows.length > 0;
+}
+
+export interface TierStats {
+  tierId: string;
+  name: string;
+  capacity: number;
+  sold: number;
+  confirmedPurchases: number;
+  rejected: Record<string, number>;
+}
+
+/** Sale statistics per tier from Postgres: sold, confirmed purchases, rejections by reason. */
+export async function saleStats(sql: Sql, eventId: string): Promise<TierStats[]> {
+  const tiers = await sql<{ tierId: string; name: string; capacity: number; sold: number }[]>`
+    select id as "tierId", name, capacity, sold from tiers where event_id = ${eventId} order by price_cents desc, name`;
+  const counts = await sql<{ tierId: string; status: string; reason: string | null; n: number }[]>`
+    select tier_id as "tierId", status, reason, count(*)::int as n from purchases where event_id = ${eventId} group by 1, 2, 3`;
+  return tiers.map((t) => {
+    const mine = counts.filter((c) => c.tierId === t.tierId);
+    return {
+      ...t,
+      confirmedPurchases: mine.filter((c) => c.status === 'confirmed').reduce((n, c) => n + c.n, 0),
+      rejected: Object.fromEntries(mine.filter((c) => c.status === 'rejected').map((c) => [c.reason ?? 'unknown', c.n])),
+    };
+  });
+}
