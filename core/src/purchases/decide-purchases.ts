@@ -1,0 +1,114 @@
+import type { Sql } from '../db.js';
+import type { PurchaseMessage, RejectionReason } from './purchase-message.js';
+import { planBatch, type Payment, type Plan } from './plan-batch.js';
+import {
+  addSold, buyerKey, confirmedByBuyer, findByKeys, insertPurchases, lockBuyers, lockTiers,
+  type NewPurchaseRow, type StoredPurchase,
+} from './purchase-store.js';
+
+export type { Payment } from './plan-batch.js';
+
+/** A purchase with its final status. `duplicate` when it was decided before (redelivery, retried key). */
+export interface DecidedPurchase {
+  kind: 'decided';
+  message: PurchaseMessage;
+  purchaseId: string;
+  status: 'confirmed' | 'rejected';
+  reason: RejectionReason | null;
+  duplicate: boolean;
+  decidedAt: string;
+}
+
+/** A message that can never be decided; nothing was written for it. */
+export interface PoisonPurchase {
+  kind: 'poison';
+  message: PurchaseMessage;
+  reason: 'unknown_tier';
+  detail: string;
+}
+
+export type Decision = DecidedPurchase | PoisonPurchase;
+
+export interface DecideOptions {
+  /** Tickets one buyer may hold per event (confirmed in Postgres plus earlier in this batch). */
+  buyerLimit: number;
+  /** Runs for each would-be confirmation before commit; false rejects it `payment_failed`. */
+  payment?: Payment;
+}
+
+/**
+ * Decides a batch of purchases in ONE Postgres transaction and returns a decision per
+ * message, in message order. Tiers are locked in id order, buyers after them; purchases
+ * already stored under a message's idempotency key are answered from the row (nothing new
+ * written); the stock is decided in memory and written in bulk, and `sold` only grows by
+ * rows really inserted. The `sold <= capacity` CHECK makes oversell impossible even if
+ * this code were wrong. Knows nothing of the broker: the synchronous baseline calls it
+ * inside a request with a batch of one.
+ */
+export async function decidePurchases(sql: Sql, messages: PurchaseMessage[], options: DecideOptions): Promise<Decision[]> {
+  if (messages.length === 0) return [];
+  const pairs = distinctBuyers(messages);
+  return sql.begin(async (tx) => {
+    const tiers = await lockTiers(tx, [...new Set(messages.map((m) => m.tierId))]);
+    await lockBuyers(tx, pairs);
+    const existing = await findByKeys(tx, [...new Set(messages.map((m) => m.idempotencyKey))]);
+    const bought = await confirmedByBuyer(tx, pairs);
+    const plans = await planBatch(messages, { tiers, existing, bought, buyerLimit: options.buyerLimit }, options.payment);
+
+    const rows = messages.flatMap((m, i) => (plans[i]!.kind === 'new' ? [toRow(m, plans[i] as NewPlan)] : []));
+    const inserted = await insertPurchases(tx, rows);
+    const deltas = new Map<string, number>();
+    for (const r of rows) {
+      if (r.status === 'confirmed' && inserted.has(r.idempotencyKey)) deltas.set(r.tierId, (deltas.get(r.tierId) ?? 0) + r.quantity);
+    }
+    await addSold(tx, deltas);
+    // A key a concurrent transaction stored first (DO NOTHING skipped ours): answer from its row.
+    const lostKeys = rows.filter((r) => !inserted.has(r.idempotencyKey)).map((r) => r.idempotencyKey);
+    const winners = lostKeys.length > 0 ? await findByKeys(tx, lostKeys) : new Map<string, StoredPurchase>();
+
+    const decisions: Decision[] = [];
+    messages.forEach((m, i) => decisions.push(toDecision(m, plans[i]!, decisions, inserted, winners)));
+    return decisions;
+  });
+}
+
+type NewPlan = Extract<Plan, { kind: 'new' }>;
+
+function toRow(m: PurchaseMessage, plan: NewPlan): NewPurchaseRow {
+  return {
+    id: m.purchaseId, idempotencyKey: m.idempotencyKey, eventId: m.eventId, tierId: m.tierId, buyerId: m.buyerId,
+    quantity: m.quantity, status: plan.status, reason: plan.reason, requestId: m.requestId ?? null, acceptedAt: m.acceptedAt,
+  };
+}
+
+function toDecision(m: PurchaseMessage, plan: Plan, earlier: Decision[], inserted: Map<string, Date>, winners: Map<string, StoredPurchase>): Decision {
+  switch (plan.kind) {
+    case 'existing':
+      return fromStored(m, plan.stored);
+    case 'repeat': {
+      const first = earlier[plan.of]!;
+      return first.kind === 'poison' ? { ...first, message: m } : { ...first, message: m, duplicate: true };
+    }
+    case 'poison':
+      return { kind: 'poison', message: m, reason: 'unknown_tier', detail: plan.detail };
+    case 'new': {
+      const decidedAt = inserted.get(m.idempotencyKey);
+      if (decidedAt) {
+        return { kind: 'decided', message: m, purchaseId: m.purchaseId, status: plan.status, reason: plan.reason, duplicate: false, decidedAt: decidedAt.toISOString() };
+      }
+      const winner = winners.get(m.idempotencyKey);
+      if (!winner) throw new Error(`purchase ${m.purchaseId} was neither inserted nor found by its idempotency key`);
+      return fromStored(m, winner);
+    }
+  }
+}
+
+function fromStored(m: PurchaseMessage, s: StoredPurchase): DecidedPurchase {
+  return { kind: 'decided', message: m, purchaseId: s.id, status: s.status, reason: s.reason, duplicate: true, decidedAt: s.decidedAt.toISOString() };
+}
+
+function distinctBuyers(messages: PurchaseMessage[]): { eventId: string; buyerId: string }[] {
+  const seen = new Map<string, { eventId: string; buyerId: string }>();
+  for (const m of messages) seen.set(buyerKey(m.eventId, m.buyerId), { eventId: m.eventId, buyerId: m.buyerId });
+  return [...seen.values()];
+}

@@ -1,0 +1,106 @@
+import type { TransactionSql } from '../db.js';
+import type { RejectionReason } from './purchase-message.js';
+import type { PurchaseRow } from './purchase-repository.js';
+
+/** A tier as the decision sees it, locked for the length of the transaction. */
+export interface LockedTier {
+  id: string;
+  eventId: string;
+  capacity: number;
+  sold: number;
+}
+
+/** A purchase already decided (a redelivery, a retried key, or a concurrent batch's row). */
+export interface StoredPurchase {
+  id: string;
+  idempotencyKey: string;
+  status: 'confirmed' | 'rejected';
+  reason: RejectionReason | null;
+  decidedAt: Date;
+}
+
+/** One row to insert; arrays of these columns go to Postgres in one statement. */
+export type NewPurchaseRow = Pick<PurchaseRow, 'id' | 'idempotencyKey' | 'eventId' | 'tierId' | 'buyerId' | 'quantity' | 'status'> & {
+  reason: RejectionReason | null;
+  requestId: string | null;
+  acceptedAt: string | null;
+};
+
+/** Namespace of the buyer advisory locks (first int of the two-int form), so they never meet other locks. */
+const BUYER_LOCK_NAMESPACE = 0x5354_4252;
+
+/**
+ * Locks the tiers `FOR UPDATE` in id order: every transaction takes them in the same
+ * order, so concurrent batches queue instead of deadlocking.
+ */
+export async function lockTiers(tx: TransactionSql, tierIds: string[]): Promise<Map<string, LockedTier>> {
+  const rows = await tx<LockedTier[]>`
+    select id, event_id as "eventId", capacity, sold from tiers
+    where id = any(${tierIds}::uuid[]) order by id for update`;
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/**
+ * Serialises decisions per (event, buyer) with transaction advisory locks taken in hash
+ * order after the tier locks, so two batches for different tiers cannot both spend the
+ * same buyer's limit. Hash collisions only make two buyers wait for each other.
+ */
+export async function lockBuyers(tx: TransactionSql, pairs: { eventId: string; buyerId: string }[]): Promise<void> {
+  await tx`
+    select pg_advisory_xact_lock(${BUYER_LOCK_NAMESPACE}::int, k) from (
+      select distinct hashtext(e || ':' || b) as k
+      from unnest(${pairs.map((p) => p.eventId)}::text[], ${pairs.map((p) => p.buyerId)}::text[]) as u(e, b)
+      order by k) s`;
+}
+
+/** Purchases already stored under these idempotency keys. */
+export async function findByKeys(tx: TransactionSql, keys: string[]): Promise<Map<string, StoredPurchase>> {
+  const rows = await tx<StoredPurchase[]>`
+    select id, idempotency_key as "idempotencyKey", status, reason, decided_at as "decidedAt"
+    from purchases where idempotency_key = any(${keys}::text[])`;
+  return new Map(rows.map((r) => [r.idempotencyKey, r]));
+}
+
+/** Confirmed tickets per `eventId|buyerId` for the given (distinct) pairs. */
+export async function confirmedByBuyer(tx: TransactionSql, pairs: { eventId: string; buyerId: string }[]): Promise<Map<string, number>> {
+  const rows = await tx<{ eventId: string; buyerId: string; quantity: number }[]>`
+    select p.event_id as "eventId", p.buyer_id as "buyerId", sum(p.quantity)::int as quantity
+    from purchases p
+    join unnest(${pairs.map((p) => p.eventId)}::uuid[], ${pairs.map((p) => p.buyerId)}::text[]) as u(event_id, buyer_id)
+      on p.event_id = u.event_id and p.buyer_id = u.buyer_id
+    where p.status = 'confirmed'
+    group by p.event_id, p.buyer_id`;
+  return new Map(rows.map((r) => [buyerKey(r.eventId, r.buyerId), r.quantity]));
+}
+
+/**
+ * Inserts the rows in one statement. A key that a concurrent transaction stored first
+ * is skipped (DO NOTHING); the returned map holds only the rows really inserted.
+ */
+export async function insertPurchases(tx: TransactionSql, rows: NewPurchaseRow[]): Promise<Map<string, Date>> {
+  if (rows.length === 0) return new Map();
+  const col = <K extends keyof NewPurchaseRow>(k: K) => rows.map((r) => r[k]);
+  const inserted = await tx<{ idempotencyKey: string; decidedAt: Date }[]>`
+    insert into purchases (id, idempotency_key, event_id, tier_id, buyer_id, quantity, status, reason, request_id, accepted_at)
+    select * from unnest(
+      ${col('id')}::uuid[], ${col('idempotencyKey')}::text[], ${col('eventId')}::uuid[], ${col('tierId')}::uuid[],
+      ${col('buyerId')}::text[], ${col('quantity')}::int[], ${col('status')}::text[], ${col('reason')}::text[],
+      ${col('requestId')}::text[], ${col('acceptedAt')}::timestamptz[])
+    on conflict (idempotency_key) do nothing
+    returning idempotency_key as "idempotencyKey", decided_at as "decidedAt"`;
+  return new Map(inserted.map((r) => [r.idempotencyKey, r.decidedAt]));
+}
+
+/** Adds the confirmed quantities to `tiers.sold` in one statement; the CHECK refuses any oversell. */
+export async function addSold(tx: TransactionSql, deltas: Map<string, number>): Promise<void> {
+  if (deltas.size === 0) return;
+  await tx`
+    update tiers t set sold = t.sold + d.delta
+    from unnest(${[...deltas.keys()]}::uuid[], ${[...deltas.values()]}::int[]) as d(id, delta)
+    where t.id = d.id`;
+}
+
+/** The key of a buyer's running count within an event. */
+export function buyerKey(eventId: string, buyerId: string): string {
+  return `${eventId}|${buyerId}`;
+}
