@@ -1,6 +1,7 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import { secureHeaders } from 'hono/secure-headers';
+import type { Registry } from 'prom-client';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import type { Logger } from '@stampede/core/logger';
@@ -20,6 +21,13 @@ import { createPurchaseService } from './domain/purchase-service.js';
 import { createPurchaseStatus } from './domain/purchase-status.js';
 import { createSoldOutFlags } from './domain/sold-out-flags.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { httpMetrics } from './http/http-metrics.js';
+import { createApiMetrics, createRegistry } from '@stampede/core/metrics/registry';
+
+const metricsRoute = createRoute({
+  method: 'get', path: '/metrics', tags: ['health'], summary: 'Prometheus metrics of this replica (docs/observability.md)',
+  responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } } },
+});
 
 /** Everything the app talks to, built by main.ts (or a test) and handed in. */
 export interface AppDeps {
@@ -33,6 +41,8 @@ export interface AppDeps {
   /** Readiness checks beyond Postgres, Redis and the broker. */
   extraHealthChecks?: Record<string, HealthCheck>;
   isShuttingDown?: () => boolean;
+  /** The Prometheus registry; one is made when not given. */
+  registry?: Registry;
 }
 
 /**
@@ -42,8 +52,10 @@ export interface AppDeps {
 export function buildApp(deps: AppDeps) {
   const { config, log, sql, redis, publisher } = deps;
   const keys = redisKeys(config.REDIS_KEY_PREFIX);
+  const registry = deps.registry ?? createRegistry(config.INSTANCE_NAME, 'api');
+  const metrics = createApiMetrics(registry);
   const availability = deps.availability ?? createAvailabilityService({
-    redis, keys, log,
+    redis, keys, log, metrics,
     load: (eventId) => queryAvailability(sql, eventId),
     ttlMs: config.CACHE_TTL_MS,
     staleTtlMs: config.CACHE_STALE_TTL_MS,
@@ -52,6 +64,7 @@ export function buildApp(deps: AppDeps) {
 
   const app = new OpenAPIHono<AppEnv>();
   app.use('*', requestContext(log, config.INSTANCE_NAME));
+  app.use('*', httpMetrics(metrics));
   app.use('*', secureHeaders({ crossOriginResourcePolicy: false, contentSecurityPolicy: undefined }));
 
   app.route('/', healthRoutes({
@@ -66,7 +79,7 @@ export function buildApp(deps: AppDeps) {
   }));
   app.route('/', eventRoutes({ sql, availability }));
   const catalog = createCatalog(sql);
-  const purchases = createPurchaseService({ config, log, sql, redis, keys, publisher, catalog, soldOut: createSoldOutFlags() });
+  const purchases = createPurchaseService({ config, log, sql, redis, keys, publisher, catalog, metrics, soldOut: createSoldOutFlags() });
   app.route('/', purchaseRoutes({ purchases, status: createPurchaseStatus({ sql, redis, keys }), maxQuantity: config.PURCHASE_MAX_QUANTITY }));
 
   // Without a token the admin routes do not exist at all (404), rather than being open.
@@ -77,6 +90,8 @@ export function buildApp(deps: AppDeps) {
     info: { title: 'Stampede API', version: '0.1.0', description: 'Ticket sale under load: availability reads, queued purchases, purchase status.' },
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  // Prometheus text format; scraped by nothing by default (the lab needs no Prometheus).
+  app.openapi(metricsRoute, async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }) as never);
 
   app.notFound((c) => handleError(new AppError('not_found', `No route for ${c.req.method} ${c.req.path}.`), c, log));
   app.onError((err, c) => handleError(err, c, log));

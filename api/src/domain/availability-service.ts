@@ -4,6 +4,7 @@ import { readCachedAvailability, writeCachedAvailability, type CachedAvailabilit
 import { redisIsReady, type Redis, type RedisKeys } from '@stampede/core/redis/redis-client';
 import type { Logger } from '@stampede/core/logger';
 import { createSingleFlight } from './single-flight.js';
+import type { ApiMetrics } from '@stampede/core/metrics/registry';
 
 /** Where an answer came from, as the X-Cache header says it. */
 export type CacheSource = 'hit' | 'miss' | 'bypass' | 'stale';
@@ -22,6 +23,8 @@ export interface AvailabilityServiceOptions {
   staleTtlMs: number;
   softTimeoutMs: number;
   log: Logger;
+  /** Counts reads by cache result, when given. */
+  metrics?: Pick<ApiMetrics, 'cacheReads'>;
   /** Last-known values kept in process, for when Redis and Postgres are both away. */
   lastKnownLimit?: number;
 }
@@ -38,6 +41,7 @@ export function createAvailabilityService(o: AvailabilityServiceOptions) {
   const flight = createSingleFlight<Availability | undefined>();
   const lastKnown = new Map<string, CachedAvailability>();
   const limit = o.lastKnownLimit ?? 1_000;
+  const staleWarnedAt = new Map<string, number>();
 
   function remember(entry: CachedAvailability): void {
     lastKnown.delete(entry.value.eventId);
@@ -72,34 +76,43 @@ export function createAvailabilityService(o: AvailabilityServiceOptions) {
   return {
     /** Availability of an event, with where it came from. Throws event_not_found or data_unavailable. */
     async get(eventId: string): Promise<AvailabilityResult> {
-      const { entry, reachable } = await readCache(eventId);
-      if (entry && Date.now() - entry.cachedAt < o.ttlMs) {
-        remember(entry);
-        return { value: entry.value, source: 'hit' };
-      }
-      const fallback = entry ?? lastKnown.get(eventId);
-      const fresh: CacheSource = reachable ? 'miss' : 'bypass';
-      const loading = loadFromDatabase(eventId);
-      if (fallback) {
-        const outcome = await Promise.race([
-          loading.catch((err: unknown) => ({ failed: err })),
-          new Promise<typeof TIMED_OUT>((resolve) => setTimeout(resolve, o.softTimeoutMs, TIMED_OUT).unref()),
-        ]);
-        if (outcome !== TIMED_OUT && outcome !== undefined && !('failed' in outcome)) return { value: outcome, source: fresh };
-        if (outcome === undefined) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
-        o.log.warn({ event: 'cache.stale_served', eventId, reason: outcome === TIMED_OUT ? 'soft_timeout' : 'database_error' }, 'serving last known availability');
-        return { value: fallback.value, source: 'stale' };
-      }
-      let value: Availability | undefined;
-      try {
-        value = await loading;
-      } catch (err) {
-        throw new AppError('data_unavailable', 'Availability cannot be read now and no earlier value is known.', { cause: err, headers: { 'Retry-After': '1' } });
-      }
-      if (!value) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
-      return { value, source: fresh };
+      const result = await read(eventId);
+      o.metrics?.cacheReads.inc({ result: result.source });
+      return result;
     },
   };
+
+  async function read(eventId: string): Promise<AvailabilityResult> {
+    const { entry, reachable } = await readCache(eventId);
+    if (entry && Date.now() - entry.cachedAt < o.ttlMs) {
+      remember(entry);
+      return { value: entry.value, source: 'hit' };
+    }
+    const fallback = entry ?? lastKnown.get(eventId);
+    const fresh: CacheSource = reachable ? 'miss' : 'bypass';
+    const loading = loadFromDatabase(eventId);
+    if (fallback) {
+      const outcome = await Promise.race([
+        loading.catch((err: unknown) => ({ failed: err })),
+        new Promise<typeof TIMED_OUT>((resolve) => setTimeout(resolve, o.softTimeoutMs, TIMED_OUT).unref()),
+      ]);
+      if (outcome !== TIMED_OUT && outcome !== undefined && !('failed' in outcome)) return { value: outcome, source: fresh };
+      if (outcome === undefined) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
+      if (Date.now() - (staleWarnedAt.get(eventId) ?? 0) > 1_000) {
+        staleWarnedAt.set(eventId, Date.now()); // one warning a second per event, not one per read
+        o.log.warn({ event: 'cache.stale_served', eventId, reason: outcome === TIMED_OUT ? 'soft_timeout' : 'database_error' }, 'serving last known availability');
+      }
+      return { value: fallback.value, source: 'stale' };
+    }
+    let value: Availability | undefined;
+    try {
+      value = await loading;
+    } catch (err) {
+      throw new AppError('data_unavailable', 'Availability cannot be read now and no earlier value is known.', { cause: err, headers: { 'Retry-After': '1' } });
+    }
+    if (!value) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
+    return { value, source: fresh };
+  }
 }
 
 export type AvailabilityService = ReturnType<typeof createAvailabilityService>;

@@ -10,6 +10,7 @@ import type { PurchasePublisher } from '../broker/purchase-publisher.js';
 import type { Catalog } from './catalog.js';
 import type { SoldOutFlags } from './sold-out-flags.js';
 import { assertPurchasable } from './purchase-rules.js';
+import type { ApiMetrics } from '@stampede/core/metrics/registry';
 
 export interface PurchaseRequest {
   eventId: string;
@@ -38,6 +39,7 @@ export interface PurchaseServiceDeps {
   publisher: PurchasePublisher;
   catalog: Catalog;
   soldOut: SoldOutFlags;
+  metrics?: Pick<ApiMetrics, 'admissions' | 'confirmDuration'>;
 }
 
 const REPUBLISH_AFTER_MS = 5_000;
@@ -57,12 +59,16 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
     try {
       await d.publisher.publish(message);
     } catch (err) {
+      d.metrics?.admissions.inc({ outcome: 'broker_unavailable' });
       log.warn({ event: 'purchase.publish_failed', purchaseId: message.purchaseId, err: (err as Error).message }, 'broker did not confirm, purchase refused');
       if (admitted) await undoAdmission(d.redis, d.keys, admitted).catch((e: Error) =>
         log.error({ event: 'gate.undo_failed', purchaseId: message.purchaseId, err: e.message }, 'gate undo failed; reconciliation will release the hold'));
       throw BROKER_DOWN();
     }
-    log.info({ event: 'purchase.accepted', purchaseId: message.purchaseId, eventId: message.eventId, tierId: message.tierId, quantity: message.quantity, gated: message.gated, confirmMs: Math.round(performance.now() - started) }, 'purchase queued');
+    const confirmMs = performance.now() - started;
+    d.metrics?.confirmDuration.observe(confirmMs / 1000);
+    d.metrics?.admissions.inc({ outcome: message.gated ? 'admitted' : 'admitted_ungated' });
+    log.info({ event: 'purchase.accepted', purchaseId: message.purchaseId, eventId: message.eventId, tierId: message.tierId, quantity: message.quantity, gated: message.gated, confirmMs: Math.round(confirmMs) }, 'purchase queued');
   }
 
   /**
@@ -105,6 +111,7 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
       };
       try {
         if (d.soldOut.isSoldOut(r.tierId) && !(await d.redis.exists(d.keys.idempotency(r.idempotencyKey)))) {
+          d.metrics?.admissions.inc({ outcome: 'sold_out' });
           throw new AppError('sold_out', `Tier ${r.tierId} is sold out.`);
         }
         let outcome = await admit(d.redis, d.keys, request);
@@ -119,13 +126,17 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
             await publishOrUndo(toMessage(r, purchaseId, true, request.acceptedAt), request, log);
             return { httpStatus: 202, purchaseId, status: 'queued', replayed: false };
           case 'duplicate':
+            d.metrics?.admissions.inc({ outcome: 'duplicate' });
             return await replay(outcome.purchaseId, r, log);
           case 'key_reused':
+            d.metrics?.admissions.inc({ outcome: 'key_reused' });
             throw new AppError('idempotency_key_reused', 'This Idempotency-Key was first used with a different purchase. Use a new key for a new purchase.', { extensions: { purchaseId: outcome.purchaseId } });
           case 'sold_out':
+            d.metrics?.admissions.inc({ outcome: 'sold_out' });
             d.soldOut.markSoldOut(r.tierId);
             throw new AppError('sold_out', `Tier ${r.tierId} is sold out.`);
           case 'limit_exceeded':
+            d.metrics?.admissions.inc({ outcome: 'limit_exceeded' });
             throw new AppError('limit_exceeded', `A buyer may hold at most ${d.config.BUYER_LIMIT_PER_EVENT} tickets for this event.`);
           default:
             return await ungated(r, purchaseId, log);

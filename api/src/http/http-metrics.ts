@@ -1,0 +1,20 @@
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { ApiMetrics } from '@stampede/core/metrics/registry';
+import type { AppEnv } from './app-env.js';
+
+/**
+ * Counts and times every request by its route template (never the raw path, which would
+ * make one series per event id), method and status.
+ */
+export function httpMetrics(metrics: ApiMetrics): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    const matched = routePath(c, -1);
+    const route = matched === '*' || matched === '/*' ? 'unmatched' : matched;
+    const labels = { route, method: c.req.method, status: String(c.res.status) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
+  };
+}
