@@ -10,6 +10,7 @@ import type { PurchasePublisher } from '../broker/purchase-publisher.js';
 import type { Catalog } from './catalog.js';
 import type { SoldOutFlags } from './sold-out-flags.js';
 import { assertPurchasable } from './purchase-rules.js';
+import { createSyncPurchase } from './sync-purchase.js';
 import type { ApiMetrics } from '@stampede/core/metrics/registry';
 
 export interface PurchaseRequest {
@@ -21,9 +22,9 @@ export interface PurchaseRequest {
   requestId: string;
 }
 
-/** What the route answers: 202 for a queued purchase, 200 for a replay of a decided one. */
+/** What the route answers: 202 for a queued purchase, 200 for a replay of a decided one, 201 decided in the request (sync mode). */
 export interface PurchaseReceipt {
-  httpStatus: 200 | 202;
+  httpStatus: 200 | 201 | 202;
   purchaseId: string;
   status: 'queued' | 'confirmed' | 'rejected';
   reason?: string;
@@ -97,10 +98,13 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
     return { httpStatus: 202, purchaseId, status: 'queued', replayed: false };
   }
 
+  const decideNow = d.config.PURCHASE_MODE === 'sync' ? createSyncPurchase(d.config, d.sql) : undefined;
+
   return {
     async purchase(r: PurchaseRequest, log: Logger): Promise<PurchaseReceipt> {
       const tier = await assertPurchasable(d.catalog, r);
       const purchaseId = purchaseIdFor(r.idempotencyKey);
+      if (decideNow) return decideNow(toMessage(r, purchaseId, false), log);
       if (!d.publisher.isConnected()) throw BROKER_DOWN();
       if (!redisIsReady(d.redis)) return ungated(r, purchaseId, log);
 

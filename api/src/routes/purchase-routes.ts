@@ -58,6 +58,7 @@ export function purchaseRoutes(deps: { purchases: PurchaseService; status: Retur
     responses: {
       202: { description: 'Queued; poll the Location', content: { 'application/json': { schema: ReceiptSchema } } },
       200: { description: 'A replay of a purchase already decided', content: { 'application/json': { schema: ReceiptSchema } } },
+      201: { description: 'Decided inside the request (PURCHASE_MODE=sync, the benchmark baseline)', content: { 'application/json': { schema: ReceiptSchema } } },
       ...problems(400, 404, 409, 413, 415, 422, 429, 503),
     },
   });
@@ -77,7 +78,8 @@ export function purchaseRoutes(deps: { purchases: PurchaseService; status: Retur
     c.header('Location', statusUrl);
     if (receipt.replayed) c.header('Idempotent-Replayed', 'true');
     const json = { purchaseId: receipt.purchaseId, status: receipt.status, ...(receipt.reason ? { reason: receipt.reason } : {}), statusUrl };
-    return receipt.httpStatus === 202 ? c.json(json, 202) : c.json(json, 200);
+    if (receipt.httpStatus === 202) return c.json(json, 202);
+    return receipt.httpStatus === 201 ? c.json(json, 201) : c.json(json, 200);
   });
 
   app.openapi(getRoute, async (c) => {
