@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ERROR_CATALOGUE } from '../../core/src/errors.js';
+import { waitFor } from '../../core/test/support/fixtures.js';
+import { cleanupList, startFakeReplica, startNginx } from './support/nginx-harness.js';
+
+const cleanup = cleanupList();
+afterEach(() => cleanup.run());
+
+/** nginx in front of two fake replicas, every process registered for cleanup. */
+async function edge(limits: { rateLimitPerSecond?: number; rateLimitBurst?: number } = {}) {
+  const a = cleanup.add(await startFakeReplica('a'));
+  const b = cleanup.add(await startFakeReplica('b'));
+  const nginx = cleanup.add(await startNginx({ upstreams: [a.address, b.address], ...limits }));
+  return { a, b, nginx };
+}
+
+const servedBy = async (res: Response) => ((await res.json()) as { servedBy: string }).servedBy;
+
+async function expectProblem(res: Response, status: number, code: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(body).toMatchObject({ status, code, type: `https://stampede.dev/problems/${code.replaceAll('_', '-')}` });
+  expect(body.requestId).toBe(res.headers.get('x-request-id'));
+  return body;
+}
+
+describe('nginx edge in front of two replicas', () => {
+  it('when reads arrive one after another, then both replicas serve a fair share', async () => {
+    const { nginx } = await edge();
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 20; i++) {
+      const who = await servedBy(await fetch(`${nginx.url}/events/e1/availability`));
+      counts[who] = (counts[who] ?? 0) + 1;
+    }
+    expect(counts.a).toBeGreaterThanOrEqual(5);
+    expect(counts.b).toBeGreaterThanOrEqual(5);
+  });
+
+  it('when a replica is stopped, then no GET fails: each is retried on the other', async () => {
+    const { a, b, nginx } = await edge();
+    await a.stop();
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await fetch(`${nginx.url}/events/e1/availability`)).status);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(b.seen.length).toBe(10);
+    // the retry really happened: one request names both replicas in the access log
+    const lines = await waitFor(async () => (await nginx.accessLines()).length >= 10 && nginx.accessLines(), { what: 'access log' });
+    expect(lines.some((l) => l.upstreamAddr === `${a.address}, ${b.address}`)).toBe(true);
+  });
+
+  it('when a replica drops a GET it received, then the GET is answered by the other', async () => {
+    const { a, b, nginx } = await edge();
+    a.crashOn.add('GET');
+    for (let i = 0; i < 6; i++) expect((await fetch(`${nginx.url}/events/e1/availability`)).status).toBe(200);
+    expect(a.seen.length).toBeGreaterThanOrEqual(1);
+    expect(b.seen.length).toBe(6);
+  });
+
+  it('when a replica drops a POST it received, then the POST is not sent to the other and the client gets 502', async () => {
+    const { a, b, nginx } = await edge();
+    a.crashOn.add('POST');
+    const results: Array<{ id: string; status: number }> = [];
+    for (let i = 0; i < 6; i++) {
+      const id = randomUUID();
+      const res = await fetch(`${nginx.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id }) });
+      if (res.status === 502) await expectProblem(res, 502, 'upstream_unavailable');
+      results.push({ id, status: res.status });
+    }
+    const idsAt = (seen: typeof a.seen) => new Set(seen.map((s) => (JSON.parse(s.body) as { id: string }).id));
+    const atA = idsAt(a.seen);
+    const atB = idsAt(b.seen);
+    expect(atA.size).toBeGreaterThanOrEqual(1);
+    for (const id of atA) expect(atB.has(id)).toBe(false);
+    for (const r of results) expect(r.status).toBe(atA.has(r.id) ? 502 : 202);
+  });
+
+  it('when a replica refuses the connection, then a POST goes to the other (it never reached the first)', async () => {
+    const { a, b, nginx } = await edge();
+    await a.stop();
+    for (let i = 0; i < 4; i++) expect((await fetch(`${nginx.url}/orders`, { method: 'POST', body: '{}' })).status).toBe(202);
+    expect(b.seen.filter((s) => s.method === 'POST').length).toBe(4);
+  });
+
+  it('when every replica is down, then nginx answers 502 problem+json upstream_unavailable', async () => {
+    const { a, b, nginx } = await edge();
+    await Promise.all([a.stop(), b.stop()]);
+    await expectProblem(await fetch(`${nginx.url}/events/e1/availability`), 502, 'upstream_unavailable');
+  });
+
+  it('when X-Request-Id is absent, then nginx sets one; when present and well-formed, it is kept', async () => {
+    const { a, b, nginx } = await edge();
+    const absent = (await (await fetch(`${nginx.url}/x`)).json()) as { headers: Record<string, string> };
+    expect(absent.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+    const mine = `req-${randomUUID()}`;
+    const kept = (await (await fetch(`${nginx.url}/x`, { headers: { 'x-request-id': mine } })).json()) as { headers: Record<string, string> };
+    expect(kept.headers['x-request-id']).toBe(mine);
+    const junk = (await (await fetch(`${nginx.url}/x`, { headers: { 'x-request-id': 'not an "id"' } })).json()) as { headers: Record<string, string> };
+    expect(junk.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+    for (const seen of [...a.seen, ...b.seen]) {
+      expect(seen.headers['x-real-ip']).toBe('127.0.0.1');
+      expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+      expect(seen.headers['x-forwarded-proto']).toBe('http');
+    }
+  });
+
+  it('when a request is proxied, then the access log has one JSON line with its id, upstream and timings', async () => {
+    const { nginx } = await edge();
+    const id = `log-${randomUUID()}`;
+    await fetch(`${nginx.url}/events/e1/availability?x=1`, { headers: { 'x-request-id': id } });
+    const line = await waitFor(async () => (await nginx.accessLines()).find((l) => l.requestId === id), { what: 'access log line' });
+    expect(line).toMatchObject({ component: 'nginx', event: 'http.access', method: 'GET', uri: '/events/e1/availability?x=1', status: 200, remoteAddr: '127.0.0.1', upstreamStatus: '200' });
+    expect(typeof line.time).toBe('string');
+    expect(typeof line.requestTime).toBe('number');
+    expect(typeof line.bytesSent).toBe('number');
+    expect(String(line.upstreamAddr)).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(String(line.upstreamResponseTime)).toMatch(/^\d+\.\d{3}$/);
+  });
+
+  it('when a client bursts purchases over the rate, then the excess gets 429 problem+json and never reaches a replica', async () => {
+    const { a, b, nginx } = await edge({ rateLimitPerSecond: 1, rateLimitBurst: 2 });
+    const post = () => fetch(`${nginx.url}/events/e1/purchases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const responses = await Promise.all(Array.from({ length: 12 }, post));
+    const limited = responses.filter((r) => r.status === 429);
+    const accepted = responses.filter((r) => r.status === 202);
+    expect(limited.length).toBeGreaterThanOrEqual(6);
+    expect(accepted.length + limited.length).toBe(12);
+    const body = await expectProblem(limited[0]!, 429, 'rate_limited');
+    expect(body.title).toBe(ERROR_CATALOGUE.rate_limited.title);
+    expect(limited[0]!.headers.get('retry-after')).toBe('1');
+    expect(a.seen.length + b.seen.length).toBe(accepted.length);
+    // reads on the same path are not limited
+    for (let i = 0; i < 5; i++) expect((await fetch(`${nginx.url}/events/e1/purchases`)).status).toBe(200);
+  });
+
+  it('when a body is over 16k, then nginx answers 413 problem+json and the replicas see nothing', async () => {
+    const { a, b, nginx } = await edge();
+    const res = await fetch(`${nginx.url}/events/e1/purchases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(20_000) }) });
+    const body = await expectProblem(res, 413, 'payload_too_large');
+    expect(body.title).toBe(ERROR_CATALOGUE.payload_too_large.title);
+    expect(a.seen.length + b.seen.length).toBe(0);
+  });
+});
