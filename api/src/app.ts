@@ -22,6 +22,9 @@ import { createPurchaseStatus } from './domain/purchase-status.js';
 import { createSoldOutFlags } from './domain/sold-out-flags.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { httpMetrics } from './http/http-metrics.js';
+import { createChaosState } from './chaos/chaos-state.js';
+import { chaosPublisher, chaosRedis, chaosSql } from './chaos/chaos-clients.js';
+import { chaosRoutes } from './routes/chaos-routes.js';
 import { createApiMetrics, createRegistry } from '@stampede/core/metrics/registry';
 
 const metricsRoute = createRoute({
@@ -50,7 +53,13 @@ export interface AppDeps {
  * `app.request()`. Routes → domain → data; no Hono context below the routes.
  */
 export function buildApp(deps: AppDeps) {
-  const { config, log, sql, redis, publisher } = deps;
+  const { config, log } = deps;
+  // With chaos enabled the clients are wrapped so injected faults reach every code path.
+  const chaos = createChaosState();
+  const chaotic = config.CHAOS_ENABLED && config.ADMIN_TOKEN !== undefined;
+  const sql = chaotic ? chaosSql(deps.sql, chaos) : deps.sql;
+  const redis = chaotic ? chaosRedis(deps.redis, chaos) : deps.redis;
+  const publisher = chaotic ? chaosPublisher(deps.publisher, chaos) : deps.publisher;
   const keys = redisKeys(config.REDIS_KEY_PREFIX);
   const registry = deps.registry ?? createRegistry(config.INSTANCE_NAME, 'api');
   const metrics = createApiMetrics(registry);
@@ -84,6 +93,7 @@ export function buildApp(deps: AppDeps) {
 
   // Without a token the admin routes do not exist at all (404), rather than being open.
   if (config.ADMIN_TOKEN) app.route('/', adminRoutes({ sql, token: config.ADMIN_TOKEN, catalog }));
+  if (chaotic) app.route('/', chaosRoutes({ chaos, token: config.ADMIN_TOKEN as string, instance: config.INSTANCE_NAME }));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
