@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Config } from '../../src/config.js';
+import { startLab, stopLab } from '../../src/lab/lab.js';
+import type { LabState } from '../../src/lab/lab-state.js';
+import { portIsFree } from '../../src/lab/processes.js';
+import { deleteTestTopology } from '../support/broker.js';
+import { testConfig } from '../support/fixtures.js';
+import { freePort } from '../support/processes.js';
+
+/** A lab of the test's own: temp dir, free ports, its own Redis prefix and queue names. */
+export interface PrivateLab {
+  dir: string;
+  config: Config;
+  base: string;
+  state: LabState;
+  close(): Promise<void>;
+}
+
+/** Three consecutive free ports for api-1..3. */
+async function freeRun(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (p + 2 < 65536 && (await portIsFree(p + 1)) && (await portIsFree(p + 2))) return p;
+  }
+}
+
+/** Starts a private lab; `close` tears it down and removes its queues, keys and files. */
+export async function startPrivateLab(options: { rateLimitPerSecond?: number; rateLimitBurst?: number } = {}): Promise<PrivateLab> {
+  const config = testConfig();
+  // Readable by nginx's workers, which run as nobody when the tests run as root.
+  const dir = await mkdtemp(join(tmpdir(), 'stampede-lab-'));
+  await chmod(dir, 0o755);
+  const nginxPort = await freePort();
+  const close = async () => {
+    await stopLab(dir);
+    await deleteTestTopology(config.AMQP_PREFIX);
+    await deleteKeys(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const state = await startLab({
+      dir, nginxPort, apiBasePort: await freeRun(), workerPort: await freePort(),
+      ...options,
+      env: { REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, AMQP_PREFIX: config.AMQP_PREFIX, LOG_LEVEL: 'info' },
+      healthTimeoutMs: 60_000,
+    });
+    return { dir, config, base: `http://127.0.0.1:${nginxPort}`, state, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Deletes the test's own Redis keys (its unique prefix only). */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // best effort: the keys carry a unique prefix and expire or stay harmless
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Runs `count` calls of `task`, at most `concurrency` at a time; results in order. */
+export async function pool<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(count);
+  let next = 0;
+  const runners = Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const i = next++;
+      results[i] = await task(i);
+    }
+  });
+  await Promise.all(runners);
+  return results;
+}
+
+/** A purchase through nginx with a fresh Idempotency-Key and a buyer of its own. */
+export async function buy(base: string, eventId: string, tierId: string, quantity = 1) {
+  const res = await fetch(`${base}/events/${eventId}/purchases`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    body: JSON.stringify({ tierId, quantity, buyerId: `buyer-${randomUUID().slice(0, 12)}` }),
+  });
+  const body = (await res.json()) as { purchaseId?: string; status?: string; code?: string };
+  return { status: res.status, body };
+}
