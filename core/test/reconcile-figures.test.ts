@@ -56,8 +56,10 @@ describe('accepted-ids file', () => {
     expect(() => parseAcceptedIds(`${a}\nnot-an-id\n`, 'ids.txt')).toThrow(new AcceptedIdsError('ids.txt:2: not a purchase id: not-an-id'));
   });
 
-  it('when lines carry ACCEPTED <id> among other output, then only those ids count', () => {
+  it('when lines carry ACCEPTED <id> among other output (text or JSON log lines), then only those ids count', () => {
     expect(parseAcceptedIds(`INFO[0001] ACCEPTED ${a} source=console\nINFO[0001] something else\nACCEPTED ${b}\n`)).toEqual([a, b]);
+    const jsonLog = [{ level: 'info', msg: `ACCEPTED ${b} key-1`, source: 'console' }, { level: 'info', msg: 'other' }].map((l) => JSON.stringify(l)).join('\n');
+    expect(parseAcceptedIds(jsonLog)).toEqual([b]);
   });
 
   it('when it is JSON, then an array or an acceptedIds member is read', () => {

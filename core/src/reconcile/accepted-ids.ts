@@ -14,17 +14,20 @@ export class AcceptedIdsError extends Error {
 /**
  * Reads the purchase ids a load run got 202 for. Three shapes, told apart by content:
  * - one purchase id per line (blank lines and `#` comments ignored) — the main format;
- * - a log in which some lines carry `ACCEPTED <id>` (k6 console output): only those count;
+ * - a log in which some lines carry `ACCEPTED <id>` (k6 console output, text or JSON log
+ *   format, as load-tests/support/api.js logs each 202): only those lines count;
  * - JSON: an array of ids, or an object with an `acceptedIds` array (a k6 summary file).
  * Anything else is an error rather than skipped, because a skipped id would hide a lost one.
  * Ids are lower-cased and de-duplicated (a retry gets the same id, so repeats are expected).
  */
 export function parseAcceptedIds(text: string, source = 'accepted ids'): string[] {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('[') || trimmed.startsWith('{')) return fromJson(trimmed, source);
   const lines = text.split(/\r?\n/);
+  const logged = lines.some((l) => ACCEPTED_LINE.test(l));
+  const trimmed = text.trim();
+  // k6 --log-format=json writes one JSON object per line: that is a log, not a JSON document.
+  if (!logged && (trimmed.startsWith('[') || trimmed.startsWith('{'))) return fromJson(trimmed, source);
   const ids: string[] = [];
-  if (lines.some((l) => ACCEPTED_LINE.test(l))) {
+  if (logged) {
     for (const line of lines) {
       const m = ACCEPTED_LINE.exec(line);
       if (m) ids.push(m[1]!);
