@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
+const hasEnvsubst = spawnSync('envsubst', ['--version'], { stdio: 'ignore' }).status === 0;
 const base = { listenPort: 18080, upstreams: ['127.0.0.1:3001', '127.0.0.1:3002'], accessLog: '/tmp/a.log', errorLog: 'stderr', pidFile: '/tmp/n.pid', tempDir: '/tmp' };
 
 describe('nginx config template', () => {
@@ -40,6 +42,15 @@ describe('nginx config template', () => {
     const template = await readFile(NGINX_TEMPLATE_PATH, 'utf8');
     const directive = template.split('\n').find((l) => l.trim().startsWith('proxy_next_upstream '));
     expect(directive?.trim()).toBe('proxy_next_upstream error timeout http_502;');
+  });
+
+  it.skipIf(!hasEnvsubst)('when Docker renders it (envsubst of the NGINX_* variables), then the result is the same as ours', () => {
+    const env = nginxEnv(base);
+    // what the nginx image's 20-envsubst-on-templates.sh does with NGINX_ENVSUBST_FILTER=^NGINX_
+    const list = Object.keys(env).map((k) => `\${${k}}`).join(' ');
+    const docker = spawnSync('envsubst', [list], { input: readFileSync(NGINX_TEMPLATE_PATH, 'utf8'), env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    expect(docker.status).toBe(0);
+    expect(docker.stdout).toBe(renderNginxConfig(base));
   });
 
   it('when a placeholder has no value, then rendering throws and names it', async () => {
