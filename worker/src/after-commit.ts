@@ -1,0 +1,46 @@
+import { writeCachedAvailability } from '@stampede/core/availability/availability-cache';
+import { queryAvailability } from '@stampede/core/events/event-repository';
+import { settle } from '@stampede/core/gate/admission-gate';
+import type { Decision, DecidedPurchase } from '@stampede/core/purchases/decide-purchases';
+import { redisIsReady } from '@stampede/core/redis/redis-client';
+import type { BatchProcessorDeps } from './batch-processor.js';
+
+/**
+ * What follows a commit, so a buyer polling sees the outcome at once: the gate is
+ * settled (hold released, a rejection's tickets given back, final status written), one
+ * log line per purchase, and the availability cache of each touched event refreshed.
+ * Nothing here can undo the decision: Redis being down is logged, never fatal, and the
+ * gate is made honest again by reconciliation.
+ */
+export async function publishAfterCommit(deps: Omit<BatchProcessorDeps, 'payment' | 'stopping'>, decisions: Decision[]): Promise<void> {
+  const { log, redis, keys, sql, config } = deps;
+  const decided = decisions.filter((d): d is DecidedPurchase => d.kind === 'decided');
+
+  for (const d of decided) {
+    const m = d.message;
+    log.info({
+      event: 'purchase.decided', purchaseId: d.purchaseId, requestId: m.requestId, status: d.status, reason: d.reason,
+      tierId: m.tierId, eventId: m.eventId, buyerId: m.buyerId, quantity: m.quantity, duplicate: d.duplicate,
+    }, d.status === 'confirmed' ? 'purchase confirmed' : `purchase rejected: ${d.reason}`);
+  }
+
+  if (!redisIsReady(redis)) {
+    log.warn({ event: 'gate.settle_skipped', count: decided.length }, 'redis unavailable, gate left to reconciliation');
+    return;
+  }
+  const settled = await Promise.allSettled(decided.map((d) =>
+    settle(redis, keys, d.message, { status: d.status, reason: d.reason, decidedAt: d.decidedAt }, config.GATE_RECORD_TTL_S)));
+  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failures.length > 0) {
+    log.warn({ event: 'gate.settle_failed', count: failures.length, err: String(failures[0]!.reason) }, 'gate not settled, left to reconciliation');
+  }
+
+  for (const eventId of new Set(decided.map((d) => d.message.eventId))) {
+    try {
+      const availability = await queryAvailability(sql, eventId);
+      if (availability) await writeCachedAvailability(redis, keys, availability, config.CACHE_STALE_TTL_MS);
+    } catch (err) {
+      log.warn({ event: 'availability.refresh_failed', eventId, err: (err as Error).message }, 'availability cache not refreshed');
+    }
+  }
+}

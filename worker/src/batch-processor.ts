@@ -1,0 +1,103 @@
+import type { Config } from '@stampede/core/config';
+import type { Sql } from '@stampede/core/db';
+import { isTransientDbError } from '@stampede/core/errors';
+import type { Logger } from '@stampede/core/logger';
+import { decidePurchases, type Decision, type Payment } from '@stampede/core/purchases/decide-purchases';
+import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
+import type { Redis, RedisKeys } from '@stampede/core/redis/redis-client';
+import { backoffMs, sleep } from './backoff.js';
+import { publishAfterCommit } from './after-commit.js';
+import type { DeadLetterReason } from './delivery.js';
+
+/** What becomes of one delivery once its batch has run. */
+export type Outcome =
+  /** Decided and committed (or decided before): ack once `settled` (gate and readers told) resolves. */
+  | { kind: 'ack'; settled: Promise<void> }
+  /** Can never be decided: to the dead-letter queue now. */
+  | { kind: 'dead-letter'; reason: DeadLetterReason; detail: string }
+  /** Failed in an unexpected way: requeue, or dead-letter once the attempts are spent. */
+  | { kind: 'failed'; error: unknown }
+  /** Shutting down before it could be decided: give it back to the queue. */
+  | { kind: 'release' };
+
+export interface BatchProcessorDeps {
+  config: Pick<Config, 'BUYER_LIMIT_PER_EVENT' | 'WORKER_RETRY_BASE_MS' | 'WORKER_RETRY_MAX_MS' | 'GATE_RECORD_TTL_S' | 'CACHE_STALE_TTL_MS'>;
+  log: Logger;
+  sql: Sql;
+  redis: Redis;
+  keys: RedisKeys;
+  payment?: Payment;
+  /** Aborted at shutdown: a batch waiting for Postgres gives its messages back instead. */
+  stopping: AbortSignal;
+}
+
+class Stopped extends Error {}
+
+export interface BatchProcessor {
+  /** Decides a batch; resolves at commit, each `ack` outcome carrying its after-commit work. */
+  process(messages: PurchaseMessage[]): Promise<Outcome[]>;
+  /** Resolves when every committed batch has settled the gate (reconciliation must not run before). */
+  settled(): Promise<void>;
+}
+
+/**
+ * Runs one batch: decides it (retrying forever while Postgres is away — a purchase is
+ * never dead-lettered because the database was down), then, after commit, tells the gate
+ * and the readers. That after-commit work overlaps the next batch's decision (it touches
+ * only Redis), which is what lets the drain rate follow Postgres. A batch that fails
+ * otherwise is split so only the culprit is retried.
+ */
+export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
+  const { config, log } = deps;
+  const afterCommits = new Set<Promise<void>>();
+
+  async function decideWithRetry(messages: PurchaseMessage[]): Promise<Decision[]> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await decidePurchases(deps.sql, messages, { buyerLimit: config.BUYER_LIMIT_PER_EVENT, payment: deps.payment });
+      } catch (err) {
+        if (!isTransientDbError(err)) throw err;
+        if (deps.stopping.aborted) throw new Stopped();
+        const delayMs = backoffMs(attempt, config.WORKER_RETRY_BASE_MS, config.WORKER_RETRY_MAX_MS);
+        log.warn({ event: 'batch.retrying', size: messages.length, attempt: attempt + 1, delayMs, code: (err as { code?: string }).code, err: (err as Error).message },
+          'postgres unavailable, batch kept unacked and retried');
+        await sleep(delayMs, deps.stopping);
+      }
+    }
+  }
+
+  function logCommitted(decisions: Decision[], decideMs: number, started: number): void {
+    const count = (pred: (d: Decision) => boolean) => decisions.filter(pred).length;
+    log.info({
+      event: 'batch.committed', size: decisions.length,
+      confirmed: count((d) => d.kind === 'decided' && d.status === 'confirmed' && !d.duplicate),
+      rejected: count((d) => d.kind === 'decided' && d.status === 'rejected' && !d.duplicate),
+      duplicates: count((d) => d.kind === 'decided' && d.duplicate), poison: count((d) => d.kind === 'poison'),
+      decideMs, ms: Math.round(performance.now() - started),
+    }, 'batch committed');
+  }
+
+  async function processBatch(messages: PurchaseMessage[]): Promise<Outcome[]> {
+    const started = performance.now();
+    let decisions: Decision[];
+    try {
+      decisions = await decideWithRetry(messages);
+    } catch (err) {
+      if (err instanceof Stopped) return messages.map(() => ({ kind: 'release' }));
+      if (messages.length === 1) return [{ kind: 'failed', error: err }];
+      log.warn({ event: 'batch.split', size: messages.length, err: (err as Error).message }, 'batch failed, deciding its messages one by one');
+      const outcomes: Outcome[] = [];
+      for (const m of messages) outcomes.push(...(await processBatch([m])));
+      return outcomes;
+    }
+    const decideMs = Math.round(performance.now() - started);
+    const settled: Promise<void> = publishAfterCommit(deps, decisions)
+      .then(() => logCommitted(decisions, decideMs, started))
+      .catch((err: unknown) => log.error({ event: 'batch.after_commit_failed', err: (err as Error).message }, 'after-commit work failed; reconciliation repairs the gate'));
+    afterCommits.add(settled);
+    void settled.finally(() => afterCommits.delete(settled));
+    return decisions.map((d): Outcome => (d.kind === 'poison' ? { kind: 'dead-letter', reason: d.reason, detail: d.detail } : { kind: 'ack', settled }));
+  }
+
+  return { process: processBatch, settled: async () => { await Promise.all(afterCommits); } };
+}

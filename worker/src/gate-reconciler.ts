@@ -1,0 +1,90 @@
+import type { Sql } from '@stampede/core/db';
+import { reconcileTier } from '@stampede/core/gate/admission-gate';
+import type { Logger } from '@stampede/core/logger';
+import { redisIsReady, type Redis, type RedisKeys } from '@stampede/core/redis/redis-client';
+
+/** A hold older than this is an orphan: its purchase never reached the queue (crash between gate and publish). */
+export const ORPHAN_AGE_MS = 30_000;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface GateReconcilerDeps {
+  log: Logger;
+  sql: Sql;
+  redis: Redis;
+  keys: RedisKeys;
+  redisKeyPrefix: string;
+  intervalMs: number;
+  /** Deliveries of this worker waiting for a batch. */
+  waiting: () => number;
+  /** Ready messages in the purchase queue; throws when the broker cannot say. */
+  queueDepth: () => Promise<number>;
+  /** Runs the reconciliation with no batch in flight. */
+  exclusive: <X>(fn: () => Promise<X>) => Promise<X>;
+}
+
+/**
+ * Keeps the gate honest (no undersell): when the queue is drained and nothing is in
+ * flight, every tier the gate knows gets stock := capacity − sold − held, and holds older
+ * than ORPHAN_AGE_MS are released. Logs `gate.reconciled` only when something changed.
+ */
+export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Promise<boolean>; stop(): Promise<void> } {
+  const { log } = deps;
+  let current: Promise<boolean> | undefined;
+
+  async function reconcileAll(): Promise<boolean> {
+    if (deps.waiting() > 0 || !redisIsReady(deps.redis)) return false;
+    // Exclusive: a batch committing between our read of `sold` and the script would be counted wrong.
+    return deps.exclusive(async () => {
+      if (deps.waiting() > 0 || (await deps.queueDepth()) > 0) return false;
+      const tierIds = await gateTiers(deps.redis, deps.redisKeyPrefix);
+      if (tierIds.length === 0) return true;
+      const tiers = await deps.sql<{ id: string; available: number }[]>`
+        select id, capacity - sold as available from tiers where id = any(${tierIds}::uuid[])`;
+      for (const t of tiers) {
+        const r = await reconcileTier(deps.redis, deps.keys, t.id, t.available, ORPHAN_AGE_MS);
+        if (r.previous !== r.stock || r.orphansReleased > 0) {
+          log.info({ event: 'gate.reconciled', tierId: t.id, available: t.available, previous: r.previous, stock: r.stock, orphansReleased: r.orphansReleased },
+            'gate stock corrected to what Postgres has left');
+        }
+      }
+      return true;
+    });
+  }
+
+  const runOnce = (): Promise<boolean> => {
+    current ??= reconcileAll()
+      .catch((err: unknown) => {
+        log.warn({ event: 'gate.reconcile_failed', err: (err as Error).message }, 'gate reconciliation skipped');
+        return false;
+      })
+      .finally(() => { current = undefined; });
+    return current;
+  };
+
+  const timer = setInterval(() => void runOnce(), deps.intervalMs);
+  timer.unref();
+  return {
+    runOnce,
+    async stop() {
+      clearInterval(timer);
+      await current;
+    },
+  };
+}
+
+/** The tiers the gate holds a stock count for, found by SCAN (never KEYS) under the prefix. */
+async function gateTiers(redis: Redis, prefix: string): Promise<string[]> {
+  const stockPrefix = `${prefix}stock:`;
+  const ids = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${stockPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of found) {
+      const id = key.slice(stockPrefix.length);
+      if (UUID.test(id)) ids.add(id);
+    }
+  } while (cursor !== '0');
+  return [...ids];
+}

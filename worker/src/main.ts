@@ -1,0 +1,89 @@
+import 'reflect-metadata';
+import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
+import { NestFactory } from '@nestjs/core';
+import { brokerNames } from '@stampede/core/broker/topology';
+import { loadConfig } from '@stampede/core/config';
+import { createSql } from '@stampede/core/db';
+import { createLogger, redactUrl } from '@stampede/core/logger';
+import { simulatedPayment } from '@stampede/core/purchases/simulated-payment';
+import { createRedis, redisKeys } from '@stampede/core/redis/redis-client';
+import { createShutdown, onTerminationSignals } from '@stampede/core/shutdown';
+import { createBatchProcessor } from './batch-processor.js';
+import { startGateReconciler } from './gate-reconciler.js';
+import { startHealthServer } from './health-server.js';
+import { MicroBatcher } from './micro-batcher.js';
+import { PinoNestLogger } from './nest-logger.js';
+import { PurchaseConsumer } from './purchase-consumer.js';
+import { WorkerModule } from './worker-module.js';
+
+/** Boots the worker: clients, batcher, Nest context (broker + consumer), reconciler, health port; and the ordered shutdown. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, process.env.INSTANCE_NAME ? {} : { INSTANCE_NAME: 'worker' });
+  const log = createLogger(config, 'worker');
+  const sql = createSql(config, { applicationName: config.INSTANCE_NAME });
+  const redis = createRedis(config, log);
+  const keys = redisKeys(config.REDIS_KEY_PREFIX);
+  const names = brokerNames(config.AMQP_PREFIX);
+  const stopping = new AbortController();
+  let shuttingDown = false;
+
+  const processor = createBatchProcessor({ config, log, sql, redis, keys, payment: simulatedPayment(config), stopping: stopping.signal });
+  const batcher = new MicroBatcher({ maxSize: config.WORKER_BATCH_SIZE, maxWaitMs: config.WORKER_BATCH_WAIT_MS, run: processor.process });
+  const app = await NestFactory.createApplicationContext(
+    WorkerModule.register({ config, log, names, batcher, stopping: stopping.signal }),
+    { logger: new PinoNestLogger(log.child({ scope: 'nest' })), abortOnError: false },
+  );
+  const amqp = app.get(AmqpConnection);
+  const consumer = app.get(PurchaseConsumer);
+
+  const reconciler = startGateReconciler({
+    log, sql, redis, keys, redisKeyPrefix: config.REDIS_KEY_PREFIX, intervalMs: config.RECONCILE_INTERVAL_MS,
+    waiting: () => batcher.waiting,
+    // No batch deciding, and every committed one settled: otherwise `sold` and `held` would count a purchase twice.
+    exclusive: (fn) => batcher.runExclusive(async () => { await processor.settled(); return fn(); }),
+    queueDepth: async () => {
+      // A throwaway channel: a failed passive declare closes its channel, and it must not be the consuming one.
+      const connection = amqp.managedConnection.connection;
+      if (!connection) throw new Error('broker not connected');
+      const channel = await connection.createChannel();
+      channel.on('error', () => {});
+      try {
+        return (await channel.checkQueue(names.queue)).messageCount;
+      } finally {
+        await channel.close().catch(() => {});
+      }
+    },
+  });
+
+  const health = await startHealthServer({
+    port: config.WORKER_METRICS_PORT, host: config.HOST, instance: config.INSTANCE_NAME, isShuttingDown: () => shuttingDown,
+    checks: {
+      postgres: () => sql`select 1`,
+      redis: () => redis.ping(),
+      broker: async () => { if (!amqp.connected) throw new Error('not connected'); },
+    },
+  });
+
+  const shutdown = createShutdown(log, [
+    { name: 'stop-consuming', run: () => { shuttingDown = true; return consumer.stop(); } },
+    { name: 'stop-reconciler', run: () => reconciler.stop() },
+    // Deliveries already here are decided; a batch stuck on a dead Postgres gives its messages back.
+    { name: 'finish-in-flight', run: () => { stopping.abort(); return batcher.drain(); } },
+    { name: 'close-broker', run: () => app.close() },
+    { name: 'close-health', run: () => new Promise<void>((resolve) => health.close(() => resolve())) },
+    { name: 'close-redis', run: () => redis.quit() },
+    { name: 'close-postgres', run: () => sql.end({ timeout: 5 }) },
+  ], { timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  onTerminationSignals(shutdown);
+
+  log.info({
+    event: 'worker.started', queue: names.queue, prefetch: config.WORKER_PREFETCH, batchSize: config.WORKER_BATCH_SIZE,
+    batchWaitMs: config.WORKER_BATCH_WAIT_MS, healthPort: config.WORKER_METRICS_PORT,
+    database: redactUrl(config.DATABASE_URL), redis: redactUrl(config.REDIS_URL), broker: redactUrl(config.AMQP_URL),
+  }, `worker consuming ${names.queue}`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { AmqpConnection, Nack } from '@golevelup/nestjs-rabbitmq';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { assertTopology, purchaseQueueArguments } from '@stampede/core/broker/topology';
+import { backoffMs, sleep } from './backoff.js';
+import { deadLetter } from './dead-letter.js';
+import { deliveryAttempt, deliveryTrace, parseDelivery, PoisonMessageError, type DeadLetterReason } from './delivery.js';
+import { CONSUMER_DEPS, type ConsumerDeps } from './tokens.js';
+
+/**
+ * Consumes the purchase queue with manual acknowledgement semantics: each delivery's
+ * handler resolves only after its batch committed (then the library acks), returns a
+ * Nack to requeue, or dead-letters a copy with its reason before resolving. Prefetch
+ * bounds how many deliveries wait in the batcher.
+ */
+@Injectable()
+export class PurchaseConsumer implements OnApplicationBootstrap {
+  /** Our own tag, stable across reconnects, so shutdown can cancel whichever channel holds it. */
+  readonly consumerTag: string;
+
+  constructor(
+    @Inject(AmqpConnection) private readonly amqp: AmqpConnection,
+    @Inject(CONSUMER_DEPS) private readonly deps: ConsumerDeps,
+  ) {
+    this.consumerTag = `${deps.config.INSTANCE_NAME}.${process.pid}.${randomUUID().slice(0, 8)}`;
+  }
+
+  /**
+   * Declares the topology as a setup of the consuming channel (rerun after every
+   * reconnect), then subscribes. Not awaited: with the broker away the worker still
+   * boots, and consumption starts when the connection does.
+   */
+  onApplicationBootstrap(): void {
+    const { names, log } = this.deps;
+    void this.amqp.managedChannel.addSetup((channel: Channel) => assertTopology(channel, names));
+    void this.amqp.createSubscriber((_body, raw) => this.handle(raw!), {
+      queue: names.queue,
+      // Same arguments as assertTopology, so whichever setup declares the queue first declares it right.
+      queueOptions: { durable: true, arguments: purchaseQueueArguments(names), consumerOptions: { consumerTag: this.consumerTag, noAck: false } },
+      deserializer: (content: Buffer) => content,
+      errorHandler: (channel, msg, err) => this.onHandlerError(channel, msg, err),
+    }, 'purchases').then(() => log.info({ event: 'consumer.started', queue: names.queue, consumerTag: this.consumerTag }, 'consuming purchases'));
+  }
+
+  /** Stops intake: the broker sends no more deliveries; those already here are still decided. */
+  async stop(): Promise<void> {
+    await this.amqp.cancelConsumer(this.consumerTag);
+  }
+
+  private async handle(raw: ConsumeMessage): Promise<Nack | undefined> {
+    let message;
+    try {
+      message = parseDelivery(raw.content);
+    } catch (err) {
+      if (!(err instanceof PoisonMessageError)) throw err;
+      return this.deadLetter(raw, err.reason, err.detail);
+    }
+    const outcome = await this.deps.batcher.submit(message);
+    switch (outcome.kind) {
+      case 'ack':
+        await outcome.settled;
+        return undefined;
+      case 'dead-letter':
+        return this.deadLetter(raw, outcome.reason, outcome.detail);
+      case 'release':
+        return new Nack(true);
+      case 'failed':
+        return this.retryOrDeadLetter(raw, outcome.error);
+    }
+  }
+
+  /** An unexpected failure: requeued after a backoff, until WORKER_MAX_ATTEMPTS deliveries are spent. */
+  private async retryOrDeadLetter(raw: ConsumeMessage, error: unknown): Promise<Nack | undefined> {
+    const { config, log, stopping } = this.deps;
+    const attempt = deliveryAttempt(raw);
+    const detail = error instanceof Error ? error.message : String(error);
+    if (attempt >= config.WORKER_MAX_ATTEMPTS) return this.deadLetter(raw, 'processing_failed', `after ${attempt} attempts: ${detail}`);
+    const delayMs = backoffMs(attempt - 1, config.WORKER_RETRY_BASE_MS, config.WORKER_RETRY_MAX_MS);
+    log.warn({ event: 'purchase.retry', ...deliveryTrace(raw), maxAttempts: config.WORKER_MAX_ATTEMPTS, delayMs, err: detail }, 'purchase failed, requeued');
+    await sleep(delayMs, stopping);
+    return new Nack(true);
+  }
+
+  private async deadLetter(raw: ConsumeMessage, reason: DeadLetterReason, detail: string): Promise<undefined> {
+    await deadLetter(this.amqp, this.deps.names, this.deps.log, raw, reason, detail, this.deps.config.INSTANCE_NAME);
+    return undefined;
+  }
+
+  /**
+   * The handler threw (e.g. the dead-letter copy was not confirmed) or the ack failed:
+   * requeue. Must never throw itself — the channel may already be gone, and then the
+   * broker gives the delivery back on its own.
+   */
+  private onHandlerError(channel: Channel, msg: ConsumeMessage, err: unknown): void {
+    this.deps.log.warn({ event: 'purchase.requeued', ...deliveryTrace(msg), err: err instanceof Error ? err.message : String(err) }, 'delivery requeued after an error');
+    try {
+      channel.nack(msg, false, true);
+    } catch {
+      // channel closed: the broker requeues unacked deliveries by itself
+    }
+  }
+}

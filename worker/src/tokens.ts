@@ -1,0 +1,18 @@
+import type { BrokerNames } from '@stampede/core/broker/topology';
+import type { Config } from '@stampede/core/config';
+import type { Logger } from '@stampede/core/logger';
+import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
+import type { Outcome } from './batch-processor.js';
+import type { MicroBatcher } from './micro-batcher.js';
+
+/** Injection token of what the consumer needs from outside Nest (explicit, so no decorator metadata is required). */
+export const CONSUMER_DEPS = Symbol('CONSUMER_DEPS');
+
+export interface ConsumerDeps {
+  config: Config;
+  log: Logger;
+  names: BrokerNames;
+  batcher: MicroBatcher<PurchaseMessage, Outcome>;
+  /** Aborted at shutdown, to cut retry waits short. */
+  stopping: AbortSignal;
+}

@@ -1,0 +1,78 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestEvent, testSql, waitFor } from '../../core/test/support/fixtures.js';
+import { purchaseFigures, purchaseMessage } from '../../core/test/support/purchase-messages.js';
+import { startTcpProxy } from '../../core/test/support/tcp-proxy.js';
+import { useWorkerTestbeds } from './worker-fixture.js';
+
+const sql = testSql();
+const testbed = useWorkerTestbeds();
+afterAll(() => sql.end({ timeout: 1 }));
+
+const rowsOf = async (eventId: string) =>
+  (await sql<{ n: number }[]>`select count(*)::int as n from purchases where event_id = ${eventId}`)[0]!.n;
+
+describe('the purchase worker under faults', () => {
+  it('when the worker is killed -9 after a commit but before the ack, and mid-batch, then every purchase is final exactly once', async () => {
+    const { broker, start, onCleanup } = await testbed();
+    const redisProxy = await startTcpProxy(6379);
+    onCleanup(() => redisProxy.close());
+    const event = await createTestEvent(sql, [300]);
+    const messages = Array.from({ length: 400 }, () => purchaseMessage(event));
+    // Slow payments keep a batch open before its commit; a slow Redis holds a committed batch before its acks.
+    const env = {
+      WORKER_BATCH_SIZE: 50, WORKER_PREFETCH: 100, PAYMENT_LATENCY_MS: 150,
+      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`, REDIS_COMMAND_TIMEOUT_MS: 10_000,
+    };
+
+    const first = await start(env);
+    redisProxy.setDelay(1_500);
+    await broker.publish(messages);
+    await waitFor(async () => (await rowsOf(event.id)) > 0, { what: 'a first commit' });
+    await first.kill('SIGKILL');
+    const before = await rowsOf(event.id);
+    expect(before).toBeLessThan(messages.length);
+    expect(first.logs.some((l) => l.event === 'batch.committed')).toBe(false); // committed, never settled nor acked
+
+    redisProxy.setDelay(0);
+    const second = await start(env);
+    await waitFor(async () => (await rowsOf(event.id)) === messages.length, { timeoutMs: 30_000, what: 'all purchases decided' });
+    await waitFor(async () => (await broker.depth(broker.names.queue)) === 0, { what: 'queue drained' });
+
+    const figures = await purchaseFigures(sql, event);
+    expect(figures.rows).toBe(400);
+    expect(figures.sold).toBe(300);
+    expect(figures.confirmedQuantity).toBe(300);
+    expect(figures.count('rejected', 'sold_out')).toBe(100);
+    expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
+    const redelivered = second.logs.filter((l) => l.event === 'purchase.decided' && l.duplicate === true).length;
+    expect(redelivered).toBeGreaterThanOrEqual(before);
+    process.stdout.write(`\n[kill -9] ${before} committed before the kill; after restart ${redelivered} redeliveries answered from their rows\n`);
+  }, 90_000);
+
+  it('when Postgres goes away, then nothing is dead-lettered and the backlog is decided after it heals', async () => {
+    const { broker, start, onCleanup } = await testbed();
+    const proxy = await startTcpProxy(5432);
+    onCleanup(() => proxy.close());
+    const event = await createTestEvent(sql, [1_000]);
+    const worker = await start({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1,
+      WORKER_RETRY_BASE_MS: 50, WORKER_RETRY_MAX_MS: 400, WORKER_MAX_ATTEMPTS: 2,
+    });
+
+    await broker.publish(Array.from({ length: 20 }, () => purchaseMessage(event)));
+    await waitFor(async () => (await rowsOf(event.id)) === 20, { what: 'first purchases decided' });
+
+    await proxy.cut();
+    await broker.publish(Array.from({ length: 200 }, () => purchaseMessage(event)));
+    await waitFor(() => worker.logs.filter((l) => l.event === 'batch.retrying').length >= 5, { what: 'five retries' });
+    expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
+    expect(worker.logs.some((l) => l.event === 'purchase.dead_lettered')).toBe(false);
+
+    await proxy.heal();
+    await waitFor(async () => (await rowsOf(event.id)) === 220, { timeoutMs: 20_000, what: 'backlog decided after heal' });
+    expect((await purchaseFigures(sql, event)).sold).toBe(220);
+    expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
+    expect(worker.logs.some((l) => l.event === 'purchase.dead_lettered')).toBe(false);
+    expect(await worker.kill('SIGTERM')).toBe(0);
+  }, 90_000);
+});
