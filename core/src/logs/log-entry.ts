@@ -40,6 +40,7 @@ const NGINX_LEVELS: Record<string, number> = { debug: 20, info: 30, notice: 30, 
 
 /** Removes the `<service>  | ` prefix of `docker compose logs`; returns the service too. */
 export function stripComposePrefix(line: string): { service?: string; text: string } {
+  if (line.startsWith('{')) return { text: line }; // the lab's files: no prefix, skip the regex
   const m = COMPOSE_PREFIX.exec(line);
   if (!m) return { text: line };
   const rest = m[2] ?? '';

@@ -4,9 +4,25 @@ import { field, type LogEntry } from './log-entry.js';
 /** How many request ids each side remembers while waiting for the other side's line. */
 const PENDING_LIMIT = 20_000;
 
-function remember(map: Map<string, string>, key: string, value: string): void {
-  map.set(key, value);
-  if (map.size > PENDING_LIMIT) map.delete(map.keys().next().value!);
+/**
+ * A bounded memory of recent request ids: two generations, the older dropped whole when
+ * the newer is full (deleting a Map's oldest keys one by one gets slow in V8).
+ */
+class RecentIds {
+  private current = new Map<string, string>();
+  private previous = new Map<string, string>();
+
+  get(key: string): string | undefined {
+    return this.current.get(key) ?? this.previous.get(key);
+  }
+
+  set(key: string, value: string): void {
+    if (this.current.size >= PENDING_LIMIT) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(key, value);
+  }
 }
 
 /**
@@ -17,8 +33,8 @@ function remember(map: Map<string, string>, key: string, value: string): void {
  */
 export class ReplicaNames {
   private readonly known = new Map<string, string>();
-  private readonly nginxByRequest = new Map<string, string>();
-  private readonly apiByRequest = new Map<string, string>();
+  private readonly nginxByRequest = new RecentIds();
+  private readonly apiByRequest = new RecentIds();
   /** Port → instances that said they listen on it (`api.listening`); used when only one did. */
   private readonly byPort = new Map<string, Set<string>>();
 
@@ -43,14 +59,14 @@ export class ReplicaNames {
     if (upstream !== undefined) {
       const name = this.apiByRequest.get(requestId);
       if (name) this.learn(upstream, name);
-      else remember(this.nginxByRequest, requestId, upstream);
+      else this.nginxByRequest.set(requestId, upstream);
       return;
     }
     const instance = field(e, 'instance');
     if (e.component !== 'api' || !instance) return;
     const address = this.nginxByRequest.get(requestId);
     if (address) this.learn(address, instance);
-    else remember(this.apiByRequest, requestId, instance);
+    else this.apiByRequest.set(requestId, instance);
   }
 
   private learn(address: string, name: string): void {
