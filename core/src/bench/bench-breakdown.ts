@@ -1,0 +1,60 @@
+import type { BenchResults } from './bench-results.js';
+import type { PathResult } from './bench-types.js';
+
+const GROUPS = ['nginx', 'api', 'worker', 'generator', 'postgres', 'redis', 'rabbitmq', 'other'] as const;
+
+/** CPU of the three replicas per answered request, in µs: the cost of one request in Node. */
+export function apiMicrosPerRequest(p: PathResult): number | undefined {
+  const api = p.breakdown?.cpu.api;
+  return api && p.completed > 0 && p.durationS > 0 ? Math.round((api * 1e6) / (p.completed / p.durationS)) : undefined;
+}
+
+/** The markdown table of CPU per process group and the replicas' own time, per path. */
+export function breakdownTable(r: BenchResults): string[] {
+  const rows = r.paths.filter((p) => p.breakdown);
+  const head = ['path', ...GROUPS.map((g) => (g === 'api' ? 'api ×3' : g)), 'machine', 'api µs CPU / req', 'client mean ms', 'in replica ms', 'broker confirm ms'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const p of rows) {
+    const cpu = p.breakdown!.cpu;
+    const cells = [
+      p.label,
+      ...GROUPS.map((g) => (cpu[g] === undefined ? '–' : cpu[g]!.toFixed(2))),
+      cpu.machine?.toFixed(2) ?? '–',
+      String(apiMicrosPerRequest(p) ?? '–'),
+      p.meanMs.toFixed(2),
+      p.breakdown!.serverMeanMs?.toFixed(2) ?? '–',
+      p.breakdown!.confirmMeanMs?.toFixed(2) ?? '–',
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines;
+}
+
+/**
+ * Plain statements read off the figures, for the targets that were missed: which process
+ * group had the cores, what one request costs in the replicas, how much of a purchase's
+ * latency is the broker confirm. Numbers only, no guesses.
+ */
+export function whereTheTimeGoes(r: BenchResults): string[] {
+  const path = (key: string) => r.paths.find((p) => p.key === key);
+  const out: string[] = [];
+  const ceiling = path('ceiling');
+  if (ceiling?.breakdown) {
+    const c = ceiling.breakdown.cpu;
+    out.push(`- **The ceiling is the replicas' CPU.** At ${ceiling.rate} req/s on GET /health/live the machine was ${(((c.machine ?? 0) * 100) / r.machine.cores).toFixed(0)} % busy (of ${r.machine.cores} cores): the three replicas used ${c.api?.toFixed(2)} cores, nginx ${c.nginx?.toFixed(2)}, the load generator ${c.generator?.toFixed(2)}. That is ${apiMicrosPerRequest(ceiling)} µs of replica CPU per request for a route that does nothing: the per-request cost of the HTTP stack and middleware (request context, metrics, secure headers), which every other path pays too.`);
+  }
+  for (const key of ['reads', 'sold-out', 'admission']) {
+    const p = path(key);
+    if (!p?.breakdown || !ceiling) continue;
+    const extra = (apiMicrosPerRequest(p) ?? 0) - (apiMicrosPerRequest(ceiling) ?? 0);
+    const c = p.breakdown.cpu;
+    out.push(`- **${p.label}**: ${(p.ratio ?? 0).toFixed(2)} of the ceiling; ${apiMicrosPerRequest(p)} µs of replica CPU per request (${extra >= 0 ? '+' : ''}${extra} µs over the ceiling's), Redis ${c.redis?.toFixed(2)} cores, RabbitMQ ${c.rabbitmq?.toFixed(2)}; mean ${p.meanMs.toFixed(2)} ms at the client, ${p.breakdown.serverMeanMs?.toFixed(2) ?? '?'} ms inside the replica${p.breakdown.confirmMeanMs !== undefined ? `, of which ${p.breakdown.confirmMeanMs.toFixed(2)} ms waiting for the broker's confirm` : ''}.`);
+  }
+  const sync = path('spike-sync');
+  if (sync?.breakdown) {
+    out.push(`- **Sync baseline**: ${sync.rate} purchases/s with ${sync.breakdown.serverMeanMs?.toFixed(1) ?? '?'} ms mean inside the replica: every request holds a Postgres connection for a transaction that locks the one hot tier row, so requests queue on that lock and on the pools (Postgres ${sync.breakdown.cpu.postgres?.toFixed(2)} cores, the machine ${sync.breakdown.cpu.machine?.toFixed(2)}).`);
+  }
+  const d = r.drain.cpu;
+  out.push(`- **Drain**: ${r.drain.decided} purchases decided in ${r.drain.decideSeconds} s (${r.drain.rate}/s), one Postgres transaction per batch${d ? `; during the drain the worker used ${d.worker?.toFixed(2) ?? '?'} cores, Postgres ${d.postgres?.toFixed(2) ?? '?'}, RabbitMQ ${d.rabbitmq?.toFixed(2) ?? '?'}, the machine ${d.machine?.toFixed(2) ?? '?'} of ${r.machine.cores}` : ''}.`);
+  return out;
+}

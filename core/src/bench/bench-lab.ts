@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqplib from 'amqplib';
+import { Redis } from 'ioredis';
+import { brokerNames, deleteTopology } from '../broker/topology.js';
+import { loadConfig, type Config } from '../config.js';
+import { restartComponent, startComponent, startLab, stopComponent, stopLab, type Progress } from '../lab/lab.js';
+import { API_REPLICAS, type ComponentName } from '../lab/lab-options.js';
+import { readRunRecord, updateLabState, type LabState } from '../lab/lab-state.js';
+import { portIsFree } from '../lab/processes.js';
+
+/**
+ * nginx's purchase rate limit for the benchmark: far above anything one machine sends,
+ * so the edge limit (20/s per address by default, and every benchmark request comes from
+ * 127.0.0.1) never caps a measurement. The limit_req lookup itself still runs.
+ */
+export const BENCH_RATE_LIMIT = 1_000_000;
+
+/** A lab of the benchmark's own: temp dir, free ports, its own Redis prefix and queues. */
+export interface BenchLab {
+  dir: string;
+  /** http://127.0.0.1:<nginx port> */
+  base: string;
+  config: Config;
+  state: LabState;
+  /** Restarts the three replicas in this purchase mode (queued, or the sync baseline). */
+  setPurchaseMode(mode: Config['PURCHASE_MODE']): Promise<void>;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  /** Pid of each running component (for CPU accounting). */
+  pids(): Promise<Partial<Record<ComponentName, number>>>;
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Three consecutive free ports for api-1..3. */
+async function freeRun(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (p + 2 < 65536 && (await portIsFree(p + 1)) && (await portIsFree(p + 2))) return p;
+  }
+}
+
+/**
+ * Starts a private lab for one benchmark run, next to whatever else runs on the machine
+ * (a developer's lab on 8080, tests): nothing it names is shared with them.
+ */
+export async function startBenchLab(options: { onProgress?: Progress; env?: Record<string, string> } = {}): Promise<BenchLab> {
+  const tag = randomUUID().slice(0, 8);
+  const env = { REDIS_KEY_PREFIX: `bench:${tag}:`, AMQP_PREFIX: `bench.${tag}`, PURCHASE_MODE: 'queued', ...options.env };
+  const config = loadConfig({ ...process.env, ...env });
+  // Readable by nginx's workers, which run as nobody when the benchmark runs as root.
+  const dir = await mkdtemp(join(tmpdir(), 'stampede-bench-'));
+  await chmod(dir, 0o755);
+  const nginxPort = await freePort();
+  const close = () => cleanUp(dir, config);
+  const progress = options.onProgress ? { onProgress: options.onProgress } : {};
+  try {
+    const state = await startLab({
+      dir, nginxPort, apiBasePort: await freeRun(), workerPort: await freePort(),
+      rateLimitPerSecond: BENCH_RATE_LIMIT, rateLimitBurst: BENCH_RATE_LIMIT,
+      env, healthTimeoutMs: 60_000, ...progress,
+    });
+    return {
+      dir, base: `http://127.0.0.1:${nginxPort}`, config, state, close,
+      async setPurchaseMode(mode) {
+        await updateLabState(dir, (s) => { s.options.env.PURCHASE_MODE = mode; });
+        await Promise.all(API_REPLICAS.map((r) => restartComponent(dir, r, { healthTimeoutMs: 60_000 })));
+      },
+      stopWorker: () => stopComponent(dir, 'worker'),
+      startWorker: async () => { await startComponent(dir, 'worker', { healthTimeoutMs: 60_000 }); },
+      async pids() {
+        const out: Partial<Record<ComponentName, number>> = {};
+        for (const name of ['nginx', ...API_REPLICAS, 'worker'] as const) {
+          const r = await readRunRecord(dir, name);
+          if (r?.pid && !r.exit) out[name] = r.pid;
+        }
+        return out;
+      },
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Stops the lab and removes its queues, its Redis keys (its prefix only) and its files. */
+async function cleanUp(dir: string, config: Config): Promise<void> {
+  await stopLab(dir).catch(() => undefined);
+  const conn = await amqplib.connect(config.AMQP_URL).catch(() => undefined);
+  if (conn) {
+    const ch = await conn.createChannel();
+    await deleteTopology(ch, brokerNames(config.AMQP_PREFIX)).catch(() => undefined);
+    await conn.close().catch(() => undefined);
+  }
+  await deleteByPrefix(config.REDIS_URL, config.REDIS_KEY_PREFIX).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function deleteByPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
