@@ -75,4 +75,47 @@ describe('the purchase worker under faults', () => {
     expect(worker.logs.some((l) => l.event === 'purchase.dead_lettered')).toBe(false);
     expect(await worker.kill('SIGTERM')).toBe(0);
   }, 90_000);
+
+  it('when the worker is stopped while Postgres is away, then it exits cleanly, gives its messages back, and the next worker decides them', async () => {
+    const { broker, start, onCleanup } = await testbed();
+    const proxy = await startTcpProxy(5432);
+    onCleanup(() => proxy.close());
+    const event = await createTestEvent(sql, [100]);
+    const env = { DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1, WORKER_RETRY_BASE_MS: 50, WORKER_RETRY_MAX_MS: 200 };
+    const first = await start(env);
+    await proxy.cut();
+    await broker.publish(Array.from({ length: 50 }, () => purchaseMessage(event)));
+    await first.waitForLog((l) => l.event === 'batch.retrying', 'a retry');
+
+    expect(await first.kill('SIGTERM')).toBe(0);
+    expect(first.logs.some((l) => l.event === 'shutdown.forced')).toBe(false);
+    await waitFor(async () => (await broker.depth(broker.names.queue)) === 50, { what: 'messages back in the queue' });
+
+    await proxy.heal();
+    await start(env);
+    await waitFor(async () => (await rowsOf(event.id)) === 50, { what: 'decided by the next worker' });
+    expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
+  }, 90_000);
+
+  it('when the broker connection drops and comes back, then the worker reconnects, consumes again and nothing is decided twice', async () => {
+    const { config, broker, start, onCleanup } = await testbed();
+    const proxy = await startTcpProxy(5672);
+    onCleanup(() => proxy.close());
+    const event = await createTestEvent(sql, [500]);
+    const worker = await start({ AMQP_URL: config.AMQP_URL.replace(':5672', `:${proxy.port}`), PAYMENT_LATENCY_MS: 100, WORKER_BATCH_SIZE: 20 });
+    await broker.publish(Array.from({ length: 200 }, () => purchaseMessage(event)));
+    await waitFor(async () => (await rowsOf(event.id)) > 0, { what: 'a first commit' });
+
+    await proxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await proxy.heal();
+    await broker.publish(Array.from({ length: 100 }, () => purchaseMessage(event)));
+    await waitFor(async () => (await rowsOf(event.id)) === 300, { timeoutMs: 30_000, what: 'all decided after the reconnect' });
+    await waitFor(async () => (await broker.depth(broker.names.queue)) === 0, { what: 'queue drained' });
+    expect((await purchaseFigures(sql, event)).sold).toBe(300);
+    expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
+    const amqpLines = worker.logs.filter((l) => l.event === 'nest.log').map((l) => String(l.msg));
+    expect(amqpLines.some((m) => /Disconnected from RabbitMQ broker/.test(m))).toBe(true);
+    expect(amqpLines.filter((m) => /Successfully connected to RabbitMQ broker/.test(m)).length).toBeGreaterThanOrEqual(2);
+  }, 90_000);
 });
