@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFilter, type FilterOptions } from '../src/logs/filters.js';
 import { LEVELS, type LogEntry } from '../src/logs/log-entry.js';
@@ -122,6 +122,17 @@ describe('following the lab\'s logs', () => {
       'api-1-1 api.listening', 'postgres-1 plain', 'api-2-1 purchase.accepted', 'nginx-1 http.access', 'ticket-worker purchase.decided',
     ]);
     expect(all[0]!.raw.startsWith('{')).toBe(true);
+  });
+
+  it('when a piped stream pauses, then the lines held for ordering are shown without waiting for more', async () => {
+    const live = new PassThrough();
+    const out: LogEntry[] = [];
+    const done = followLogs({ stream: live }, { filter: createFilter({}), emit: (e) => { out.push(e); } });
+    live.write(`api-1-1  | ${apiLine('api-1', 20, 'second')}\napi-2-1  | ${apiLine('api-2', 10, 'first')}\n`);
+    await waitFor(() => out.length === 2, { timeoutMs: 5_000, what: 'the held lines' });
+    expect(out.map((e) => e.event)).toEqual(['first', 'second']);
+    live.end();
+    await done;
   });
 
   it('when following, then lines appended to the files later are printed as they come, in time order', async () => {

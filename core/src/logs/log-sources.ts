@@ -62,9 +62,13 @@ export async function* parseLines(lines: AsyncIterable<string> | Iterable<string
   }
 }
 
-/** Line by line from a stream (readline; the file is never held in memory whole). */
-export function readStreamEntries(stream: Readable, source: string): AsyncGenerator<LogEntry> {
-  return parseLines(createInterface({ input: stream, crlfDelay: Infinity }), source);
+/**
+ * Line by line from a stream (readline; the file is never held in memory whole). The
+ * interface is made when reading starts, not before: readline emits lines as soon as it
+ * is attached, and lines emitted before its iterator exists would be lost.
+ */
+export async function* readStreamEntries(stream: Readable, source: string): AsyncGenerator<LogEntry> {
+  yield* parseLines(createInterface({ input: stream, crlfDelay: Infinity }), source);
 }
 
 /** The entries of a file up to the size it had when listed; lines appended since are for following. */

@@ -67,17 +67,34 @@ class EntryHeap {
   }
 }
 
+const IDLE = Symbol('idle');
+
 /**
  * Puts one mixed stream (piped `docker compose logs`, where each container's lines come
  * in chunks) into time order as far as a bounded buffer allows: up to `window` lines are
- * held, the earliest is let out when it is full. Lines further apart than that stay as
- * they came; memory stays bounded whatever the input.
+ * held, the earliest is let out when it is full, and everything held is let out when the
+ * stream pauses for `idleMs` (a live `logs -f` shows its last lines without waiting for
+ * more). Lines further apart than that stay as they came; memory stays bounded.
  */
-export async function* reorderByTime(entries: AsyncIterable<LogEntry>, window = 5_000, onAdmit?: (e: LogEntry) => void): AsyncGenerator<LogEntry> {
+export async function* reorderByTime(
+  entries: AsyncIterable<LogEntry>, window = 5_000, onAdmit?: (e: LogEntry) => void, idleMs = 300,
+): AsyncGenerator<LogEntry> {
   const heap = new EntryHeap();
-  for await (const entry of entries) {
-    onAdmit?.(entry);
-    heap.push(entry);
+  const source = entries[Symbol.asyncIterator]();
+  let pending = source.next();
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<typeof IDLE>((resolve) => { timer = setTimeout(() => resolve(IDLE), idleMs); });
+    const next = heap.size > 0 ? await Promise.race([pending, idle]) : await pending;
+    clearTimeout(timer);
+    if (next === IDLE) {
+      while (heap.size > 0) yield heap.pop()!;
+      continue;
+    }
+    if (next.done) break;
+    pending = source.next();
+    onAdmit?.(next.value);
+    heap.push(next.value);
     if (heap.size > window) yield heap.pop()!;
   }
   while (heap.size > 0) yield heap.pop()!;
