@@ -41,7 +41,9 @@ export function whereTheTimeGoes(r: BenchResults): string[] {
   const ceiling = path('ceiling');
   if (ceiling?.breakdown) {
     const c = ceiling.breakdown.cpu;
-    out.push(`- **The ceiling is the replicas' CPU.** At ${ceiling.rate} req/s on GET /health/live the machine was ${(((c.machine ?? 0) * 100) / r.machine.cores).toFixed(0)} % busy (of ${r.machine.cores} cores): the three replicas used ${c.api?.toFixed(2)} cores, nginx ${c.nginx?.toFixed(2)}, the load generator ${c.generator?.toFixed(2)}. That is ${apiMicrosPerRequest(ceiling)} µs of replica CPU per request for a route that does nothing: the per-request cost of the HTTP stack and middleware (request context, metrics, secure headers), which every other path pays too.`);
+    const busiest = Object.entries(c).filter(([g]) => g !== 'machine').sort((a, b) => b[1] - a[1])[0]?.[0];
+    const busy = ((c.machine ?? 0) * 100) / r.machine.cores;
+    out.push(`- **The ceiling**: at ${ceiling.rate} req/s on GET /health/live the machine was ${busy.toFixed(0)} % busy (${r.machine.cores} cores): the three replicas used ${c.api?.toFixed(2)} cores, nginx ${c.nginx?.toFixed(2)}, the load generator ${c.generator?.toFixed(2)}, other processes ${c.other?.toFixed(2)}${busiest === 'api' ? ', so the replicas are what limits it' : ''}. That is ${apiMicrosPerRequest(ceiling)} µs of replica CPU per request for a route that does nothing: the cost of the HTTP stack and the middleware every request passes (request context, metrics, secure headers), which every other path pays too.`);
   }
   for (const key of ['reads', 'sold-out', 'admission']) {
     const p = path(key);
@@ -52,9 +54,25 @@ export function whereTheTimeGoes(r: BenchResults): string[] {
   }
   const sync = path('spike-sync');
   if (sync?.breakdown) {
-    out.push(`- **Sync baseline**: ${sync.rate} purchases/s with ${sync.breakdown.serverMeanMs?.toFixed(1) ?? '?'} ms mean inside the replica: every request holds a Postgres connection for a transaction that locks the one hot tier row, so requests queue on that lock and on the pools (Postgres ${sync.breakdown.cpu.postgres?.toFixed(2)} cores, the machine ${sync.breakdown.cpu.machine?.toFixed(2)}).`);
+    out.push(`- **Sync baseline**: ${sync.rate} purchases/s with ${sync.breakdown.serverMeanMs?.toFixed(1) ?? '?'} ms mean inside the replica: by design every request holds a Postgres connection for a transaction that locks the one hot tier row, so requests wait for that lock and for the pools' connections (Postgres ${sync.breakdown.cpu.postgres?.toFixed(2)} cores, the machine ${sync.breakdown.cpu.machine?.toFixed(2)}).`);
   }
   const d = r.drain.cpu;
   out.push(`- **Drain**: ${r.drain.decided} purchases decided in ${r.drain.decideSeconds} s (${r.drain.rate}/s), one Postgres transaction per batch${d ? `; during the drain the worker used ${d.worker?.toFixed(2) ?? '?'} cores, Postgres ${d.postgres?.toFixed(2) ?? '?'}, RabbitMQ ${d.rabbitmq?.toFixed(2) ?? '?'}, the machine ${d.machine?.toFixed(2) ?? '?'} of ${r.machine.cores}` : ''}.`);
   return out;
+}
+
+/** The CPU profile section: where one replica's busy time went, by package and by function. */
+export function profileLines(r: BenchResults, profileFile: string): string[] {
+  const p = r.profile;
+  if (!p) return [];
+  const shares = (xs: { name: string; percent: number }[]) => xs.map((x) => `| ${x.name.replace(/\|/g, '\\|')} | ${x.percent} % |`);
+  return [
+    `### CPU profile of ${p.replica}: ${p.phase}`,
+    '',
+    `The V8 CPU profiler on ${p.replica} for ${p.seconds} s (the load after its warm-up, then shutdown); the replica was idle (waiting on Redis, the broker, the network) ${p.idlePercent} % of its samples. Shares of its busy samples, by self time. The profile itself stays on the machine that ran the benchmark, \`${profileFile}\` (not committed; open it in Chrome DevTools or speedscope).`,
+    '',
+    '| package | busy samples |', '|---|---:|', ...shares(p.byPackage),
+    '',
+    '| function (self time) | busy samples |', '|---|---:|', ...shares(p.topFunctions),
+  ];
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { breakdownTable, whereTheTimeGoes } from './bench-breakdown.js';
+import { breakdownTable, profileLines, whereTheTimeGoes } from './bench-breakdown.js';
 import { renderChartSvg } from './bench-chart.js';
 import type { BenchResults } from './bench-results.js';
 import { tableRows } from './bench-table.js';
@@ -85,6 +85,8 @@ export function renderBenchDoc(r: BenchResults, resultsFile: string, chartFile: 
     ...breakdownTable(r),
     '',
     '"other" is CPU used by processes outside the lab and its services (other work on the machine, the OS); "machine" is all of it, out of ' + `${m.cores}.00. Postgres, Redis and RabbitMQ are shared with whatever else runs on the machine.`,
+    '',
+    ...profileLines(r, resultsFile.replace(/\.json$/, '-api-1.cpuprofile')),
     '',
     '## Reconciliation',
     '',

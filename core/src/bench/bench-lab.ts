@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 import { brokerNames, deleteTopology } from '../broker/topology.js';
 import { loadConfig, type Config } from '../config.js';
 import { restartComponent, startComponent, startLab, stopComponent, stopLab, type Progress } from '../lab/lab.js';
-import { API_REPLICAS, type ComponentName } from '../lab/lab-options.js';
+import { API_REPLICAS, REPO_ROOT, type ComponentName } from '../lab/lab-options.js';
 import { readRunRecord, updateLabState, type LabState } from '../lab/lab-state.js';
 import { portIsFree } from '../lab/processes.js';
 
@@ -30,6 +32,11 @@ export interface BenchLab {
   setPurchaseMode(mode: Config['PURCHASE_MODE']): Promise<void>;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
+  /**
+   * Restarts one replica with the CPU profiler preloaded (profile-preload.ts): `start`
+   * begins profiling, `finish` restarts it without, which writes the profile, and gives its path.
+   */
+  profileReplica(name: (typeof API_REPLICAS)[number], outDir: string): Promise<{ start(): void; finish(): Promise<string | undefined> }>;
   /** Pid of each running component (for CPU accounting). */
   pids(): Promise<Partial<Record<ComponentName, number>>>;
   close(): Promise<void>;
@@ -82,6 +89,26 @@ export async function startBenchLab(options: { onProgress?: Progress; env?: Reco
       },
       stopWorker: () => stopComponent(dir, 'worker'),
       startWorker: async () => { await startComponent(dir, 'worker', { healthTimeoutMs: 60_000 }); },
+      async profileReplica(name, outDir) {
+        await mkdir(outDir, { recursive: true });
+        // The lab's env is lab-wide, so it is set only for this one restart.
+        const preload = pathToFileURL(join(REPO_ROOT, 'core/dist/bench/profile-preload.js')).href;
+        await updateLabState(dir, (s) => { Object.assign(s.options.env, { NODE_OPTIONS: `--import=${preload}`, STAMPEDE_CPU_PROFILE_DIR: outDir }); });
+        try {
+          await restartComponent(dir, name, { healthTimeoutMs: 60_000 });
+        } finally {
+          await updateLabState(dir, (s) => { delete s.options.env.NODE_OPTIONS; delete s.options.env.STAMPEDE_CPU_PROFILE_DIR; });
+        }
+        const pid = (await readRunRecord(dir, name))?.pid;
+        return {
+          start: () => { if (pid) process.kill(pid, 'SIGUSR2'); },
+          async finish() {
+            await restartComponent(dir, name, { healthTimeoutMs: 60_000 });
+            const file = join(outDir, `${pid}.cpuprofile`);
+            return existsSync(file) ? file : undefined;
+          },
+        };
+      },
       async pids() {
         const out: Partial<Record<ComponentName, number>> = {};
         for (const name of ['nginx', ...API_REPLICAS, 'worker'] as const) {

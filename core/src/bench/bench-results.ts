@@ -1,4 +1,5 @@
 import type { MachineInfo, PathResult } from './bench-types.js';
+import type { ProfileSummary } from './cpu-profile.js';
 import type { DrainResult } from './drain.js';
 
 /** Queued design against the synchronous baseline on one spike. */
@@ -61,5 +62,7 @@ export interface BenchResults {
   drain: DrainResult;
   comparisons: SpikeComparison[];
   reconciliation: ReconcileFigures[];
+  /** CPU profile of one replica under the admission load, when taken. */
+  profile?: ProfileSummary;
   targets: TargetResult[];
 }

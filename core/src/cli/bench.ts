@@ -17,6 +17,7 @@ const USAGE = `usage: npm run bench -- [--duration <s>] [--connections <n>] [--q
                       queued closed-model purchase rate of the same run)
   --results <dir>     where the results JSON goes (default bench-results/)
   --docs / --no-docs  write docs/benchmarks.md and docs/benchmarks.svg (default: yes, except --quick)
+  --profile / --no-profile  CPU profile of api-1 under the admission load (default: yes, except --quick)
   --render <file>     only regenerate the docs from a results JSON of an earlier run
   --keep-data         keep the run's events and purchases in Postgres
 Starts a private lab (own ports, Redis prefix, queues, temp dir), measures, tears it down.`;
@@ -27,7 +28,8 @@ runCli('bench', async () => {
     options: {
       duration: { type: 'string' }, connections: { type: 'string' }, quick: { type: 'boolean' }, warmup: { type: 'string' },
       'spike-rate': { type: 'string' }, results: { type: 'string' }, docs: { type: 'boolean' }, 'no-docs': { type: 'boolean' },
-      render: { type: 'string' }, 'keep-data': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      render: { type: 'string' }, 'keep-data': { type: 'boolean' }, profile: { type: 'boolean' }, 'no-profile': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   const print = (text: string): void => { process.stdout.write(`${text}\n`); };
@@ -53,6 +55,7 @@ runCli('bench', async () => {
     ...(spikeRate ? { spikeRate } : {}),
     resultsDir: values.results ?? join(REPO_ROOT, 'bench-results'),
     keepData: values['keep-data'] ?? false,
+    profile: values['no-profile'] ? false : (values.profile ?? !quick),
     onProgress: print,
   });
   print(`\n${formatTable(results)}\n\nresults: ${file}`);
