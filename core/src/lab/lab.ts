@@ -7,7 +7,7 @@ import { probeHttp, waitHealthy } from './health.js';
 import { API_REPLICAS, COMPONENTS, resolveLabDir, resolveLabOptions, type ComponentName, type LabOptions, type ResolvedLabOptions } from './lab-options.js';
 import { createLabState, labPaths, readLabState, readRunRecord, removeLabState, requireLabState, setDesired, updateLabState, type LabState, type RunRecord } from './lab-state.js';
 import { tailLines } from './logs.js';
-import { isAlive, portIsFree, spawnComponent, terminate } from './processes.js';
+import { componentRunning, isAlive, portIsFree, spawnComponent, terminate, watcherRunning } from './processes.js';
 
 /** Progress lines for the terminal (the CLI prints them; tests may ignore them). */
 export type Progress = (message: string) => void;
@@ -30,8 +30,8 @@ export async function liveComponents(dir: string): Promise<{ name: ComponentName
   for (const name of COMPONENTS) {
     const r = await readRunRecord(dir, name);
     if (!r) continue;
-    if (r.pid && !r.exit && isAlive(r.pid)) live.push({ name, pid: r.pid });
-    else if (isAlive(r.watcherPid)) live.push({ name, pid: r.watcherPid });
+    if (componentRunning(r)) live.push({ name, pid: r.pid });
+    else if (watcherRunning(r)) live.push({ name, pid: r.watcherPid });
   }
   return live;
 }
@@ -79,11 +79,13 @@ export async function startComponent(dirOption: string | undefined, name: Compon
   const dir = resolveLabDir(dirOption);
   const state = await requireLabState(dir);
   const current = await readRunRecord(dir, name);
-  if (current?.pid && !current.exit && isAlive(current.pid)) {
+  if (componentRunning(current)) {
     await setDesired(dir, [name], 'running');
     opts.onProgress?.(`${name} is already running (pid ${current.pid})`);
     return current;
   }
+  // A watcher still recording a death must finish before the run file is reused.
+  await terminate(current, 'SIGTERM', 0);
   const plan = await planComponent(state.options, name);
   if (!(await portIsFree(plan.port))) throw new Error(`cannot start ${name}: port ${plan.port} is in use by another process`);
   await setDesired(dir, [name], 'running');
@@ -159,7 +161,7 @@ export async function stopLab(dirOption?: string, opts: StopOptions = {}): Promi
   const stopped: ComponentName[] = [];
   const stop = async (name: ComponentName) => {
     const record = await readRunRecord(dir, name);
-    if (record?.pid && !record.exit && isAlive(record.pid)) stopped.push(name);
+    if (componentRunning(record)) stopped.push(name);
     await terminate(record, 'SIGTERM', opts.timeoutMs ?? 15_000);
   };
   for (const stage of [['nginx'], API_REPLICAS, ['worker']] as const) await Promise.all(stage.map(stop));

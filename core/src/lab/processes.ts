@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -18,6 +18,39 @@ export function isAlive(pid: number | undefined): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * When a process started (epoch ms), from /proc on Linux; undefined elsewhere. Clock ticks
+ * are 100 per second on every Linux the lab runs on.
+ */
+function startedAtMs(pid: number): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const bootS = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return Number.isFinite(ticks) && Number.isFinite(bootS) ? bootS * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when the pid is alive and is the process the record means: a pid of a stale state
+ * (after a reboot) may belong to someone else by now, and must never be signalled.
+ */
+function isTheProcess(pid: number | undefined, startedAt: string): boolean {
+  if (!pid || !isAlive(pid)) return false;
+  const started = startedAtMs(pid);
+  return started === undefined || Math.abs(started - Date.parse(startedAt)) < 10_000;
+}
+
+/** The component of this record is running (not exited, and its pid is still its own). */
+export const componentRunning = (r: RunRecord | undefined): r is RunRecord & { pid: number } =>
+  Boolean(r && !r.exit && isTheProcess(r.pid, r.startedAt));
+
+/** The watcher of this record is still there (it exits right after recording the exit). */
+export const watcherRunning = (r: RunRecord | undefined): boolean => Boolean(r && isTheProcess(r.watcherPid, r.startedAt));
 
 /** Signals the component's whole process group (nginx's master and its workers). */
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -86,14 +119,14 @@ export async function spawnComponent(dir: string, name: ComponentName, spec: Spa
  */
 export async function terminate(record: RunRecord | undefined, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
   if (!record) return;
-  if (record.pid && isAlive(record.pid)) {
+  if (componentRunning(record)) {
     signalGroup(record.pid, signal);
     if (!(await waitForExit(record.pid, timeoutMs))) {
       signalGroup(record.pid, 'SIGKILL');
       await waitForExit(record.pid, 5_000);
     }
   }
-  if (!(await waitForExit(record.watcherPid, 3_000))) {
+  if (watcherRunning(record) && !(await waitForExit(record.watcherPid, 3_000))) {
     try { process.kill(record.watcherPid, 'SIGKILL'); } catch { /* gone */ }
     await waitForExit(record.watcherPid, 2_000);
   }

@@ -7,9 +7,9 @@ import { DEMO_EVENT_ID } from '../seed.js';
 import { componentTarget } from './components.js';
 import { probeHttp } from './health.js';
 import { COMPONENTS, resolveLabDir, type ComponentName } from './lab-options.js';
-import { readRunRecord, requireLabState, type LabState } from './lab-state.js';
+import { readRunRecord, requireLabState, type LabState, type RunRecord } from './lab-state.js';
 import { describeExit } from './lab.js';
-import { isAlive } from './processes.js';
+import { componentRunning, watcherRunning } from './processes.js';
 
 /** up: alive and healthy; unhealthy: alive, not answering; died: gone while the lab wanted it running. */
 export type ComponentCondition = 'up' | 'unhealthy' | 'stopped' | 'killed' | 'died';
@@ -45,11 +45,26 @@ export interface LabStatus {
   tickets: TicketsLeft;
 }
 
+/**
+ * The run record, once it tells the whole story: a component that has just died has a
+ * watcher still writing its exit, so that is waited for (briefly) rather than reported
+ * as "exit not recorded".
+ */
+async function settledRecord(dir: string, name: ComponentName): Promise<RunRecord | undefined> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    const record = await readRunRecord(dir, name);
+    const exiting = record && !record.exit && !componentRunning(record) && watcherRunning(record);
+    if (!exiting || Date.now() > deadline) return record;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 async function componentStatus(state: LabState, name: ComponentName): Promise<ComponentStatus> {
   const target = componentTarget(state.options, name);
-  const record = await readRunRecord(state.options.dir, name);
+  const record = await settledRecord(state.options.dir, name);
   const desired = state.desired[name] ?? 'stopped';
-  const alive = Boolean(record?.pid && !record.exit && isAlive(record.pid));
+  const alive = componentRunning(record);
   // The pid is shown while it runs, and after a death (to find it in the logs); not once stopped.
   const showPid = record?.pid && (alive || desired === 'running');
   const base = { name, port: target.port, ...(showPid ? { pid: record.pid } : {}) };

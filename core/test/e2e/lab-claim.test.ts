@@ -11,11 +11,11 @@ import { labPaths, type LabState, type RunRecord } from '../../src/lab/lab-state
 import { labStatus } from '../../src/lab/status.js';
 
 /** Writes a lab state and a run record, as a lab in `dir` would have left them. */
-async function leaveState(dir: string, pid: number): Promise<void> {
+async function leaveState(dir: string, pid: number, startedAt = new Date()): Promise<void> {
   const paths = labPaths(dir);
   await mkdir(paths.runDir, { recursive: true });
   const state: LabState = { version: 1, createdAt: new Date().toISOString(), options: resolveLabOptions({ dir }), desired: { worker: 'running' } };
-  const run: RunRecord = { component: 'worker', watcherPid: pid, pid, startedAt: new Date().toISOString() };
+  const run: RunRecord = { component: 'worker', watcherPid: pid, pid, startedAt: startedAt.toISOString() };
   await writeFile(paths.state, JSON.stringify(state));
   await writeFile(paths.run('worker'), JSON.stringify(run));
 }
@@ -57,6 +57,22 @@ describe('lab state: one lab per directory', () => {
       expect(sleeper.signalCode).toBeNull();
     } finally {
       sleeper.kill('SIGKILL');
+    }
+  });
+
+  it('when the state names a pid that now belongs to another process (a reboot), then it is stale and that process is left alone', async () => {
+    const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const { server, port } = await occupyPort();
+    try {
+      await leaveState(dir, stranger.pid!, new Date(Date.now() - 3_600_000));
+      await expect(startLab({ dir, nginxPort: port })).rejects.toThrow(/in use/);
+      expect(await stopLab(dir)).toEqual([]);
+      expect(existsSync(labPaths(dir).state)).toBe(false);
+      expect(stranger.exitCode).toBeNull();
+      expect(stranger.signalCode).toBeNull();
+    } finally {
+      server.close();
+      stranger.kill('SIGKILL');
     }
   });
 
