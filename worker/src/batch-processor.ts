@@ -4,6 +4,7 @@ import { isTransientDbError } from '@stampede/core/errors';
 import type { Logger } from '@stampede/core/logger';
 import { decidePurchases, type Decision, type Payment } from '@stampede/core/purchases/decide-purchases';
 import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
+import type { WorkerMetrics } from '@stampede/core/metrics/registry';
 import type { Redis, RedisKeys } from '@stampede/core/redis/redis-client';
 import { backoffMs, sleep } from './backoff.js';
 import { publishAfterCommit } from './after-commit.js';
@@ -29,6 +30,7 @@ export interface BatchProcessorDeps {
   payment?: Payment;
   /** Aborted at shutdown: a batch waiting for Postgres gives its messages back instead. */
   stopping: AbortSignal;
+  metrics?: WorkerMetrics;
 }
 
 class Stopped extends Error {}
@@ -38,6 +40,16 @@ export interface BatchProcessor {
   process(messages: PurchaseMessage[]): Promise<Outcome[]>;
   /** Resolves when every committed batch has settled the gate (reconciliation must not run before). */
   settled(): Promise<void>;
+}
+
+/** Counted at commit (poison is counted when it is dead-lettered, by the consumer). */
+function countCommitted(metrics: WorkerMetrics | undefined, decisions: Decision[], decideMs: number): void {
+  if (!metrics) return;
+  metrics.batchSize.observe(decisions.length);
+  metrics.batchDuration.observe(decideMs / 1000);
+  for (const d of decisions) {
+    if (d.kind === 'decided') metrics.processed.inc({ outcome: d.duplicate ? 'duplicate' : d.status, reason: (!d.duplicate && d.reason) || '' });
+  }
 }
 
 /**
@@ -59,6 +71,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
         if (!isTransientDbError(err)) throw err;
         if (deps.stopping.aborted) throw new Stopped();
         const delayMs = backoffMs(attempt, config.WORKER_RETRY_BASE_MS, config.WORKER_RETRY_MAX_MS);
+        deps.metrics?.retries.inc();
         log.warn({ event: 'batch.retrying', size: messages.length, attempt: attempt + 1, delayMs, code: (err as { code?: string }).code, err: (err as Error).message },
           'postgres unavailable, batch kept unacked and retried');
         await sleep(delayMs, deps.stopping);
@@ -91,6 +104,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
       return outcomes;
     }
     const decideMs = Math.round(performance.now() - started);
+    countCommitted(deps.metrics, decisions, decideMs);
     const settled: Promise<void> = publishAfterCommit(deps, decisions)
       .then(() => logCommitted(decisions, decideMs, started))
       .catch((err: unknown) => log.error({ event: 'batch.after_commit_failed', err: (err as Error).message }, 'after-commit work failed; reconciliation repairs the gate'));

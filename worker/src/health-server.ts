@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 
 /** A dependency's check: resolves when it answers, rejects when it does not. */
 export type DependencyCheck = () => Promise<unknown>;
@@ -10,6 +10,9 @@ export interface HealthServerOptions {
   checks: Record<string, DependencyCheck>;
   isShuttingDown: () => boolean;
   timeoutMs?: number;
+  /** GET /metrics: this registry (prom-client), after `beforeScrape` refreshed what is read on demand. */
+  metrics?: { contentType: string; metrics(): Promise<string> };
+  beforeScrape?: () => Promise<void>;
 }
 
 async function check(run: DependencyCheck, timeoutMs: number) {
@@ -27,9 +30,21 @@ async function check(run: DependencyCheck, timeoutMs: number) {
   }
 }
 
+async function serveMetrics(res: ServerResponse, options: HealthServerOptions): Promise<void> {
+  await options.beforeScrape?.().catch(() => undefined); // a gauge that cannot be read keeps its last value
+  try {
+    const body = await options.metrics!.metrics();
+    res.writeHead(200, { 'content-type': options.metrics!.contentType, 'cache-control': 'no-store' });
+    res.end(body);
+  } catch {
+    res.writeHead(500).end();
+  }
+}
+
 /**
  * The worker's small HTTP side: GET /health/live (the process answers) and
- * GET /health/ready (Postgres, Redis, broker, each probed with a short timeout). Same
+ * GET /health/ready (Postgres, Redis, broker, each probed with a short timeout), and
+ * GET /metrics (docs/observability.md). Same
  * document as the API's readiness: a dependency down makes the worker `degraded` (it
  * waits and retries, it does not die); 503 only while shutting down.
  */
@@ -42,6 +57,7 @@ export function startHealthServer(options: HealthServerOptions): Promise<Server>
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') return reply(405, { status: 405, code: 'method_not_allowed' });
     if (path === '/health/live') return reply(200, { status: 'ok' });
+    if (path === '/metrics' && options.metrics) return void serveMetrics(res, options);
     if (path !== '/health/ready') return reply(404, { status: 404, code: 'not_found' });
     const names = Object.keys(options.checks);
     void Promise.all(names.map((n) => check(options.checks[n]!, options.timeoutMs ?? 500))).then((results) => {

@@ -5,6 +5,7 @@ import { brokerNames } from '@stampede/core/broker/topology';
 import { loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
 import { createLogger, redactUrl } from '@stampede/core/logger';
+import { createRegistry, createWorkerMetrics } from '@stampede/core/metrics/registry';
 import { simulatedPayment } from '@stampede/core/purchases/simulated-payment';
 import { createRedis, redisKeys } from '@stampede/core/redis/redis-client';
 import { createShutdown, onTerminationSignals } from '@stampede/core/shutdown';
@@ -27,36 +28,43 @@ async function main(): Promise<void> {
   const stopping = new AbortController();
   let shuttingDown = false;
 
-  const processor = createBatchProcessor({ config, log, sql, redis, keys, payment: simulatedPayment(config), stopping: stopping.signal });
+  const registry = createRegistry(config.INSTANCE_NAME, 'worker');
+  const metrics = createWorkerMetrics(registry);
+  const processor = createBatchProcessor({ config, log, sql, redis, keys, payment: simulatedPayment(config), stopping: stopping.signal, metrics });
   const batcher = new MicroBatcher({ maxSize: config.WORKER_BATCH_SIZE, maxWaitMs: config.WORKER_BATCH_WAIT_MS, run: processor.process });
   const app = await NestFactory.createApplicationContext(
-    WorkerModule.register({ config, log, names, batcher, stopping: stopping.signal }),
+    WorkerModule.register({ config, log, names, batcher, stopping: stopping.signal, metrics }),
     { logger: new PinoNestLogger(log.child({ scope: 'nest' })), abortOnError: false },
   );
   const amqp = app.get(AmqpConnection);
   const consumer = app.get(PurchaseConsumer);
+
+  async function queueDepth(): Promise<number> {
+    // A throwaway channel: a failed passive declare closes its channel, and it must not be the consuming one.
+    const connection = amqp.managedConnection.connection;
+    if (!connection) throw new Error('broker not connected');
+    const channel = await connection.createChannel();
+    channel.on('error', () => {});
+    try {
+      const depth = (await channel.checkQueue(names.queue)).messageCount;
+      metrics.queueDepth.set(depth);
+      return depth;
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
 
   const reconciler = startGateReconciler({
     log, sql, redis, keys, redisKeyPrefix: config.REDIS_KEY_PREFIX, intervalMs: config.RECONCILE_INTERVAL_MS,
     waiting: () => batcher.waiting,
     // No batch deciding, and every committed one settled: otherwise `sold` and `held` would count a purchase twice.
     exclusive: (fn) => batcher.runExclusive(async () => { await processor.settled(); return fn(); }),
-    queueDepth: async () => {
-      // A throwaway channel: a failed passive declare closes its channel, and it must not be the consuming one.
-      const connection = amqp.managedConnection.connection;
-      if (!connection) throw new Error('broker not connected');
-      const channel = await connection.createChannel();
-      channel.on('error', () => {});
-      try {
-        return (await channel.checkQueue(names.queue)).messageCount;
-      } finally {
-        await channel.close().catch(() => {});
-      }
-    },
+    queueDepth,
   });
 
   const health = await startHealthServer({
     port: config.WORKER_METRICS_PORT, host: config.HOST, instance: config.INSTANCE_NAME, isShuttingDown: () => shuttingDown,
+    metrics: registry, beforeScrape: async () => { await queueDepth(); },
     checks: {
       postgres: () => sql`select 1`,
       redis: () => redis.ping(),

@@ -84,6 +84,8 @@ export class PurchaseConsumer implements OnApplicationBootstrap {
 
   private async deadLetter(raw: ConsumeMessage, reason: DeadLetterReason, detail: string): Promise<undefined> {
     await deadLetter(this.amqp, this.deps.names, this.deps.log, raw, reason, detail, this.deps.config.INSTANCE_NAME);
+    this.deps.metrics?.deadLettered.inc({ reason });
+    this.deps.metrics?.processed.inc({ outcome: 'dead_lettered', reason });
     return undefined;
   }
 

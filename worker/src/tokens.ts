@@ -1,6 +1,7 @@
 import type { BrokerNames } from '@stampede/core/broker/topology';
 import type { Config } from '@stampede/core/config';
 import type { Logger } from '@stampede/core/logger';
+import type { WorkerMetrics } from '@stampede/core/metrics/registry';
 import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
 import type { Outcome } from './batch-processor.js';
 import type { MicroBatcher } from './micro-batcher.js';
@@ -15,4 +16,5 @@ export interface ConsumerDeps {
   batcher: MicroBatcher<PurchaseMessage, Outcome>;
   /** Aborted at shutdown, to cut retry waits short. */
   stopping: AbortSignal;
+  metrics?: WorkerMetrics;
 }
