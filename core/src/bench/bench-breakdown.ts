@@ -1,4 +1,5 @@
 import type { BenchResults } from './bench-results.js';
+import type { ProfileSummary } from './cpu-profile.js';
 import type { PathResult } from './bench-types.js';
 
 const GROUPS = ['nginx', 'api', 'worker', 'generator', 'postgres', 'redis', 'rabbitmq', 'other'] as const;
@@ -61,18 +62,25 @@ export function whereTheTimeGoes(r: BenchResults): string[] {
   return out;
 }
 
-/** The CPU profile section: where one replica's busy time went, by package and by function. */
-export function profileLines(r: BenchResults, profileFile: string): string[] {
-  const p = r.profile;
-  if (!p) return [];
-  const shares = (xs: { name: string; percent: number }[]) => xs.map((x) => `| ${x.name.replace(/\|/g, '\\|')} | ${x.percent} % |`);
-  return [
-    `### CPU profile of ${p.replica}: ${p.phase}`,
+/** The CPU profile section: where one replica's busy time went under each profiled path. */
+export function profileLines(r: BenchResults): string[] {
+  const profiles = r.profiles ?? [];
+  if (profiles.length === 0) return [];
+  const cell = (x: string) => x.replace(/\|/g, '\\|');
+  const packages = [...new Set(profiles.flatMap((p) => p.byPackage.slice(0, 10).map((x) => x.name)))];
+  const share = (p: ProfileSummary, name: string) => p.byPackage.find((x) => x.name === name)?.percent;
+  const lines = [
+    `### CPU profiles of ${profiles[0]!.replica}`,
     '',
-    `The V8 CPU profiler on ${p.replica} for ${p.seconds} s (the load after its warm-up, then shutdown); the replica was idle (waiting on Redis, the broker, the network) ${p.idlePercent} % of its samples. Shares of its busy samples, by self time. The profile itself stays on the machine that ran the benchmark, \`${profileFile}\` (not committed; open it in Chrome DevTools or speedscope).`,
+    `The V8 CPU profiler on ${profiles[0]!.replica}, under the same closed-model load as each path's measurement (started after the warm-up, stopped at the replica's exit). Shares of the replica's busy samples by self time; "idle" is the share of all samples the event loop was waiting (on Redis, the broker, the network). The .cpuprofile files stay on the machine that ran the benchmark, beside the results (not committed; open them in Chrome DevTools or speedscope).`,
     '',
-    '| package | busy samples |', '|---|---:|', ...shares(p.byPackage),
-    '',
-    '| function (self time) | busy samples |', '|---|---:|', ...shares(p.topFunctions),
+    `| package | ${profiles.map((p) => p.phase).join(' | ')} |`,
+    `|---|${profiles.map(() => '---:').join('|')}|`,
+    `| *idle (of all samples)* | ${profiles.map((p) => `${p.idlePercent} %`).join(' | ')} |`,
+    ...packages.map((name) => `| ${cell(name)} | ${profiles.map((p) => (share(p, name) === undefined ? '–' : `${share(p, name)} %`)).join(' | ')} |`),
   ];
+  for (const p of profiles) {
+    lines.push('', `Top functions by self time, ${p.phase}: ${p.topFunctions.slice(0, 10).map((f) => `\`${f.name}\` ${f.percent} %`).join(', ')}.`);
+  }
+  return lines;
 }

@@ -86,7 +86,7 @@ export function renderBenchDoc(r: BenchResults, resultsFile: string, chartFile: 
     '',
     '"other" is CPU used by processes outside the lab and its services (other work on the machine, the OS); "machine" is all of it, out of ' + `${m.cores}.00. Postgres, Redis and RabbitMQ are shared with whatever else runs on the machine.`,
     '',
-    ...profileLines(r, resultsFile.replace(/\.json$/, '-api-1.cpuprofile')),
+    ...profileLines(r),
     '',
     '## Reconciliation',
     '',

@@ -62,7 +62,7 @@ export interface BenchResults {
   drain: DrainResult;
   comparisons: SpikeComparison[];
   reconciliation: ReconcileFigures[];
-  /** CPU profile of one replica under the admission load, when taken. */
-  profile?: ProfileSummary;
+  /** CPU profiles of one replica under some paths' load, when taken. */
+  profiles?: ProfileSummary[];
   targets: TargetResult[];
 }

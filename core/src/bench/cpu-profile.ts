@@ -17,6 +17,8 @@ export interface ProfileShare {
 export interface ProfileSummary {
   replica: string;
   phase: string;
+  /** Where the .cpuprofile was kept. */
+  file?: string;
   seconds: number;
   /** Samples off-CPU: the event loop waiting (on Redis, the broker, the network). */
   idlePercent: number;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSql } from '../db.js';
 import type { Progress } from '../lab/lab.js';
@@ -10,7 +10,8 @@ import { reconcileEvents, waitForBacklog } from './bench-reconcile.js';
 import type { BenchResults, BenchSettings } from './bench-results.js';
 import type { LoadResult, PathResult, RequestSource } from './bench-types.js';
 import { runClosedLoad } from './closed-load.js';
-import { readProfileSummary, type ProfileSummary } from './cpu-profile.js';
+import type { ProfileSummary } from './cpu-profile.js';
+import { profileUnder } from './bench-profile.js';
 import { measureDrain } from './drain.js';
 import { machineInfo } from './machine.js';
 import { runPacedLoad } from './paced-load.js';
@@ -28,7 +29,7 @@ export interface BenchOptions {
   spikeRate?: number;
   /** Where the results JSON goes (bench-results/). */
   resultsDir: string;
-  /** Take a CPU profile of api-1 under the admission load (V8 profiler, see profile-preload.ts). */
+  /** CPU profiles of api-1 under the ceiling, sold-out and admission loads (V8 profiler, see profile-preload.ts). */
   profile?: boolean;
   /** Keep the run's events and purchases in Postgres (they are deleted by default). */
   keepData?: boolean;
@@ -74,23 +75,6 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
     withBreakdown(lab, match, () => runPacedLoad({ base, connections, rate, durationS: options.durationS, request, expected, ...(onResponse ? { onResponse } : {}) }));
 
   const fileBase = join(options.resultsDir, `bench-${startedAt.replace(/[:.]/g, '-')}`);
-  /** api-1 under the V8 CPU profiler through an admission load (worker running); the profile is kept beside the results. */
-  const profileAdmission = async (): Promise<ProfileSummary | undefined> => {
-    const ev = events!;
-    say('profiling api-1 (V8 CPU profiler) under the admission load');
-    const profiler = await lab.profileReplica('api-1', join(lab.dir, 'profiles'));
-    const ids = accepted.recorder(ev.spikeQueued.id);
-    await warm(buy(ev.spikeQueued, 'profile-warm'), [202], ids);
-    profiler.start();
-    await runClosedLoad({ base, connections, durationS: options.durationS, request: buy(ev.spikeQueued, 'profile'), expected: [202], onResponse: ids });
-    const file = await profiler.finish();
-    await waitForBacklog(sql, lab.config, accepted.of(ev.spikeQueued.id));
-    if (!file) return undefined;
-    await mkdir(options.resultsDir, { recursive: true });
-    await copyFile(file, `${fileBase}-api-1.cpuprofile`);
-    return readProfileSummary(file, 'api-1', 'purchase admission (worker running)');
-  };
-
   try {
     events = await createBenchEvents(sql);
     const ev = events;
@@ -131,7 +115,20 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
     const queuedOpen = record('spike-queued-open', `spike @ ${spikeRate}/s, queued (open)`, purchases, await open(purchases, spikeRate, buy(ev.spikeQueued, 'spikeq-open'), [202], spikeQueuedIds));
     await waitForBacklog(sql, lab.config, accepted.of(ev.spikeQueued.id));
 
-    const profile = options.profile ? await profileAdmission() : undefined;
+    const profiles: ProfileSummary[] = [];
+    if (options.profile) {
+      const run = { lab, connections, durationS: options.durationS, warmupS: options.warmupS, fileBase };
+      for (const task of [
+        { key: 'ceiling', label: 'ceiling: GET /health/live', request: { method: 'GET' as const, path: '/health/live' }, expected: [200] },
+        { key: 'sold-out', label: 'sold-out answer (409)', request: buy(ev.soldOut, 'soldout-prof'), expected: [409], onResponse: soldOutIds },
+        { key: 'admission', label: 'purchase admission (202), worker running', request: buy(ev.spikeQueued, 'admit-prof'), expected: [202], onResponse: spikeQueuedIds },
+      ]) {
+        say(`profiling api-1 (V8 CPU profiler): ${task.label}`);
+        const summary = await profileUnder(run, task);
+        if (summary) profiles.push(summary);
+      }
+      await waitForBacklog(sql, lab.config, accepted.of(ev.spikeQueued.id));
+    }
 
     say('restarting the replicas with PURCHASE_MODE=sync (the monolith baseline)');
     await lab.setPurchaseMode('sync');
@@ -155,7 +152,7 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
       nginxRateLimit: BENCH_RATE_LIMIT, nginxWorkers: 1, replicas: 3, logLevel: lab.config.LOG_LEVEL,
     };
     const comparisons = [compare('closed', queuedClosed, syncClosed), compare('open', queuedOpen, syncOpen)];
-    const partial = { version: 1 as const, startedAt, finishedAt: new Date().toISOString(), machine, settings, paths, drain, comparisons, reconciliation, ...(profile ? { profile } : {}) };
+    const partial = { version: 1 as const, startedAt, finishedAt: new Date().toISOString(), machine, settings, paths, drain, comparisons, reconciliation, ...(profiles.length ? { profiles } : {}) };
     const results: BenchResults = { ...partial, targets: evaluateTargets(partial) };
     await mkdir(options.resultsDir, { recursive: true });
     const file = `${fileBase}.json`;
