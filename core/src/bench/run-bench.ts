@@ -34,6 +34,8 @@ export interface BenchOptions {
   /** Keep the run's events and purchases in Postgres (they are deleted by default). */
   keepData?: boolean;
   onProgress?: Progress;
+  /** Receives the run's clean-up (lab, queues, keys, events), for a Ctrl-C handler. */
+  onCleanup?: (cleanup: () => Promise<void>) => void;
 }
 
 const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
@@ -56,6 +58,13 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
   const paths: PathResult[] = [];
   let events: BenchEvents | undefined;
   let ceiling = 0;
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () => (cleaned ??= (async () => {
+    if (events && !options.keepData) await deleteBenchEvents(sql, events).catch(() => undefined);
+    await sql.end({ timeout: 5 });
+    await lab.close();
+  })());
+  options.onCleanup?.(cleanup);
 
   const { base, connections } = { base: lab.base, connections: options.connections };
   const buy = (e: BenchEvent, phase: string) => purchaseRequests(e.id, e.tiers[0]!.id, `bench-${tag}-${phase}`);
@@ -159,8 +168,6 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
     await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
     return { results, file };
   } finally {
-    if (events && !options.keepData) await deleteBenchEvents(sql, events).catch(() => undefined);
-    await sql.end({ timeout: 5 });
-    await lab.close();
+    await cleanup();
   }
 }

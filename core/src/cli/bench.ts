@@ -57,6 +57,8 @@ runCli('bench', async () => {
     keepData: values['keep-data'] ?? false,
     profile: values['no-profile'] ? false : (values.profile ?? !quick),
     onProgress: print,
+    // Ctrl-C still stops the lab and removes its queues, keys and events.
+    onCleanup: (cleanup) => process.once('SIGINT', () => void cleanup().finally(() => process.exit(130))),
   });
   print(`\n${formatTable(results)}\n\nresults: ${file}`);
   if (values['no-docs'] || (quick && !values.docs)) return;
