@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import formats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEvent, testSql, waitFor, type TestEvent } from '../../core/test/support/fixtures.js';
 import { buildTestApp, type TestApp } from './app-fixture.js';
@@ -34,6 +34,8 @@ describe('the OpenAPI document', () => {
 
   it('when each route is called into each of its outcomes, then the status is documented and the body matches its schema', async () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
+    // ajv-formats is CommonJS: its default export arrives as the module object under NodeNext.
+    const addFormats = (formats as unknown as { default: (a: Ajv2020) => void }).default ?? (formats as unknown as (a: Ajv2020) => void);
     addFormats(ajv);
     const admin = { authorization: `Bearer ${TOKEN}` };
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
