@@ -13,6 +13,10 @@ export function createSql(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_M
     max: options.max ?? config.DATABASE_POOL_MAX,
     connect_timeout: config.DATABASE_CONNECT_TIMEOUT_S,
     idle_timeout: 30,
+    // postgres.js waits up to 20 s (growing with each failure) before reconnecting, and queues
+    // queries meanwhile: after an outage requests hung for seconds and recovery lagged the
+    // database's return. Retry at most every second, so a query fails fast or runs soon.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
     connection: {
       application_name: options.applicationName ?? 'stampede',
