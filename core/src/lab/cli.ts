@@ -6,6 +6,7 @@ import { killComponent, restartComponent, startComponent, startLab, stopComponen
 import { parseComponent, resolveLabDir } from './lab-options.js';
 import { followLogs, formatLogLine, recentLogs } from './logs.js';
 import { labStatus } from './status.js';
+import { runChaosCommand } from './scenarios/chaos-command.js';
 
 /** `npm run lab -- <command>`: the local lab without Docker (docs/lab.md). */
 const { values, positionals } = parseArgs({
@@ -24,6 +25,13 @@ const { values, positionals } = parseArgs({
     follow: { type: 'boolean', short: 'f' },
     lines: { type: 'string', short: 'n' },
     help: { type: 'boolean', short: 'h' },
+    // chaos <scenario>
+    private: { type: 'boolean' },
+    warmup: { type: 'string' },
+    fault: { type: 'string' },
+    recovery: { type: 'string' },
+    rate: { type: 'string' },
+    reads: { type: 'string' },
   },
 });
 
@@ -85,6 +93,13 @@ runCli('lab', async () => {
     case 'stop': await stopComponent(dir, parseComponent(name)); return print(`${name} stopped`);
     case 'kill': await killComponent(dir, parseComponent(name)); return print(`${name} killed (SIGKILL)`);
     case 'logs': return logs(dir, name);
+    case 'chaos': {
+      await runChaosCommand(name, {
+        dir: values.dir, private: values.private ?? false, print, warmupSeconds: int('warmup'), faultSeconds: int('fault'),
+        recoverySeconds: int('recovery'), purchasesPerSecond: int('rate'), readsPerSecond: int('reads'),
+      });
+      return;
+    }
     case 'help': case undefined: return print(USAGE);
     default: throw new Error(`unknown command "${command}"\n\n${USAGE}`);
   }

@@ -50,6 +50,7 @@ Commands
   stop|start|restart <name>   one component: worker, api-1, api-2, api-3, nginx
   kill <name>                 SIGKILL, as in a crash
   logs [name] [-f] [-n N]     last N lines of all logs merged (or one component's); -f follows
+  chaos <scenario> [--private] load, fault, recovery, reconcile, verdict (\`chaos\` alone lists them; docs/chaos.md)
 
 Options
   --dir <path>                state and logs (default .lab/)

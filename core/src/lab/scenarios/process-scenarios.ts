@@ -1,0 +1,111 @@
+import { killComponent, startComponent, stopComponent } from '../lab.js';
+import { readRunRecord } from '../lab-state.js';
+import { UPSTREAM_SERVER_PARAMS } from '../nginx-config.js';
+import type { Check, Scenario, ScenarioContext } from './scenario-types.js';
+import { tally } from './verdict.js';
+
+const UPSTREAM_MAX_FAILS = Number(/max_fails=(\d+)/.exec(UPSTREAM_SERVER_PARAMS)?.[1] ?? 1);
+
+const check = (ok: boolean, text: string): Check => ({ ok, text });
+
+async function decidedCount(ctx: ScenarioContext): Promise<number> {
+  const [row] = await ctx.sql<{ n: number }[]>`select count(*)::int as n from purchases where event_id = ${ctx.eventId}`;
+  return row?.n ?? 0;
+}
+
+async function pidOf(ctx: ScenarioContext, name: 'worker' | 'api-2'): Promise<string> {
+  return String((await readRunRecord(ctx.target.dir, name))?.pid ?? '?');
+}
+
+/** Stop the worker (SIGTERM: it finishes its batch), let the queue grow under load, start it, let it drain. */
+export const workerRestart: Scenario = {
+  name: 'worker-restart',
+  summary: 'stop the worker gracefully under load, start it again; the backlog drains',
+  how: () => 'the lab\'s worker process stopped (SIGTERM) and started again',
+  async inject(ctx) {
+    const pid = await pidOf(ctx, 'worker');
+    await stopComponent(ctx.target.dir, 'worker');
+    ctx.note(`worker stopped (SIGTERM, pid ${pid}): purchases are still accepted and queue up`);
+  },
+  async recover(ctx) {
+    await startComponent(ctx.target.dir, 'worker');
+    ctx.note(`worker started again (pid ${await pidOf(ctx, 'worker')}): draining the backlog`);
+  },
+  checks: (r) => [
+    check(tally(r, 'purchases', 'fault', (l) => l === '202') > 0, `purchases still answered 202 while the worker was down: ${tally(r, 'purchases', 'fault', (l) => l === '202')}`),
+    check((r.maxQueued.fault ?? 0) > 0, `the queue grew while the worker was down (max ${r.maxQueued.fault ?? '?'} ready)`),
+  ],
+};
+
+/**
+ * Build a backlog with the worker stopped, start it, and SIGKILL it as soon as its first
+ * batch has committed — while the rest of the backlog is in its hands, unacked. The
+ * broker gives those back; the restarted worker must decide each exactly once.
+ */
+export const workerKill: Scenario = {
+  name: 'worker-kill',
+  summary: 'SIGKILL the worker mid-drain (after its first commit, with the backlog unacked in its hands)',
+  // Small batches so the kill lands between two commits of one drain.
+  labEnv: { WORKER_BATCH_SIZE: '50' },
+  how: () => 'the lab\'s worker process SIGKILLed mid-drain, then started again',
+  async inject(ctx) {
+    await stopComponent(ctx.target.dir, 'worker');
+    ctx.note('worker stopped: building a backlog');
+    await ctx.sleep(ctx.faultMs / 2);
+    const before = await decidedCount(ctx);
+    const backlog = ctx.load.acceptedIds.length - before;
+    // Not awaited: the worker may decide its first batch before it reports healthy.
+    const starting = startComponent(ctx.target.dir, 'worker').catch(() => undefined);
+    const deadline = Date.now() + 20_000;
+    let decided = 0;
+    while ((decided = (await decidedCount(ctx)) - before) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const pid = await pidOf(ctx, 'worker');
+    await killComponent(ctx.target.dir, 'worker');
+    await starting;
+    ctx.facts.backlogAtKill = backlog;
+    ctx.facts.decidedAtKill = decided;
+    ctx.note(`worker SIGKILLed (pid ${pid}) mid-drain: ${decided} of a ${backlog}-purchase backlog decided, the rest unacked or queued`);
+  },
+  async recover(ctx) {
+    await startComponent(ctx.target.dir, 'worker');
+    ctx.note(`worker started again (pid ${await pidOf(ctx, 'worker')}): redeliveries and backlog decided`);
+  },
+  checks: (r) => [
+    check(r.facts.decidedAtKill! > 0 && r.facts.decidedAtKill! < r.facts.backlogAtKill!,
+      `the kill landed mid-drain: ${r.facts.decidedAtKill} of ${r.facts.backlogAtKill} decided (if all, the backlog was one batch: raise --rate or lower WORKER_BATCH_SIZE)`),
+    check((r.maxQueued.fault ?? 0) > 0, `the queue grew while the worker was down (max ${r.maxQueued.fault ?? '?'} ready)`),
+  ],
+};
+
+/** SIGKILL api-2 under load; nginx must route around it; start it again, it must serve again. */
+export const replicaKill: Scenario = {
+  name: 'replica-kill',
+  summary: 'SIGKILL api-2 mid-load; nginx routes around it; it rejoins when started',
+  // nginx keeps a failed replica out for fail_timeout (5 s) before trying it again.
+  minRecoveryMs: 6_000,
+  how: () => 'the lab\'s api-2 process SIGKILLed, then started again',
+  async inject(ctx) {
+    const pid = await pidOf(ctx, 'api-2');
+    ctx.facts.inFlightAtKill = ctx.load.inFlight.purchases;
+    await killComponent(ctx.target.dir, 'api-2');
+    ctx.note(`api-2 SIGKILLed (pid ${pid}) with ${ctx.facts.inFlightAtKill} purchases in flight (on all replicas)`);
+  },
+  async recover(ctx) {
+    await startComponent(ctx.target.dir, 'api-2');
+    ctx.note(`api-2 started again (pid ${await pidOf(ctx, 'api-2')})`);
+  },
+  // In flight at the kill, plus what nginx may still write on its idle keepalive connections to
+  // the dead replica before max_fails (2) takes it out: a POST already sent is never retried.
+  errorBudget: (facts) => ({
+    phases: ['fault'], labels: /^(502|504|network|timeout)/, max: (facts.inFlightAtKill ?? 0) + UPSTREAM_MAX_FAILS,
+    why: `in flight at the kill (${facts.inFlightAtKill ?? 0}) + nginx max_fails (${UPSTREAM_MAX_FAILS}) sent on dead keepalive connections`,
+  }),
+  checks: (r) => {
+    const before = r.phases.warmup?.servedBy['api-2'] ?? 0;
+    const after = r.phases.recovery?.servedBy['api-2'] ?? 0;
+    return [
+      check(before > 0, `api-2 served reads before the kill: ${before}`),
+      check(after > 0, `api-2 rejoined: served ${after} reads in the recovery phase`),
+    ];
+  },
+};
