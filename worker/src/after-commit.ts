@@ -1,14 +1,15 @@
 import { writeCachedAvailability } from '@stampede/core/availability/availability-cache';
 import { queryAvailability } from '@stampede/core/events/event-repository';
-import { settle } from '@stampede/core/gate/admission-gate';
+import { settleMany } from '@stampede/core/gate/admission-gate';
 import type { Decision, DecidedPurchase } from '@stampede/core/purchases/decide-purchases';
 import { redisIsReady } from '@stampede/core/redis/redis-client';
 import type { BatchProcessorDeps } from './batch-processor.js';
 
 /**
  * What follows a commit, so a buyer polling sees the outcome at once: the gate is
- * settled (hold released, a rejection's tickets given back, final status written), one
- * log line per purchase, and the availability cache of each touched event refreshed.
+ * settled in one script call per few hundred purchases (hold released, a rejection's
+ * tickets given back, final status written), one log line per purchase, and the
+ * availability cache of each touched event refreshed.
  * Nothing here can undo the decision: Redis being down is logged, never fatal, and the
  * gate is made honest again by reconciliation.
  */
@@ -28,11 +29,11 @@ export async function publishAfterCommit(deps: Omit<BatchProcessorDeps, 'payment
     log.warn({ event: 'gate.settle_skipped', count: decided.length }, 'redis unavailable, gate left to reconciliation');
     return;
   }
-  const settled = await Promise.allSettled(decided.map((d) =>
-    settle(redis, keys, d.message, { status: d.status, reason: d.reason, decidedAt: d.decidedAt }, config.GATE_RECORD_TTL_S)));
-  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failures.length > 0) {
-    log.warn({ event: 'gate.settle_failed', count: failures.length, err: String(failures[0]!.reason) }, 'gate not settled, left to reconciliation');
+  try {
+    // One script call per few hundred purchases, not one round trip each.
+    await settleMany(redis, keys, decided.map((d) => ({ message: d.message, settlement: { status: d.status, reason: d.reason, decidedAt: d.decidedAt } })), config.GATE_RECORD_TTL_S);
+  } catch (err) {
+    log.warn({ event: 'gate.settle_failed', count: decided.length, err: String(err) }, 'gate not settled, left to reconciliation');
   }
 
   for (const eventId of new Set(decided.map((d) => d.message.eventId))) {

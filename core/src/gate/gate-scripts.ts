@@ -47,21 +47,43 @@ return 1
 `;
 
 /**
- * Records a decision after the worker's commit. Idempotent: only the first settle of a
+ * Records one decision after the worker's commit. Idempotent: only the first settle of a
  * purchase finds it held, so a redelivered message never gives tickets back twice.
- * KEYS: stock, buyer, held, purchase. ARGV: purchaseId, status, reason, qty, ttlSeconds, decidedAtIso, purchaseFieldsJson.
+ * Keys: stock, buyer, held, purchase. Args: purchaseId, status, reason, qty, ttlSeconds, decidedAtIso, purchaseFieldsJson.
+ * Shared by SETTLE (one purchase) and SETTLE_MANY (a committed batch).
  */
-export const SETTLE = `
-local was_held = redis.call('HDEL', KEYS[3], ARGV[1])
-if ARGV[2] == 'rejected' and was_held == 1 then
-  redis.call('INCRBY', KEYS[1], ARGV[4])
-  redis.call('DECRBY', KEYS[2], ARGV[4])
+const SETTLE_ONE = `
+local function settle_one(k, a)
+  local was_held = redis.call('HDEL', k[3], a[1])
+  if a[2] == 'rejected' and was_held == 1 then
+    redis.call('INCRBY', k[1], a[4])
+    redis.call('DECRBY', k[2], a[4])
+  end
+  redis.call('HSET', k[4], 'status', a[2], 'reason', a[3], 'decidedAt', a[6])
+  local fields = cjson.decode(a[7])
+  for f, v in pairs(fields) do redis.call('HSETNX', k[4], f, tostring(v)) end
+  redis.call('EXPIRE', k[4], tonumber(a[5]))
+  return was_held
 end
-redis.call('HSET', KEYS[4], 'status', ARGV[2], 'reason', ARGV[3], 'decidedAt', ARGV[6])
-local fields = cjson.decode(ARGV[7])
-for k, v in pairs(fields) do redis.call('HSETNX', KEYS[4], k, tostring(v)) end
-redis.call('EXPIRE', KEYS[4], tonumber(ARGV[5]))
-return was_held
+`;
+
+/** One decision. KEYS: stock, buyer, held, purchase. ARGV: as settle_one. Returns 1 when this call released the hold. */
+export const SETTLE = `${SETTLE_ONE}
+return settle_one(KEYS, ARGV)
+`;
+
+/**
+ * Many decisions in one call (one round trip per committed batch instead of one per
+ * purchase): KEYS are the four keys of each purchase in turn, ARGV its seven args in turn.
+ * Returns how many holds this call released.
+ */
+export const SETTLE_MANY = `${SETTLE_ONE}
+local released = 0
+for i = 0, #KEYS / 4 - 1 do
+  released = released + settle_one({KEYS[4*i+1], KEYS[4*i+2], KEYS[4*i+3], KEYS[4*i+4]},
+    {ARGV[7*i+1], ARGV[7*i+2], ARGV[7*i+3], ARGV[7*i+4], ARGV[7*i+5], ARGV[7*i+6], ARGV[7*i+7]})
+end
+return released
 `;
 
 /**

@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { admit, readPurchaseRecord, settleMany } from '@stampede/core/gate/admission-gate';
+import { requestFingerprint } from '@stampede/core/purchases/purchase-id';
+import { redisKeys } from '@stampede/core/redis/redis-client';
+import { testConfig, type TestEvent } from '../../core/test/support/fixtures.js';
+import { purchaseMessage } from '../../core/test/support/purchase-messages.js';
+import { deleteTestKeys } from './worker-fixture.js';
+
+const config = testConfig();
+const redis = new Redis(config.REDIS_URL);
+const keys = redisKeys(config.REDIS_KEY_PREFIX);
+afterAll(async () => { await deleteTestKeys(config); redis.disconnect(); });
+
+describe('settling a committed batch in the gate at once', () => {
+  it('when 600 admitted purchases are settled (more than one script call) and then settled again, then rejections give tickets back once and every record is final', async () => {
+    const event: TestEvent = { id: randomUUID(), tiers: [{ id: randomUUID(), name: 'T', capacity: 1000 }] };
+    const tier = event.tiers[0]!;
+    await redis.set(keys.stock(tier.id), 1000);
+    const messages = Array.from({ length: 600 }, () => purchaseMessage(event, { gated: true }));
+    for (const m of messages) {
+      const outcome = await admit(redis, keys, { ...m, fingerprint: requestFingerprint(m), buyerLimit: 6, ttlSeconds: 600, requestId: m.requestId!, acceptedBy: 'test' });
+      expect(outcome.kind).toBe('admitted');
+    }
+    expect(await redis.get(keys.stock(tier.id))).toBe('400');
+    const items = messages.map((message, i) => ({
+      message,
+      settlement: i % 3 === 0
+        ? { status: 'rejected' as const, reason: 'sold_out' as const, decidedAt: new Date().toISOString() }
+        : { status: 'confirmed' as const, reason: null, decidedAt: new Date().toISOString() },
+    }));
+
+    expect(await settleMany(redis, keys, items, 600)).toBe(600);
+    expect(await redis.hlen(keys.held(tier.id))).toBe(0);
+    expect(await redis.get(keys.stock(tier.id))).toBe('600'); // the 200 rejected tickets came back
+    expect(await redis.get(keys.buyer(event.id, messages[0]!.buyerId))).toBe('0');
+    expect(await redis.get(keys.buyer(event.id, messages[1]!.buyerId))).toBe('1');
+
+    expect(await settleMany(redis, keys, items, 600)).toBe(0); // a redelivered batch releases nothing
+    expect(await redis.get(keys.stock(tier.id))).toBe('600');
+    const records = await Promise.all(messages.map((m) => readPurchaseRecord(redis, keys, m.purchaseId)));
+    expect(records.filter((r) => r?.status === 'rejected' && r.reason === 'sold_out')).toHaveLength(200);
+    expect(records.filter((r) => r?.status === 'confirmed' && r.reason === '')).toHaveLength(400);
+    expect(records.every((r) => r?.tierId === tier.id && r.quantity === '1')).toBe(true);
+  });
+
+  it('when nothing was decided, then nothing is called and nothing is released', async () => {
+    expect(await settleMany(redis, keys, [], 600)).toBe(0);
+  });
+});
