@@ -12,8 +12,9 @@ import { expectEveryAcceptedDecidedOnce, expectPass, postgresOutcome, runQuick, 
  * runs its scenario on an event of its own, one after the other.
  */
 describe('resilience: the worker and the replicas killed and restarted', () => {
-  // Small batches, so a kill right after the first commit leaves most of the backlog undecided.
-  const t = useScenarioLab({ services: [], env: { WORKER_BATCH_SIZE: '20' } });
+  // Small batches, each with a simulated 200 ms payment: the drain spans several commits, so a
+  // kill right after the first one leaves most of the backlog undecided, even on a busy runner.
+  const t = useScenarioLab({ services: [], env: { WORKER_BATCH_SIZE: '20', PAYMENT_LATENCY_MS: '200' } });
 
   it('when the worker is stopped under load, then purchases are still answered 202 and queue up, and after the restart the queue drains with every purchase final', async () => {
     const result = await runQuick(workerRestart, t.lab.target);

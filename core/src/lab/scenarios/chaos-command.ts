@@ -27,7 +27,7 @@ ${Object.values(SCENARIOS).map((s) => `  ${s.name.padEnd(16)}${s.summary}`).join
 Without --private the scenario runs against the lab in --dir (default .lab), which must be up;
 faults on Redis, Postgres and RabbitMQ then go through the chaos API of the replicas (start the
 lab with --env CHAOS_ENABLED=true --env ADMIN_TOKEN=<token>), because the servers are shared.
-With --private it starts a lab of its own (default dir .lab-chaos, free ports, its own prefixes)
+With --private it starts a lab of its own (default dir .lab/chaos, free ports, its own prefixes)
 with a private redis-server, and for db-outage / broker-restart a private Postgres cluster /
 RabbitMQ node, and the fault stops the real process. See docs/chaos.md.`;
 
@@ -56,7 +56,7 @@ export async function runChaosCommand(name: string | undefined, o: ChaosCommandO
     let result: ScenarioResult;
     if (o.private) {
       const services: ServiceName[] = [...new Set<ServiceName>(['redis', ...(scenario.service ? [scenario.service] : [])])];
-      const dir = o.dir ?? '.lab-chaos';
+      const dir = o.dir ?? '.lab/chaos';
       o.print(`starting a private lab in ${dir} (private ${services.join(', ')}); follow it with: npm run lab -- logs -f --dir ${dir}`);
       const lab = await startScenarioLab({ services, dir, env: scenario.labEnv ?? {}, onProgress: o.print });
       try {
