@@ -58,7 +58,8 @@ export function whereTheTimeGoes(r: BenchResults): string[] {
     out.push(`- **Sync baseline**: ${sync.rate} purchases/s with ${sync.breakdown.serverMeanMs?.toFixed(1) ?? '?'} ms mean inside the replica: by design every request holds a Postgres connection for a transaction that locks the one hot tier row, so requests wait for that lock and for the pools' connections (Postgres ${sync.breakdown.cpu.postgres?.toFixed(2)} cores, the machine ${sync.breakdown.cpu.machine?.toFixed(2)}).`);
   }
   const d = r.drain.cpu;
-  out.push(`- **Drain**: ${r.drain.decided} purchases decided in ${r.drain.decideSeconds} s (${r.drain.rate}/s), one Postgres transaction per batch${d ? `; during the drain the worker used ${d.worker?.toFixed(2) ?? '?'} cores, Postgres ${d.postgres?.toFixed(2) ?? '?'}, RabbitMQ ${d.rabbitmq?.toFixed(2) ?? '?'}, the machine ${d.machine?.toFixed(2) ?? '?'} of ${r.machine.cores}` : ''}.`);
+  const b = r.drain.batches;
+  out.push(`- **Drain**: ${r.drain.decided} purchases decided in ${r.drain.decideSeconds} s (${r.drain.rate}/s), one Postgres transaction per batch${b ? ` (the worker's metrics: ${b.count} batches of ${b.meanSize} purchases on average, ${b.meanMs} ms each to decide and commit, so ${Math.round((b.meanSize * 1000) / Math.max(0.1, b.meanMs))} purchases/s while a batch runs; outside that time the worker receives, batches and acks deliveries and settles the gate)` : ''}${d ? `; during the drain the worker used ${d.worker?.toFixed(2) ?? '?'} cores, Postgres ${d.postgres?.toFixed(2) ?? '?'}, RabbitMQ ${d.rabbitmq?.toFixed(2) ?? '?'}, the machine ${d.machine?.toFixed(2) ?? '?'} of ${r.machine.cores}` : ''}.`);
   return out;
 }
 

@@ -1,5 +1,6 @@
 import type { Sql } from '../db.js';
 import { openBrokerProbe, type BrokerSource } from '../reconcile/broker-facts.js';
+import { scrapeReplicas, totalOf } from './replica-metrics.js';
 
 /** How fast the worker decided a backlog it found waiting. */
 export interface DrainResult {
@@ -18,6 +19,17 @@ export interface DrainResult {
   complete: boolean;
   /** Cores per process group while the worker drained (set by the caller). */
   cpu?: Record<string, number>;
+  /** From the worker's own metrics: batches committed, their mean size and mean decide-and-commit time. */
+  batches?: { count: number; meanSize: number; meanMs: number };
+}
+
+/** The worker's batch histograms since it started (it was started for the drain, so they hold only the drain). */
+export async function workerBatches(workerPort: number): Promise<DrainResult['batches']> {
+  const snapshot = await scrapeReplicas([workerPort]);
+  const size = totalOf(snapshot, ['stampede_batch_size']);
+  const time = totalOf(snapshot, ['stampede_batch_duration_seconds']);
+  if (size.count === 0) return undefined;
+  return { count: size.count, meanSize: Math.round(size.sum / size.count), meanMs: Math.round((time.sum / Math.max(1, time.count)) * 10_000) / 10 };
 }
 
 /**

@@ -24,7 +24,18 @@ export function parseHistogramTotals(text: string, into: MetricsSnapshot = new M
   return into;
 }
 
-/** Reads /metrics of each replica; a replica that does not answer is left out. */
+/** Sum and count over the series whose key contains every one of `match`. */
+export function totalOf(snapshot: MetricsSnapshot, match: string[]): SumCount {
+  const out = { sum: 0, count: 0 };
+  for (const [key, v] of snapshot) {
+    if (!match.every((m) => key.includes(m))) continue;
+    out.sum += v.sum;
+    out.count += v.count;
+  }
+  return out;
+}
+
+/** Reads /metrics of each replica (or the worker); one that does not answer is left out. */
 export async function scrapeReplicas(ports: number[]): Promise<MetricsSnapshot> {
   const snapshot: MetricsSnapshot = new Map();
   await Promise.all(ports.map(async (port) => {

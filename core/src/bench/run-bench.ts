@@ -12,7 +12,7 @@ import type { LoadResult, PathResult, RequestSource } from './bench-types.js';
 import { runClosedLoad } from './closed-load.js';
 import type { ProfileSummary } from './cpu-profile.js';
 import { profileUnder } from './bench-profile.js';
-import { measureDrain } from './drain.js';
+import { measureDrain, workerBatches } from './drain.js';
 import { machineInfo } from './machine.js';
 import { runPacedLoad } from './paced-load.js';
 import { cpuBetween, cpuSnapshot } from './proc-cpu.js';
@@ -114,6 +114,8 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
     const startWorker = async () => { await lab.startWorker(); cpuBefore = await cpuSnapshot(); };
     const drain = await measureDrain({ sql, broker: { url: lab.config.AMQP_URL, prefix: lab.config.AMQP_PREFIX }, startWorker }, ev.admission.id, accepted.of(ev.admission.id).length);
     drain.cpu = cpuBetween(cpuBefore, await cpuSnapshot(), await classifier(lab));
+    const batches = await workerBatches(lab.state.options.workerPort);
+    if (batches) drain.batches = batches;
     say(`drain: ${drain.decided} purchases in ${drain.decideSeconds} s = ${drain.rate} /s (wall ${drain.wallSeconds} s with the worker's boot)`);
 
     const spikeQueuedIds = accepted.recorder(ev.spikeQueued.id);
