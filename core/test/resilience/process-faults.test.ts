@@ -30,7 +30,7 @@ describe('resilience: the worker and the replicas killed and restarted', () => {
     expectPass(result);
     // The kill fell between commits: some of the backlog decided, the rest in the dead worker's hands or queued.
     expect(result.facts.decidedAtKill).toBeGreaterThan(0);
-    expect(result.facts.decidedAtKill).toBeLessThan(result.facts.backlogAtKill!);
+    expect(result.facts.undecidedAtKill).toBeGreaterThan(0);
     await expectEveryAcceptedDecidedOnce(t.sql, result);
     const pg = await postgresOutcome(t.sql, result);
     expect(pg.confirmed + pg.rejected).toBe(result.report.confirmed + result.report.rejected);
@@ -43,7 +43,8 @@ describe('resilience: the worker and the replicas killed and restarted', () => {
     expect(isAlive(before)).toBe(false);
     expect(result.failures.filter((f) => f.kind === 'read')).toEqual([]);
     expect(result.phases.warmup?.servedBy['api-2']).toBeGreaterThan(0);
-    expect(result.phases.recovery?.servedBy['api-2']).toBeGreaterThan(0);
+    // Rejoined: nginx routed a read to the restarted api-2.
+    expect(result.facts.rejoinedAfterMs).toBeGreaterThanOrEqual(0);
     await expectEveryAcceptedDecidedOnce(t.sql, result);
   }, 120_000);
 });

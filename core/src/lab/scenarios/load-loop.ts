@@ -38,7 +38,8 @@ export interface ClientFailure {
   label: string;
 }
 
-const FAILURE_SAMPLE = 500;
+/** Failures kept one by one (the counts per label are complete whatever the number). */
+const FAILURE_SAMPLE = 5_000;
 
 /** Answers a buyer expects: a queued purchase, a replay, or sold out. Everything else is an error the client saw. */
 export function purchaseOk(label: string): boolean {
@@ -65,6 +66,8 @@ export class LoadLoop {
   readonly phases = new Map<string, PhaseStats>();
   sent = { purchases: 0, reads: 0 };
   dropped = 0;
+  /** Answers that were not what a client expects (every one, unlike `failures`). */
+  errors = 0;
   inFlight = { purchases: 0, reads: 0 };
   private timer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Promise<void>>();
@@ -166,6 +169,7 @@ export class LoadLoop {
     const table = kind === 'purchase' ? s.purchases : s.reads;
     table[label] = (table[label] ?? 0) + 1;
     const ok = kind === 'purchase' ? purchaseOk(label) : readOk(label);
+    if (!ok) this.errors += 1;
     if (!ok && this.failures.length < FAILURE_SAMPLE) this.failures.push({ atMs: this.elapsedMs, phase, kind, label });
   }
 }

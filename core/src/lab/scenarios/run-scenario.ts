@@ -38,8 +38,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1).padStart(5)}s`;
 export async function runScenario(scenario: Scenario, target: LabTarget, options: RunOptions = {}): Promise<ScenarioResult> {
   scenario.precheck?.(target);
   const o = { warmupMs: 5_000, faultMs: 10_000, recoveryMs: 5_000, drainWaitMs: 120_000, purchasesPerSecond: 50, readsPerSecond: 100, ...options };
-  const recoveryMs = Math.max(o.recoveryMs, scenario.minRecoveryMs ?? 0);
-  const loadSeconds = (o.warmupMs + o.faultMs + recoveryMs) / 1000;
+  const loadSeconds = (o.warmupMs + o.faultMs + o.recoveryMs) / 1000;
   const say = o.onLine ?? (() => undefined);
   const sql = createSql(target.config, { max: 3, applicationName: 'stampede-chaos' });
   const redis = new Redis(target.config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
@@ -99,28 +98,38 @@ export async function runScenario(scenario: Scenario, target: LabTarget, options
     say(`load ${o.purchasesPerSecond} purchases/s + ${o.readsPerSecond} reads/s (half of them of the quiet event) through ${target.base}`);
     load = new LoadLoop({ base: target.base, eventId: event.id, tierIds, readEventIds: [event.id, quiet.id] }, { purchasesPerSecond: o.purchasesPerSecond, readsPerSecond: o.readsPerSecond });
     ctx = { target, sql, load, eventId: event.id, tierIds, facts, faultMs: o.faultMs, note, sleep };
+    const c = ctx;
     const l = load;
     ticker = setInterval(() => watch.sample((depth) => {
       sawDepth(depth);
       maxQueued[phase] = depth === null ? (maxQueued[phase] ?? null) : Math.max(depth, maxQueued[phase] ?? 0);
-      const errors = l.failures.length;
-      say(`[${seconds(Date.now() - started)}] ${phase.padEnd(9)} sent ${String(l.sent.purchases + l.sent.reads).padStart(6)}  accepted ${String(l.acceptedIds.length).padStart(5)}  queue ${String(depth ?? '?').padStart(5)}  client errors ${errors}`);
+      say(`[${seconds(Date.now() - started)}] ${phase.padEnd(9)} sent ${String(l.sent.purchases + l.sent.reads).padStart(6)}  accepted ${String(l.acceptedIds.length).padStart(5)}  queue ${String(depth ?? '?').padStart(5)}  client errors ${l.errors}`);
     }), 1_000);
 
-    // A phase lasts its time after its step is done (a server may take seconds to stop or
-    // start), less what the step itself already waited (worker-kill builds its backlog).
-    const timed = async (p: Phase, holdMs: number, step?: () => Promise<void>) => {
-      enter(p);
-      const t0 = Date.now();
+    // The fault phase lasts its time after the fault is in place (a server may take seconds
+    // to stop), less what the step itself already waited (worker-kill builds its backlog),
+    // and goes on through the repair (a node may take seconds to boot): the recovery phase
+    // starts once the service is back, and lasts its time.
+    const hold = async (p: Phase, holdMs: number, step?: () => Promise<void>) => {
       heldInStep = 0;
       await step?.();
       await sleep(holdMs - heldInStep);
-      phaseMs[p] = Date.now() - t0;
+      phaseMs[p] = Date.now() - phaseStart;
     };
+    enter('warmup');
+    let phaseStart = Date.now();
     load.start();
-    await timed('warmup', o.warmupMs);
-    await timed('fault', o.faultMs, async () => { injected = true; await scenario.inject(ctx!); });
-    await timed('recovery', recoveryMs, async () => { await scenario.recover(ctx!); recovered = true; repairedAt = Date.now(); });
+    await hold('warmup', o.warmupMs);
+    enter('fault');
+    phaseStart = Date.now();
+    await hold('fault', o.faultMs, async () => { injected = true; await scenario.inject(ctx!); });
+    await scenario.recover(c);
+    recovered = true;
+    repairedAt = Date.now();
+    phaseMs.fault = repairedAt - phaseStart;
+    enter('recovery');
+    phaseStart = Date.now();
+    await hold('recovery', o.recoveryMs);
     enter('drain');
     await load.stop();
     clearInterval(ticker);

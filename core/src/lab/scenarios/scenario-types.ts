@@ -51,8 +51,6 @@ export interface Scenario {
   service?: ServiceName;
   /** More environment for a `--private` lab (e.g. smaller worker batches). */
   labEnv?: Record<string, string>;
-  /** The recovery phase lasts at least this long (e.g. nginx's fail_timeout before a replica is tried again). */
-  minRecoveryMs?: number;
   /** How the fault is made on this target, in words, for the verdict (real process or chaos API). */
   how(target: LabTarget): string;
   /** Fails early when the target cannot take this fault (e.g. no chaos API). */
