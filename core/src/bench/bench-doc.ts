@@ -31,6 +31,12 @@ function reconciliationTable(r: BenchResults): string[] {
   return lines;
 }
 
+/** A caveat naming the phases during which "other" took a sizeable share of the cores. */
+function interference(r: BenchResults): string {
+  const busy = r.paths.filter((p) => (p.breakdown?.cpu.other ?? 0) > 0.3).map((p) => `${p.label} (${p.breakdown!.cpu.other!.toFixed(2)})`);
+  return busy.length === 0 ? '' : ` "other" took more than 0.3 cores during: ${busy.join(', ')}; those figures had less of the machine than the rest.`;
+}
+
 /** docs/benchmarks.md, entirely generated from one results file. */
 export function renderBenchDoc(r: BenchResults, resultsFile: string, chartFile: string): string {
   const m = r.machine;
@@ -84,7 +90,7 @@ export function renderBenchDoc(r: BenchResults, resultsFile: string, chartFile: 
     '',
     ...breakdownTable(r),
     '',
-    '"other" is CPU used by processes outside the lab and its services (other work on the machine, the OS); "machine" is all of it, out of ' + `${m.cores}.00. Postgres, Redis and RabbitMQ are shared with whatever else runs on the machine.`,
+    `"other" is CPU time not charged to the lab, the generator or the three services: other work on the machine, and the kernel's own time not charged to any process (loopback networking in interrupt context, for one); "machine" is all of it, out of ${m.cores}.00. Postgres, Redis and RabbitMQ are shared with whatever else runs on the machine.${interference(r)}`,
     '',
     ...profileLines(r),
     '',
