@@ -9,8 +9,9 @@ interface Entry {
 /**
  * What a purchase needs to know about an event (its tiers, its sale window), kept in
  * process. Events change rarely and a sale reads them thousands of times a second, so
- * each replica asks Postgres at most once per `ttlMs` per event; when Postgres is away
- * the last known entry keeps purchases flowing (the worker decides against Postgres).
+ * each replica refreshes an event at most once per `ttlMs`, in the background; when
+ * Postgres is away or slow the last known entry keeps purchases flowing (the worker
+ * decides against Postgres).
  */
 export function createCatalog(sql: Sql, ttlMs = 5_000) {
   const entries = new Map<string, Entry>();
@@ -35,13 +36,13 @@ export function createCatalog(sql: Sql, ttlMs = 5_000) {
     /** The event with its tiers, undefined when it does not exist. Throws only when Postgres is away and nothing is known. */
     async event(eventId: string): Promise<EventWithTiers | undefined> {
       const known = entries.get(eventId);
-      if (known && Date.now() - known.loadedAt < ttlMs) return known.event;
-      try {
-        return (await load(eventId)).event;
-      } catch (err) {
-        if (known) return known.event;
-        throw err;
+      if (known) {
+        // Stale-while-revalidate: a purchase never waits on the refresh of a known event,
+        // so a slow database does not slow admissions; a failed refresh keeps the entry.
+        if (Date.now() - known.loadedAt >= ttlMs) load(eventId).catch(() => undefined);
+        return known.event;
       }
+      return (await load(eventId)).event;
     },
     /** Forgets an event (after an admin change), so the next purchase reads it again. */
     forget(eventId: string): void {

@@ -1,0 +1,47 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSql } from '@stampede/core/db';
+import { createTestEvent, testConfig, testSql, waitFor } from '../../core/test/support/fixtures.js';
+import { startTcpProxy } from '../../core/test/support/tcp-proxy.js';
+import { createCatalog } from '../src/domain/catalog.js';
+
+const sql = testSql();
+afterAll(() => sql.end({ timeout: 1 }));
+
+describe('the purchase catalog', () => {
+  it('when the database turns slow after an event was loaded, then purchases read the known event without waiting, and the refresh lands later', async () => {
+    const event = await createTestEvent(sql, [5]);
+    const proxy = await startTcpProxy(5432);
+    const slowSql = createSql(testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test` }), { max: 2 });
+    try {
+      const catalog = createCatalog(slowSql, 20);
+      expect((await catalog.event(event.id))?.tiers[0]?.capacity).toBe(5);
+      await sql`update tiers set capacity = 9 where id = ${event.tiers[0]!.id}`;
+      proxy.setDelay(800);
+      await new Promise((r) => setTimeout(r, 30));
+
+      const started = performance.now();
+      const known = await catalog.event(event.id);
+      expect(performance.now() - started).toBeLessThan(400);
+      expect(known?.tiers[0]?.capacity).toBe(5);
+
+      // Two queries, each delayed both ways by the proxy: the refresh lands seconds later.
+      await waitFor(async () => (await catalog.event(event.id))?.tiers[0]?.capacity === 9, { timeoutMs: 15_000, what: 'background refresh' });
+    } finally {
+      await slowSql.end({ timeout: 1 });
+      await proxy.close();
+    }
+  });
+
+  it('when an event was never loaded and the database is unreachable, then the read fails instead of inventing one', async () => {
+    const event = await createTestEvent(sql, [5]);
+    const proxy = await startTcpProxy(5432);
+    await proxy.cut();
+    const deadSql = createSql(testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1 }), { max: 1 });
+    try {
+      await expect(createCatalog(deadSql).event(event.id)).rejects.toBeTruthy();
+    } finally {
+      await deadSql.end({ timeout: 1 });
+      await proxy.close();
+    }
+  });
+});
