@@ -2,7 +2,7 @@ import type { BenchResults } from './bench-results.js';
 import type { ProfileSummary } from './cpu-profile.js';
 import type { PathResult } from './bench-types.js';
 
-const GROUPS = ['nginx', 'api', 'worker', 'generator', 'postgres', 'redis', 'rabbitmq', 'other'] as const;
+const GROUPS = ['nginx', 'api', 'worker', 'generator', 'postgres', 'redis', 'rabbitmq', 'irq', 'other'] as const;
 
 /** CPU of the three replicas per answered request, in µs: the cost of one request in Node. */
 export function apiMicrosPerRequest(p: PathResult): number | undefined {
@@ -13,7 +13,7 @@ export function apiMicrosPerRequest(p: PathResult): number | undefined {
 /** The markdown table of CPU per process group and the replicas' own time, per path. */
 export function breakdownTable(r: BenchResults): string[] {
   const rows = r.paths.filter((p) => p.breakdown);
-  const head = ['path', ...GROUPS.map((g) => (g === 'api' ? 'api ×3' : g)), 'machine', 'api µs CPU / req', 'client mean ms', 'in replica ms', 'broker confirm ms'];
+  const head = ['path', ...GROUPS.map((g) => (g === 'api' ? 'api ×3' : g === 'irq' ? 'kernel irq' : g)), 'machine', 'api µs CPU / req', 'client mean ms', 'in replica ms', 'broker confirm ms'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const p of rows) {
     const cpu = p.breakdown!.cpu;

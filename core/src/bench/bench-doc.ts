@@ -90,7 +90,7 @@ export function renderBenchDoc(r: BenchResults, resultsFile: string, chartFile: 
     '',
     ...breakdownTable(r),
     '',
-    `"other" is CPU time not charged to the lab, the generator or the three services: other work on the machine, and the kernel's own time not charged to any process (loopback networking in interrupt context, for one); "machine" is all of it, out of ${m.cores}.00. Postgres, Redis and RabbitMQ are shared with whatever else runs on the machine.${interference(r)}`,
+    `"kernel irq" is interrupt time, charged to no process (the loopback networking of every request is much of it); "other" is the rest not charged to the lab, the generator or the three services: other work on the machine, and kernel time outside interrupts; "machine" is all of it, out of ${m.cores}.00. Postgres, Redis and RabbitMQ are shared with whatever else runs on the machine.${interference(r)}`,
     '',
     ...profileLines(r),
     '',

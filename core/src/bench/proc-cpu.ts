@@ -15,6 +15,8 @@ export interface CpuSnapshot {
   procs: Map<number, ProcTicks>;
   /** Busy ticks of all cores (everything but idle and iowait). */
   busy: number;
+  /** Ticks spent in hard and soft interrupts (loopback networking among them), charged to no process. */
+  irq: number;
 }
 
 async function readProc(pid: number): Promise<ProcTicks | undefined> {
@@ -34,17 +36,20 @@ async function readProc(pid: number): Promise<ProcTicks | undefined> {
 export async function cpuSnapshot(): Promise<CpuSnapshot> {
   const procs = new Map<number, ProcTicks>();
   let busy = 0;
+  let irq = 0;
   try {
     const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
     const n = cpu!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user.
     busy = n.reduce((a, b) => a + b, 0) - (n[3] ?? 0) - (n[4] ?? 0) - (n[8] ?? 0) - (n[9] ?? 0);
+    irq = (n[5] ?? 0) + (n[6] ?? 0);
     const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number);
     const read = await Promise.all(pids.map(readProc));
     pids.forEach((pid, i) => { if (read[i]) procs.set(pid, read[i]!); });
   } catch {
     // not Linux
   }
-  return { at: performance.now(), procs, busy };
+  return { at: performance.now(), procs, busy, irq };
 }
 
 /** Which group a process belongs to, or undefined for "the rest of the machine". */
@@ -52,8 +57,9 @@ export type Classifier = (pid: number, p: { comm: string; pgrp: number }) => str
 
 /**
  * CPU used between two snapshots, in cores (1.0 = one core busy the whole time), per
- * group, plus `machine` (all of it) and `other` (processes no group claimed: other
- * developers, the OS).
+ * group, plus `irq` (interrupt time, charged to no process: loopback networking is much
+ * of it under load), `machine` (all of it) and `other` (the rest: processes no group
+ * claimed, such as other work on the machine, and kernel time outside interrupts).
  */
 export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, classify: Classifier): Record<string, number> {
   const seconds = (after.at - before.at) / 1000;
@@ -71,8 +77,10 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, classify: Cl
   const cores = (ticks: number) => Math.round((ticks / TICKS_PER_SECOND / seconds) * 100) / 100;
   const out: Record<string, number> = {};
   for (const [g, t] of Object.entries(groups)) out[g] = cores(t);
+  const irq = after.irq - before.irq;
+  out.irq = cores(irq);
   out.machine = cores(after.busy - before.busy);
-  out.other = Math.max(0, cores(after.busy - before.busy - claimed));
+  out.other = Math.max(0, cores(after.busy - before.busy - claimed - irq));
   return out;
 }
 
