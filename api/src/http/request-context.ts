@@ -17,7 +17,10 @@ export function requestContext(log: Logger, instanceName: string): MiddlewareHan
     c.set('requestId', requestId);
     c.set('log', log.child({ requestId }));
     await next();
-    c.header('X-Request-Id', requestId);
-    c.header('X-Served-By', instanceName);
+    // On the finished response's headers, not c.header(): after the handler, c.header()
+    // checks bodyUsed, which turns node-server's lightweight response into a full web
+    // Response whose body is then streamed out — the largest per-request cost in a profile.
+    c.res.headers.set('X-Request-Id', requestId);
+    c.res.headers.set('X-Served-By', instanceName);
   };
 }
