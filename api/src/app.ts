@@ -87,7 +87,7 @@ export function buildApp(deps: AppDeps) {
     },
   }));
   app.route('/', eventRoutes({ sql, availability }));
-  const catalog = createCatalog(sql);
+  const catalog = createCatalog(sql, 5_000, { redis, keys, ttlSeconds: config.GATE_RECORD_TTL_S });
   const purchases = createPurchaseService({ config, log, sql, redis, keys, publisher, catalog, metrics, soldOut: createSoldOutFlags() });
   app.route('/', purchaseRoutes({ purchases, status: createPurchaseStatus({ sql, redis, keys }), maxQuantity: config.PURCHASE_MAX_QUANTITY }));
 

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSql } from '@stampede/core/db';
-import { createTestEvent, testConfig, testSql, waitFor } from '../../core/test/support/fixtures.js';
+import { createTestEvent, testConfig, testLogger, testSql, waitFor } from '../../core/test/support/fixtures.js';
 import { startTcpProxy } from '../../core/test/support/tcp-proxy.js';
 import { createCatalog } from '../src/domain/catalog.js';
+import { createRedis, redisKeys } from '@stampede/core/redis/redis-client';
 
 const sql = testSql();
 afterAll(() => sql.end({ timeout: 1 }));
@@ -41,6 +42,35 @@ describe('the purchase catalog', () => {
       await expect(createCatalog(deadSql).event(event.id)).rejects.toBeTruthy();
     } finally {
       await deadSql.end({ timeout: 1 });
+      await proxy.close();
+    }
+  });
+});
+
+describe('the purchase catalog shared through Redis', () => {
+  it('when one replica loaded an event and another never did, then the other still knows it while Postgres is unreachable', async () => {
+    const event = await createTestEvent(sql, [7]);
+    const config = testConfig();
+    const redis = createRedis(config, testLogger(config));
+    const proxy = await startTcpProxy(5432);
+    const viaProxy = createSql(testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1 }), { max: 1 });
+    try {
+      await waitFor(() => redis.status === 'ready', { what: 'redis' });
+      const shared = { redis, keys: redisKeys(config.REDIS_KEY_PREFIX), ttlSeconds: 60 };
+      await createCatalog(sql, 5_000, shared).event(event.id);
+      await waitFor(async () => (await redis.exists(shared.keys.catalog(event.id))) === 1, { what: 'shared copy' });
+
+      await proxy.cut();
+      const fresh = createCatalog(viaProxy, 5_000, shared);
+      const known = await fresh.event(event.id);
+      expect(known?.tiers[0]?.capacity).toBe(7);
+      expect(known?.saleOpensAt).toBeInstanceOf(Date);
+
+      const alone = createCatalog(viaProxy, 5_000);
+      await expect(alone.event(event.id)).rejects.toBeTruthy();
+    } finally {
+      redis.disconnect();
+      await viaProxy.end({ timeout: 1 });
       await proxy.close();
     }
   });

@@ -40,6 +40,7 @@ export function redisIsReady(redis: Redis): boolean {
 export function redisKeys(prefix: string) {
   return {
     availability: (eventId: string) => `${prefix}avail:${eventId}`,
+    catalog: (eventId: string) => `${prefix}catalog:${eventId}`,
     stock: (tierId: string) => `${prefix}stock:${tierId}`,
     held: (tierId: string) => `${prefix}held:${tierId}`,
     buyer: (eventId: string, buyerId: string) => `${prefix}buyer:${eventId}:${buyerId}`,
