@@ -44,7 +44,7 @@ export function whereTheTimeGoes(r: BenchResults): string[] {
     const c = ceiling.breakdown.cpu;
     const busiest = Object.entries(c).filter(([g]) => g !== 'machine').sort((a, b) => b[1] - a[1])[0]?.[0];
     const busy = ((c.machine ?? 0) * 100) / r.machine.cores;
-    out.push(`- **The ceiling**: at ${ceiling.rate} req/s on GET /health/live the machine was ${busy.toFixed(0)} % busy (${r.machine.cores} cores): the three replicas used ${c.api?.toFixed(2)} cores, nginx ${c.nginx?.toFixed(2)}, the load generator ${c.generator?.toFixed(2)}, other processes ${c.other?.toFixed(2)}${busiest === 'api' ? ', so the replicas are what limits it' : ''}. That is ${apiMicrosPerRequest(ceiling)} µs of replica CPU per request for a route that does nothing: the cost of the HTTP stack and the middleware every request passes (request context, metrics, secure headers), which every other path pays too.`);
+    out.push(`- **The ceiling**: at ${ceiling.rate} req/s on GET /health/live the machine was ${busy.toFixed(0)} % busy (${r.machine.cores} cores): the three replicas used ${c.api?.toFixed(2)} cores, nginx ${c.nginx?.toFixed(2)}, the load generator ${c.generator?.toFixed(2)}, other processes ${c.other?.toFixed(2)}${busiest === 'api' && busy >= 90 ? ': the replicas are the largest share of a saturated machine' : ''}. That is ${apiMicrosPerRequest(ceiling)} µs of replica CPU per request for a route that does nothing: the cost of the HTTP stack and the middleware every request passes (request context, metrics, secure headers), which every other path pays too.`);
   }
   for (const key of ['reads', 'sold-out', 'admission']) {
     const p = path(key);
@@ -73,7 +73,7 @@ export function profileLines(r: BenchResults): string[] {
   const lines = [
     `### CPU profiles of ${profiles[0]!.replica}`,
     '',
-    `The V8 CPU profiler on ${profiles[0]!.replica}, under the same closed-model load as each path's measurement (started after the warm-up, stopped at the replica's exit). Shares of the replica's busy samples by self time; "idle" is the share of all samples the event loop was waiting (on Redis, the broker, the network). The .cpuprofile files stay on the machine that ran the benchmark, beside the results (not committed; open them in Chrome DevTools or speedscope).`,
+    `The V8 CPU profiler on ${profiles[0]!.replica}, under the same closed-model load as each path's measurement (started after the warm-up, stopped at the replica's exit). Shares of the replica's busy samples by self time; "idle" is the share of all samples the event loop was waiting (on Redis, the broker, the network). Native socket writes (\`writev\`, \`writeUtf8String\`) count the kernel's work of sending on loopback too, which runs inside the write call. The .cpuprofile files stay on the machine that ran the benchmark, beside the results (not committed; open them in Chrome DevTools or speedscope).`,
     '',
     `| package | ${profiles.map((p) => p.phase).join(' | ')} |`,
     `|---|${profiles.map(() => '---:').join('|')}|`,

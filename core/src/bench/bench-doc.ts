@@ -33,7 +33,8 @@ function reconciliationTable(r: BenchResults): string[] {
 
 /** A caveat naming the phases during which "other" took a sizeable share of the cores. */
 function interference(r: BenchResults): string {
-  const busy = r.paths.filter((p) => (p.breakdown?.cpu.other ?? 0) > 0.3).map((p) => `${p.label} (${p.breakdown!.cpu.other!.toFixed(2)})`);
+  const phases = [...r.paths.map((p) => ({ label: p.label, cpu: p.breakdown?.cpu })), { label: 'the drain', cpu: r.drain.cpu }];
+  const busy = phases.filter((p) => (p.cpu?.other ?? 0) > 0.3).map((p) => `${p.label} (${p.cpu!.other!.toFixed(2)})`);
   return busy.length === 0 ? '' : ` "other" took more than 0.3 cores during: ${busy.join(', ')}; those figures had less of the machine than the rest.`;
 }
 
