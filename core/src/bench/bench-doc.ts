@@ -64,6 +64,7 @@ export function renderBenchDoc(r: BenchResults, resultsFile: string, chartFile: 
     '| setting | value |', '|---|---|',
     `| machine | ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os} |`,
     `| Node | ${m.node} |`,
+    ...(m.code ? [`| code | ${m.code} |`] : []),
     `| run | ${r.startedAt} to ${r.finishedAt} |`,
     `| load per path | ${s.durationS} s after a ${s.warmupS} s warm-up, ${s.connections} connections |`,
     `| open-model rates | reads ${num(s.readRate)}/s (80 % of the closed-model read rate); spike ${num(s.spikeRate)}/s (80 % of the queued closed-model purchase rate) |`,

@@ -64,4 +64,6 @@ export interface MachineInfo {
   os: string;
   /** 1-minute load average just before the run. */
   loadBefore: number;
+  /** The git commit measured (and whether the tree had uncommitted changes). */
+  code?: string;
 }
