@@ -128,6 +128,7 @@ export class LoadLoop {
       });
       const body = (await res.json().catch(() => ({}))) as { purchaseId?: string; code?: string };
       label = res.status < 300 ? String(res.status) : `${res.status}${body.code ? ` ${body.code}` : ''}`;
+      this.servedBy(res);
       if (res.status === 202 && body.purchaseId) this.acceptedIds.push(body.purchaseId);
       retryAfter = res.status !== 503 || Boolean(res.headers.get('retry-after'));
     } catch (err) {
@@ -141,6 +142,14 @@ export class LoadLoop {
     this.count(this.phase, 'purchase', label);
   }
 
+  /** Counts which replica answered, reads and purchases alike: nginx may send each kind to different replicas. */
+  private servedBy(res: Response): void {
+    const by = res.headers.get('x-served-by');
+    if (!by) return;
+    const s = this.stats(this.phase);
+    s.servedBy[by] = (s.servedBy[by] ?? 0) + 1;
+  }
+
   private async read(): Promise<void> {
     const events = this.target.readEventIds ?? [this.target.eventId];
     const eventId = events[this.sent.reads % events.length]!;
@@ -152,10 +161,8 @@ export class LoadLoop {
       const res = await fetch(`${this.target.base}/events/${eventId}/availability`, { signal: AbortSignal.timeout(this.rates.timeoutMs ?? 10_000) });
       const body = (await res.json().catch(() => ({}))) as { code?: string };
       label = res.status === 200 ? `200 ${res.headers.get('x-cache') ?? '?'}` : `${res.status}${body.code ? ` ${body.code}` : ''}`;
-      const s = this.stats(this.phase);
-      const by = res.headers.get('x-served-by');
-      if (by) s.servedBy[by] = (s.servedBy[by] ?? 0) + 1;
-      if (res.status === 200) s.readLatenciesMs.push(performance.now() - started);
+      this.servedBy(res);
+      if (res.status === 200) this.stats(this.phase).readLatenciesMs.push(performance.now() - started);
     } catch (err) {
       label = errorLabel(err);
     } finally {

@@ -118,9 +118,9 @@ export const replicaKill: Scenario = {
     const before = r.phases.warmup?.servedBy['api-2'] ?? 0;
     const after = r.phases.recovery?.servedBy['api-2'] ?? 0;
     return [
-      check(before > 0, `api-2 served reads before the kill: ${before}`),
+      check(before > 0, `api-2 served requests before the kill: ${before}`),
       check(r.facts.rejoinedAfterMs! >= 0, r.facts.rejoinedAfterMs! >= 0
-        ? `api-2 rejoined: nginx routed to it ${(r.facts.rejoinedAfterMs! / 1000).toFixed(1)} s after its start (${after} reads in the recovery phase)`
+        ? `api-2 rejoined: nginx routed to it ${(r.facts.rejoinedAfterMs! / 1000).toFixed(1)} s after its start (${after} requests in the recovery phase)`
         : 'api-2 did not rejoin: nginx sent it nothing within 20 s of its start'),
     ];
   },
