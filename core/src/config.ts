@@ -76,6 +76,8 @@ export const configSchema = z.object({
   WORKER_MAX_ATTEMPTS: int(5, 1, 100),
   WORKER_RETRY_BASE_MS: int(200, 1),
   WORKER_RETRY_MAX_MS: int(10_000, 1),
+  /** A batch decision not answered by Postgres in this time is abandoned and retried (see worker/src/deadline.ts). Must exceed a batch's simulated payment time. */
+  WORKER_DECIDE_TIMEOUT_MS: int(20_000, 100),
   WORKER_METRICS_PORT: int(9100, 0, 65535),
   /** How often the gate is reconciled with Postgres when the queue is idle. */
   RECONCILE_INTERVAL_MS: int(5_000, 100),

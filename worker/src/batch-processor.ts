@@ -8,6 +8,7 @@ import type { WorkerMetrics } from '@stampede/core/metrics/registry';
 import type { Redis, RedisKeys } from '@stampede/core/redis/redis-client';
 import { backoffMs, sleep } from './backoff.js';
 import { publishAfterCommit } from './after-commit.js';
+import { withDeadline } from './deadline.js';
 import type { DeadLetterReason } from './delivery.js';
 
 /** What becomes of one delivery once its batch has run. */
@@ -22,7 +23,7 @@ export type Outcome =
   | { kind: 'release' };
 
 export interface BatchProcessorDeps {
-  config: Pick<Config, 'BUYER_LIMIT_PER_EVENT' | 'WORKER_RETRY_BASE_MS' | 'WORKER_RETRY_MAX_MS' | 'GATE_RECORD_TTL_S' | 'CACHE_STALE_TTL_MS'>;
+  config: Pick<Config, 'BUYER_LIMIT_PER_EVENT' | 'WORKER_DECIDE_TIMEOUT_MS' | 'WORKER_RETRY_BASE_MS' | 'WORKER_RETRY_MAX_MS' | 'GATE_RECORD_TTL_S' | 'CACHE_STALE_TTL_MS'>;
   log: Logger;
   sql: Sql;
   redis: Redis;
@@ -66,7 +67,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
   async function decideWithRetry(messages: PurchaseMessage[]): Promise<Decision[]> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await decidePurchases(deps.sql, messages, { buyerLimit: config.BUYER_LIMIT_PER_EVENT, payment: deps.payment });
+        const deciding = decidePurchases(deps.sql, messages, { buyerLimit: config.BUYER_LIMIT_PER_EVENT, payment: deps.payment });
+        return await withDeadline(deciding, config.WORKER_DECIDE_TIMEOUT_MS, 'batch decision');
       } catch (err) {
         if (!isTransientDbError(err)) throw err;
         if (deps.stopping.aborted) throw new Stopped();

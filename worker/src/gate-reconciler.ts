@@ -1,3 +1,4 @@
+import { withDeadline } from './deadline.js';
 import type { Sql } from '@stampede/core/db';
 import { reconcileTier } from '@stampede/core/gate/admission-gate';
 import type { Logger } from '@stampede/core/logger';
@@ -23,6 +24,9 @@ export interface GateReconcilerDeps {
   exclusive: <X>(fn: () => Promise<X>) => Promise<X>;
 }
 
+/** A reconciliation that takes longer is abandoned (and retried at the next interval). */
+const RECONCILE_DEADLINE_MS = 20_000;
+
 /**
  * Keeps the gate honest (no undersell): when the queue is drained and nothing is in
  * flight, every tier the gate knows gets stock := capacity − sold − held, and holds older
@@ -35,21 +39,25 @@ export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Prom
   async function reconcileAll(): Promise<boolean> {
     if (deps.waiting() > 0 || !redisIsReady(deps.redis)) return false;
     // Exclusive: a batch committing between our read of `sold` and the script would be counted wrong.
-    return deps.exclusive(async () => {
-      if (deps.waiting() > 0 || (await deps.queueDepth()) > 0) return false;
-      const tierIds = await gateTiers(deps.redis, deps.redisKeyPrefix);
-      if (tierIds.length === 0) return true;
-      const tiers = await deps.sql<{ id: string; available: number }[]>`
-        select id, capacity - sold as available from tiers where id = any(${tierIds}::uuid[])`;
-      for (const t of tiers) {
-        const r = await reconcileTier(deps.redis, deps.keys, t.id, t.available, ORPHAN_AGE_MS);
-        if (r.previous !== r.stock || r.orphansReleased > 0) {
-          log.info({ event: 'gate.reconciled', tierId: t.id, available: t.available, previous: r.previous, stock: r.stock, orphansReleased: r.orphansReleased },
-            'gate stock corrected to what Postgres has left');
-        }
+    // Bounded inside the exclusive section: a run stuck on a hung Postgres query would
+    // otherwise hold the lock and stop every batch behind it.
+    return deps.exclusive(() => withDeadline(reconcileUnderLock(), RECONCILE_DEADLINE_MS, 'gate reconciliation'));
+  }
+
+  async function reconcileUnderLock(): Promise<boolean> {
+    if (deps.waiting() > 0 || (await deps.queueDepth()) > 0) return false;
+    const tierIds = await gateTiers(deps.redis, deps.redisKeyPrefix);
+    if (tierIds.length === 0) return true;
+    const tiers = await deps.sql<{ id: string; available: number }[]>`
+      select id, capacity - sold as available from tiers where id = any(${tierIds}::uuid[])`;
+    for (const t of tiers) {
+      const r = await reconcileTier(deps.redis, deps.keys, t.id, t.available, ORPHAN_AGE_MS);
+      if (r.previous !== r.stock || r.orphansReleased > 0) {
+        log.info({ event: 'gate.reconciled', tierId: t.id, available: t.available, previous: r.previous, stock: r.stock, orphansReleased: r.orphansReleased },
+          'gate stock corrected to what Postgres has left');
       }
-      return true;
-    });
+    }
+    return true;
   }
 
   const runOnce = (): Promise<boolean> => {

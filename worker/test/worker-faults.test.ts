@@ -49,18 +49,20 @@ describe('the purchase worker under faults', () => {
     process.stdout.write(`\n[kill -9] ${before} committed before the kill; after restart ${redelivered} redeliveries answered from their rows\n`);
   }, 90_000);
 
-  it('when Postgres goes away, then nothing is dead-lettered and the backlog is decided after it heals', async () => {
+  /** A worker whose Postgres is behind a proxy the test controls, with 20 purchases already decided through it. */
+  async function workerBehindDbProxy(env: Record<string, string | number>) {
     const { broker, start, onCleanup } = await testbed();
     const proxy = await startTcpProxy(5432);
     onCleanup(() => proxy.close());
     const event = await createTestEvent(sql, [1_000]);
-    const worker = await start({
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1,
-      WORKER_RETRY_BASE_MS: 50, WORKER_RETRY_MAX_MS: 400, WORKER_MAX_ATTEMPTS: 2,
-    });
-
+    const worker = await start({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1, ...env });
     await broker.publish(Array.from({ length: 20 }, () => purchaseMessage(event)));
     await waitFor(async () => (await rowsOf(event.id)) === 20, { what: 'first purchases decided' });
+    return { broker, proxy, event, worker };
+  }
+
+  it('when Postgres goes away, then nothing is dead-lettered and the backlog is decided after it heals', async () => {
+    const { broker, proxy, event, worker } = await workerBehindDbProxy({ WORKER_RETRY_BASE_MS: 50, WORKER_RETRY_MAX_MS: 400, WORKER_MAX_ATTEMPTS: 2 });
 
     await proxy.cut();
     await broker.publish(Array.from({ length: 200 }, () => purchaseMessage(event)));
@@ -74,6 +76,20 @@ describe('the purchase worker under faults', () => {
     expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
     expect(worker.logs.some((l) => l.event === 'purchase.dead_lettered')).toBe(false);
     expect(await worker.kill('SIGTERM')).toBe(0);
+  }, 90_000);
+
+  it('when Postgres connections hang without answering or failing, then the batch is abandoned at its deadline, retried on a new connection, and the backlog is decided', async () => {
+    const { broker, proxy, event, worker } = await workerBehindDbProxy({ WORKER_DECIDE_TIMEOUT_MS: 1_000, WORKER_RETRY_BASE_MS: 50, WORKER_RETRY_MAX_MS: 200 });
+
+    // Every open connection now swallows queries forever; no statement timeout can fire.
+    proxy.blackhole();
+    await broker.publish(Array.from({ length: 100 }, () => purchaseMessage(event)));
+    await worker.waitForLog((l) => l.event === 'batch.retrying' && l.code === 'ETIMEDOUT', 'a batch abandoned at its deadline');
+
+    await proxy.heal();
+    await waitFor(async () => (await rowsOf(event.id)) === 120, { timeoutMs: 30_000, what: 'backlog decided on fresh connections' });
+    expect((await purchaseFigures(sql, event)).sold).toBe(120);
+    expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
   }, 90_000);
 
   it('when the worker is stopped while Postgres is away, then it exits cleanly, gives its messages back, and the next worker decides them', async () => {

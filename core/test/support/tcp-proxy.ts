@@ -11,6 +11,12 @@ export interface TcpProxy {
   cut(): Promise<void>;
   heal(): Promise<void>;
   setDelay(ms: number): void;
+  /**
+   * Every connection open now, and every new one until `heal`, silently swallows what is
+   * sent, forever: a query on it neither answers nor fails (a hung connection). New
+   * connections after `heal` work again.
+   */
+  blackhole(): void;
   close(): Promise<void>;
 }
 
@@ -19,14 +25,21 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   const sockets = new Set<Socket>();
   let delayMs = 0;
   let server: Server | undefined;
+  const hung = new WeakSet<Socket>();
+  let swallowNew = false;
 
   const relay = (from: Socket, to: Socket) =>
-    from.on('data', (chunk) => (delayMs > 0 ? setTimeout(() => to.write(chunk), delayMs) : to.write(chunk)));
+    from.on('data', (chunk) => {
+      if (hung.has(from)) return;
+      if (delayMs > 0) setTimeout(() => to.write(chunk), delayMs);
+      else to.write(chunk);
+    });
 
   const listen = () => new Promise<void>((resolve) => {
     server = createServer((client) => {
       const upstream = connect(targetPort, targetHost);
       sockets.add(client).add(upstream);
+      if (swallowNew) hung.add(client).add(upstream);
       relay(client, upstream);
       relay(upstream, client);
       const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
@@ -48,7 +61,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   return {
     port,
     cut: stop,
-    heal: async () => { if (!server) await listen(); },
+    heal: async () => { swallowNew = false; if (!server) await listen(); },
+    blackhole: () => { swallowNew = true; for (const s of sockets) hung.add(s); },
     setDelay: (ms) => { delayMs = ms; },
     close: stop,
   };
