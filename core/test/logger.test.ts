@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createLogger, redactUrl } from '../src/logger.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const config = { LOG_LEVEL: 'info', LOG_PRETTY: false, INSTANCE_NAME: 'logger-test' } as const;
+
+/** A logger writing into an array of parsed lines. */
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  return { log: createLogger(config, 'test', sink), lines, raw: () => JSON.stringify(lines) };
+}
+
+describe('logger', () => {
+  it('when a line carries a token, a password, an authorization header or the config, then their values never reach the output', () => {
+    const { log, lines, raw } = capture();
+    log.info({
+      token: 'tok-secret-1', password: 'pw-secret-2', authorization: 'Bearer auth-secret-3',
+      headers: { authorization: 'Bearer auth-secret-4' },
+      config: { ADMIN_TOKEN: 'admin-secret-5', DATABASE_URL: 'postgres://u:db-secret-6@h/db', AMQP_URL: 'amqp://u:mq-secret-7@h', REDIS_URL: 'redis://:rd-secret-8@h', LOG_LEVEL: 'info' },
+      purchaseId: 'p-1',
+    }, 'with secrets');
+    expect(lines).toHaveLength(1);
+    expect(raw()).not.toMatch(/secret-\d/);
+    expect(lines[0]).toMatchObject({ token: '[redacted]', password: '[redacted]', authorization: '[redacted]', purchaseId: 'p-1', component: 'test', instance: 'logger-test', level: 'info' });
+    expect((lines[0]!.config as Record<string, unknown>).LOG_LEVEL).toBe('info');
+  });
+
+  it('when a connection URL is logged through redactUrl, then its password is masked and the rest kept', () => {
+    expect(redactUrl('postgres://stampede:hunter2@db:5432/test')).toBe('postgres://stampede:***@db:5432/test');
+    expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    expect(redactUrl('not a url')).toBe('[unparseable url]');
+  });
+
+  it('when a process logs a burst and exits at once, then every line reaches stdout (the asynchronous stream is flushed at exit)', () => {
+    // The compiled logger, in its own process, writing to a pipe as in a container.
+    const script = `
+      import { createLogger } from './core/dist/logger.js';
+      const log = createLogger({ LOG_LEVEL: 'info', LOG_PRETTY: false, INSTANCE_NAME: 'burst' }, 'test');
+      for (let i = 0; i < 5000; i++) log.info({ event: 'burst', i }, 'line ' + i);
+      process.exit(0);`;
+    execFileSync('npx', ['tsc', '-b', 'core'], { cwd: ROOT, stdio: 'pipe' });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }).toString('utf8');
+    const seen = out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { i: number }).i);
+    expect(seen).toHaveLength(5000);
+    expect(seen[4999]).toBe(4999);
+  });
+});
