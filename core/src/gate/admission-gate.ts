@@ -21,8 +21,13 @@ interface GateCommands {
 
 const defined = new WeakSet<Redis>();
 
-/** Registers the gate scripts on a client once; ioredis then calls them by SHA. */
-function commands(redis: Redis): GateCommands {
+/**
+ * Registers the gate scripts on a client once; ioredis then calls them by SHA. A client
+ * with auto-pipelining must have them before its first command: a pipeline opened
+ * earlier in the same event-loop turn would not know a command defined later
+ * (ioredis#1931), so createRedis calls this at once; other clients get it on first use.
+ */
+export function defineGateCommands(redis: Redis): GateCommands {
   if (!defined.has(redis)) {
     redis.defineCommand('stampedeAdmit', { numberOfKeys: 5, lua: ADMIT });
     redis.defineCommand('stampedeUndo', { numberOfKeys: 5, lua: UNDO });
@@ -56,7 +61,7 @@ export interface AdmitRequest {
  * purchase, and its status recorded as queued.
  */
 export async function admit(redis: Redis, keys: RedisKeys, r: AdmitRequest): Promise<AdmitOutcome> {
-  const [kind, purchaseId] = await commands(redis).stampedeAdmit(
+  const [kind, purchaseId] = await defineGateCommands(redis).stampedeAdmit(
     keys.idempotency(r.idempotencyKey), keys.stock(r.tierId), keys.buyer(r.eventId, r.buyerId), keys.held(r.tierId), keys.purchase(r.purchaseId),
     r.purchaseId, r.fingerprint, r.quantity, r.buyerLimit, r.ttlSeconds, Date.now(), r.eventId, r.tierId, r.buyerId, r.requestId, r.acceptedBy, r.acceptedAt, r.idempotencyKey,
   );
@@ -66,7 +71,7 @@ export async function admit(redis: Redis, keys: RedisKeys, r: AdmitRequest): Pro
 
 /** Gives back an admission whose message could not be queued: stock, buyer count, key. */
 export async function undoAdmission(redis: Redis, keys: RedisKeys, r: Pick<AdmitRequest, 'purchaseId' | 'idempotencyKey' | 'eventId' | 'tierId' | 'buyerId' | 'quantity'>): Promise<void> {
-  await commands(redis).stampedeUndo(
+  await defineGateCommands(redis).stampedeUndo(
     keys.idempotency(r.idempotencyKey), keys.stock(r.tierId), keys.buyer(r.eventId, r.buyerId), keys.held(r.tierId), keys.purchase(r.purchaseId),
     r.purchaseId, r.quantity,
   );
@@ -90,7 +95,7 @@ export interface Settlement {
  */
 export async function settle(redis: Redis, keys: RedisKeys, m: PurchaseMessage, s: Settlement, ttlSeconds: number): Promise<boolean> {
   const [k, a] = settleArgs(keys, m, s, ttlSeconds);
-  return (await commands(redis).stampedeSettle(...k, ...a)) === 1;
+  return (await defineGateCommands(redis).stampedeSettle(...k, ...a)) === 1;
 }
 
 /** Purchases settled per Lua call: bounds how long one call holds Redis (~1 ms per few hundred). */
@@ -105,7 +110,7 @@ export async function settleMany(redis: Redis, keys: RedisKeys, items: { message
   const calls: Promise<number>[] = [];
   for (let i = 0; i < items.length; i += SETTLE_CHUNK) {
     const chunk = items.slice(i, i + SETTLE_CHUNK).map(({ message, settlement }) => settleArgs(keys, message, settlement, ttlSeconds));
-    calls.push(commands(redis).stampedeSettleMany(chunk.length * 4, ...chunk.flatMap(([k]) => k), ...chunk.flatMap(([, a]) => a)));
+    calls.push(defineGateCommands(redis).stampedeSettleMany(chunk.length * 4, ...chunk.flatMap(([k]) => k), ...chunk.flatMap(([, a]) => a)));
   }
   return (await Promise.all(calls)).reduce((sum, n) => sum + n, 0);
 }
@@ -130,7 +135,7 @@ export interface ReconcileResult {
  * still held, releasing holds older than `orphanAgeMs`. Call only when the queue is idle.
  */
 export async function reconcileTier(redis: Redis, keys: RedisKeys, tierId: string, available: number, orphanAgeMs: number): Promise<ReconcileResult> {
-  const [previous, stock, orphansReleased] = await commands(redis).stampedeReconcile(keys.stock(tierId), keys.held(tierId), available, Date.now(), orphanAgeMs);
+  const [previous, stock, orphansReleased] = await defineGateCommands(redis).stampedeReconcile(keys.stock(tierId), keys.held(tierId), available, Date.now(), orphanAgeMs);
   return { previous: previous < 0 ? null : previous, stock, orphansReleased };
 }
 

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { defineGateCommands } from '../gate/admission-gate.js';
 
 export type { Redis } from 'ioredis';
 
@@ -9,6 +10,10 @@ export type { Redis } from 'ioredis';
  * no offline queue (a command while disconnected fails at once), a per-command timeout
  * (a hung Redis costs at most REDIS_COMMAND_TIMEOUT_MS), and reconnection in the
  * background with capped exponential backoff, so caching resumes by itself.
+ *
+ * Auto-pipelining sends the commands of every request handled in one event-loop turn
+ * as one socket write: under a spike one write per command was a fifth of a replica's
+ * CPU on the sold-out path (the loopback send runs inside the write call).
  */
 export function createRedis(config: Pick<Config, 'REDIS_URL' | 'REDIS_COMMAND_TIMEOUT_MS' | 'REDIS_CONNECT_TIMEOUT_MS'>, log: Logger): Redis {
   const redis = new Redis(config.REDIS_URL, {
@@ -18,7 +23,9 @@ export function createRedis(config: Pick<Config, 'REDIS_URL' | 'REDIS_COMMAND_TI
     connectTimeout: config.REDIS_CONNECT_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), 2_000),
     lazyConnect: false,
+    enableAutoPipelining: true,
   });
+  defineGateCommands(redis);
   let down = false;
   redis.on('ready', () => {
     if (down) log.info({ event: 'redis.up' }, 'redis reachable again, caching resumes');
