@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decidePurchases, type Decision, type DecidedPurchase } from '../src/purchases/decide-purchases.js';
 import { simulatedPayment } from '../src/purchases/simulated-payment.js';
@@ -136,5 +137,15 @@ describe('decidePurchases', () => {
   it('when anything tries to sell past capacity, then Postgres refuses it (the CHECK is the last line)', async () => {
     const event = await createTestEvent(sql, [3]);
     await expect(sql`update tiers set sold = 4 where id = ${event.tiers[0]!.id}`).rejects.toMatchObject({ code: '23514' });
+  });
+
+  it('when anything writes a purchase whose tier belongs to another event, then Postgres refuses it (one foreign key on tier and event)', async () => {
+    const event = await createTestEvent(sql, [3]);
+    const other = await createTestEvent(sql, [3]);
+    const key = `fk-${randomUUID()}`;
+    await expect(sql`
+      insert into purchases (id, idempotency_key, event_id, tier_id, buyer_id, quantity, status)
+      values (${randomUUID()}, ${key}, ${event.id}, ${other.tiers[0]!.id}, 'buyer-fk', 1, 'confirmed')`).rejects.toMatchObject({ code: '23503' });
+    expect(await sql`select 1 from purchases where idempotency_key = ${key}`).toHaveLength(0);
   });
 });
