@@ -1,6 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
-import { secureHeaders } from 'hono/secure-headers';
 import type { Registry } from 'prom-client';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
@@ -74,7 +73,6 @@ export function buildApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
   app.use('*', requestContext(log, config.INSTANCE_NAME));
   app.use('*', httpMetrics(metrics));
-  app.use('*', secureHeaders({ crossOriginResourcePolicy: false, contentSecurityPolicy: undefined }));
 
   app.route('/', healthRoutes({
     instance: config.INSTANCE_NAME,

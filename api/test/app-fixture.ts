@@ -1,7 +1,9 @@
+import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from '@stampede/core/config';
 import { createSql, type Sql } from '@stampede/core/db';
 import { createRedis, type Redis } from '@stampede/core/redis/redis-client';
-import { testConfig, testLogger } from '../../core/test/support/fixtures.js';
+import { testConfig, testLogger, waitFor } from '../../core/test/support/fixtures.js';
+import { freePort } from '../../core/test/support/processes.js';
 import { deleteTestTopology } from '../../core/test/support/broker.js';
 import { buildApp, type AppDeps } from '../src/app.js';
 import { createPurchasePublisher, type PurchasePublisher } from '../src/broker/purchase-publisher.js';
@@ -30,6 +32,31 @@ export function buildTestApp(overrides: Partial<Config> = {}, extra: Partial<App
       await deleteTestTopology(config.AMQP_PREFIX);
       redis.disconnect();
       await sql.end({ timeout: 1 });
+    },
+  };
+}
+
+export interface ServedTestApp extends TestApp {
+  port: number;
+  /** http://127.0.0.1:<port> */
+  base: string;
+}
+
+/**
+ * The test app served by @hono/node-server on a free port, as main.ts serves it (some
+ * paths differ from app.request(): the Node body stream, headers set on Node's
+ * response); resolves once the broker and Redis are connected.
+ */
+export async function serveTestApp(overrides: Partial<Config> = {}): Promise<ServedTestApp> {
+  const t = buildTestApp(overrides);
+  const port = await freePort();
+  const server: ServerType = serve({ fetch: t.app.fetch, port, hostname: '127.0.0.1' });
+  await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+  return {
+    ...t, port, base: `http://127.0.0.1:${port}`,
+    async close() {
+      await new Promise((r) => server.close(r));
+      await t.close();
     },
   };
 }

@@ -1,28 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type ServerType } from '@hono/node-server';
-import { createTestEvent, testSql, waitFor, type TestEvent } from '../../core/test/support/fixtures.js';
-import { freePort } from '../../core/test/support/processes.js';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { createTestEvent, testSql, type TestEvent } from '../../core/test/support/fixtures.js';
+import { serveTestApp, type ServedTestApp } from './app-fixture.js';
 
 // The JSON body guard reads the Node stream directly when served by @hono/node-server;
 // app.request() in the other tests takes Hono's path, so these go over real HTTP.
 const sql = testSql();
-let t: TestApp;
+let t: ServedTestApp;
 let event: TestEvent;
-let server: ServerType;
 let port: number;
 
 beforeAll(async () => {
-  t = buildTestApp();
+  t = await serveTestApp();
+  port = t.port;
   event = await createTestEvent(sql, [10]);
-  port = await freePort();
-  server = serve({ fetch: t.app.fetch, port, hostname: '127.0.0.1' });
-  await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
 });
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
   await t.close();
   await sql.end({ timeout: 1 });
 });
