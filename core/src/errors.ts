@@ -47,7 +47,15 @@ export class AppError extends Error {
     options: { extensions?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
     const entry = ERROR_CATALOGUE[code];
-    super(detail ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause });
+    // A client error's stack is never logged (only 5xx are), and capturing it was a
+    // visible share of the CPU of a 409 sold-out answer: skip it below 500.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (entry.status < 500) Error.stackTraceLimit = 0;
+    try {
+      super(detail ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = 'AppError';
     this.code = code;
     this.status = entry.status;

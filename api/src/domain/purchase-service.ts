@@ -93,7 +93,8 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
     return { v: 1, purchaseId, idempotencyKey: r.idempotencyKey, eventId: r.eventId, tierId: r.tierId, buyerId: r.buyerId, quantity: r.quantity, requestId: r.requestId, acceptedBy: d.config.INSTANCE_NAME, acceptedAt, gated };
   }
 
-  async function ungated(r: PurchaseRequest, purchaseId: string, log: Logger): Promise<PurchaseReceipt> {
+  async function ungated(r: PurchaseRequest, log: Logger): Promise<PurchaseReceipt> {
+    const purchaseId = purchaseIdFor(r.idempotencyKey);
     await publishOrUndo(toMessage(r, purchaseId, false), undefined, log);
     return { httpStatus: 202, purchaseId, status: 'queued', replayed: false };
   }
@@ -103,21 +104,22 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
   return {
     async purchase(r: PurchaseRequest, log: Logger): Promise<PurchaseReceipt> {
       const tier = await assertPurchasable(d.catalog, r);
-      const purchaseId = purchaseIdFor(r.idempotencyKey);
-      if (decideNow) return decideNow(toMessage(r, purchaseId, false), log);
+      if (decideNow) return decideNow(toMessage(r, purchaseIdFor(r.idempotencyKey), false), log);
       if (!d.publisher.isConnected()) throw BROKER_DOWN();
-      if (!redisIsReady(d.redis)) return ungated(r, purchaseId, log);
+      if (!redisIsReady(d.redis)) return ungated(r, log);
 
-      const request: AdmitRequest = {
-        purchaseId, idempotencyKey: r.idempotencyKey, fingerprint: requestFingerprint(r), eventId: r.eventId, tierId: r.tierId,
-        buyerId: r.buyerId, quantity: r.quantity, buyerLimit: d.config.BUYER_LIMIT_PER_EVENT, ttlSeconds: ttl,
-        requestId: r.requestId, acceptedBy: d.config.INSTANCE_NAME, acceptedAt: new Date().toISOString(),
-      };
       try {
         if (d.soldOut.isSoldOut(r.tierId) && !(await d.redis.exists(d.keys.idempotency(r.idempotencyKey)))) {
           d.metrics?.admissions.inc({ outcome: 'sold_out' });
           throw new AppError('sold_out', `Tier ${r.tierId} is sold out.`);
         }
+        // Hashed only past the sold-out short-cut, which needs neither.
+        const purchaseId = purchaseIdFor(r.idempotencyKey);
+        const request: AdmitRequest = {
+          purchaseId, idempotencyKey: r.idempotencyKey, fingerprint: requestFingerprint(r), eventId: r.eventId, tierId: r.tierId,
+          buyerId: r.buyerId, quantity: r.quantity, buyerLimit: d.config.BUYER_LIMIT_PER_EVENT, ttlSeconds: ttl,
+          requestId: r.requestId, acceptedBy: d.config.INSTANCE_NAME, acceptedAt: new Date().toISOString(),
+        };
         let outcome = await admit(d.redis, d.keys, request);
         if (outcome.kind === 'unprimed') {
           // Prime from a fresh read: the catalog's figure may be seconds old.
@@ -143,12 +145,12 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
             d.metrics?.admissions.inc({ outcome: 'limit_exceeded' });
             throw new AppError('limit_exceeded', `A buyer may hold at most ${d.config.BUYER_LIMIT_PER_EVENT} tickets for this event.`);
           default:
-            return await ungated(r, purchaseId, log);
+            return await ungated(r, log);
         }
       } catch (err) {
         if (err instanceof AppError) throw err;
         log.warn({ event: 'gate.unavailable', err: (err as Error).message }, 'gate unavailable, queueing ungated');
-        return ungated(r, purchaseId, log);
+        return ungated(r, log);
       }
     },
   };
