@@ -5,7 +5,7 @@ import { probeHttp } from './health.js';
 import { killComponent, restartComponent, startComponent, startLab, stopComponent, stopLab } from './lab.js';
 import { parseComponent, resolveLabDir } from './lab-options.js';
 import { followLogs, formatLogLine, recentLogs } from './logs.js';
-import { labStatus } from './status.js';
+import { labIsWell, labStatus } from './status.js';
 import { runChaosCommand } from './scenarios/chaos-command.js';
 
 /** `npm run lab -- <command>`: the local lab without Docker (docs/lab.md). */
@@ -86,6 +86,7 @@ runCli('lab', async () => {
     }
     case 'status': {
       const status = await labStatus(dir, values.event ? { eventId: values.event } : {});
+      if (!labIsWell(status)) process.exitCode = 1;
       return print(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     }
     case 'start': await startComponent(dir, parseComponent(name), progress); return;

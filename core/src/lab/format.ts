@@ -46,7 +46,8 @@ export const USAGE = `Usage: npm run lab -- <command> [options]
 Commands
   up                          migrate and seed, start api-1..3, the worker and nginx; wait until healthy
   down                        stop everything (SIGTERM, then SIGKILL) and remove the state
-  status [--json]             each component, queue depth, tickets left of the demo event
+  status [--json]             each component, queue depth, tickets left of the demo event;
+                              exits 1 when a component died or is not answering
   stop|start|restart <name>   one component: worker, api-1, api-2, api-3, nginx
   kill <name>                 SIGKILL, as in a crash
   logs [name] [-f] [-n N]     last N lines of all logs merged (or one component's); -f follows

@@ -37,6 +37,15 @@ export interface TicketsLeft {
   error?: string;
 }
 
+/**
+ * True when no component is unwell: each is up, or was stopped or killed on purpose
+ * (`lab stop`, `lab kill`). A component that died on its own or is not answering is
+ * what `lab status` exits 1 for, so scripts can check a lab with it.
+ */
+export function labIsWell(status: Pick<LabStatus, 'components'>): boolean {
+  return status.components.every((c) => c.condition !== 'died' && c.condition !== 'unhealthy');
+}
+
 export interface LabStatus {
   dir: string;
   nginxPort: number;
@@ -48,10 +57,11 @@ export interface LabStatus {
 /**
  * The run record, once it tells the whole story: a component that has just died has a
  * watcher still writing its exit, so that is waited for (briefly) rather than reported
- * as "exit not recorded".
+ * as "exit not recorded". Up to 5 s: on a machine busy with a spike (or a test suite)
+ * the watcher once took longer than 2 s to be scheduled and write it.
  */
 async function settledRecord(dir: string, name: ComponentName): Promise<RunRecord | undefined> {
-  const deadline = Date.now() + 2_000;
+  const deadline = Date.now() + 5_000;
   for (;;) {
     const record = await readRunRecord(dir, name);
     const exiting = record && !record.exit && !componentRunning(record) && watcherRunning(record);

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killComponent, startComponent, startLab, stopComponent, stopLab } from '../../src/lab/lab.js';
 import { readRunRecord } from '../../src/lab/lab-state.js';
@@ -8,6 +10,7 @@ import { labStatus } from '../../src/lab/status.js';
 import { createTestEvent, testSql, waitFor } from '../support/fixtures.js';
 import { buy, pool, startPrivateLab, type PrivateLab } from './lab-fixture.js';
 
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const sql = testSql();
 afterAll(() => sql.end({ timeout: 1 }));
 
@@ -22,6 +25,11 @@ async function decided(eventId: string): Promise<Record<string, number>> {
   const rows = await sql<{ status: string; n: number }[]>`
     select status, count(*)::int as n from purchases where event_id = ${eventId} group by status`;
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** Exit code of `npm run lab -- status` (the compiled CLI) on a lab directory. */
+function statusExitCode(dir: string): number | null {
+  return spawnSync(process.execPath, ['core/dist/lab/cli.js', 'status', '--dir', dir], { cwd: ROOT, stdio: 'ignore', timeout: 30_000 }).status;
 }
 
 const queueOf = async (lab: PrivateLab) => (await labStatus(lab.dir)).queues[0]!;
@@ -79,7 +87,9 @@ describe('the local lab, end to end through nginx', () => {
       return c.condition === 'died' ? c : undefined;
     }, { what: 'api-3 reported dead' });
     expect(api3.label).toBe('DIED (signal SIGKILL)');
+    expect(statusExitCode(lab.dir)).toBe(1);
     await startComponent(lab.dir, 'api-3');
+    expect(statusExitCode(lab.dir)).toBe(0);
   });
 
   it('when a burst of purchases arrives, then every one is accepted with 202 and decided in Postgres', async () => {
