@@ -35,6 +35,19 @@ const RECONCILE_DEADLINE_MS = 20_000;
 export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Promise<boolean>; stop(): Promise<void> } {
   const { log } = deps;
   let current: Promise<boolean> | undefined;
+  let scanned = false;
+
+  /**
+   * The first pass scans the keyspace once, for stock counts primed before the tier set
+   * existed (a lab upgraded in place), and registers them; later passes read the set.
+   * A scan every few seconds cost Redis a tenth of a core once a sale had left a few
+   * hundred thousand purchase records behind.
+   */
+  async function registerScannedTiers(): Promise<string[]> {
+    const found = await scanGateTiers(deps.redis, deps.redisKeyPrefix);
+    if (found.length > 0) await deps.redis.sadd(deps.keys.gateTiers(), ...found);
+    return deps.redis.smembers(deps.keys.gateTiers());
+  }
 
   async function reconcileAll(): Promise<boolean> {
     if (deps.waiting() > 0 || !redisIsReady(deps.redis)) return false;
@@ -46,10 +59,14 @@ export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Prom
 
   async function reconcileUnderLock(): Promise<boolean> {
     if (deps.waiting() > 0 || (await deps.queueDepth()) > 0) return false;
-    const tierIds = await gateTiers(deps.redis, deps.redisKeyPrefix);
+    const tierIds = (scanned ? await deps.redis.smembers(deps.keys.gateTiers()) : await registerScannedTiers()).filter((id) => UUID.test(id));
+    scanned = true;
     if (tierIds.length === 0) return true;
     const tiers = await deps.sql<{ id: string; available: number }[]>`
       select id, capacity - sold as available from tiers where id = any(${tierIds}::uuid[])`;
+    // Tiers deleted from Postgres (their event was removed) leave the set.
+    const gone = tierIds.filter((id) => !tiers.some((t) => t.id === id));
+    if (gone.length > 0) await deps.redis.srem(deps.keys.gateTiers(), ...gone);
     for (const t of tiers) {
       const r = await reconcileTier(deps.redis, deps.keys, t.id, t.available, ORPHAN_AGE_MS);
       if (r.previous !== r.stock || r.orphansReleased > 0) {
@@ -82,7 +99,7 @@ export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Prom
 }
 
 /** The tiers the gate holds a stock count for, found by SCAN (never KEYS) under the prefix. */
-async function gateTiers(redis: Redis, prefix: string): Promise<string[]> {
+async function scanGateTiers(redis: Redis, prefix: string): Promise<string[]> {
   const stockPrefix = `${prefix}stock:`;
   const ids = new Set<string>();
   let cursor = '0';

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCachedAvailability } from '@stampede/core/availability/availability-cache';
-import { admit, readPurchaseRecord } from '@stampede/core/gate/admission-gate';
+import { admit, primeStock, readPurchaseRecord } from '@stampede/core/gate/admission-gate';
 import { requestFingerprint } from '@stampede/core/purchases/purchase-id';
 import { createTestEvent, testSql, waitFor } from '../../core/test/support/fixtures.js';
 import { purchaseFigures, purchaseMessage } from '../../core/test/support/purchase-messages.js';
@@ -111,5 +111,19 @@ describe('the purchase worker, as a real process', () => {
     expect(lines.reduce((n, l) => n + Number(l.orphansReleased), 0)).toBe(1);
     expect(await redis.get(keys.stock(tier.id))).toBe('4');
     expect(await redis.hlen(keys.held(tier.id))).toBe(0);
+  }, 60_000);
+
+  it('when a tier is primed after the worker started, then reconciliation finds it through the gate\'s tier set, not a scan', async () => {
+    const { redis, keys, start } = await testbed();
+    const event = await createTestEvent(sql, [5, 5]);
+    const [early, late] = event.tiers as [typeof event.tiers[0], typeof event.tiers[0]];
+    await redis.set(keys.stock(early.id), 9); // known only to the first pass's scan
+    const worker = await start({ RECONCILE_INTERVAL_MS: 200 });
+    await worker.waitForLog((l) => l.event === 'gate.reconciled' && l.tierId === early.id && l.stock === 5, 'first pass reconciled the scanned tier');
+
+    await primeStock(redis, keys, late.id, 8); // a drifted count, primed the way the API primes
+    expect(await redis.sismember(keys.gateTiers(), late.id)).toBe(1);
+    await worker.waitForLog((l) => l.event === 'gate.reconciled' && l.tierId === late.id && l.stock === 5, 'a later pass reconciled the primed tier');
+    expect(await redis.get(keys.stock(late.id))).toBe('5');
   }, 60_000);
 });

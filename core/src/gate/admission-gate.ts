@@ -77,9 +77,15 @@ export async function undoAdmission(redis: Redis, keys: RedisKeys, r: Pick<Admit
   );
 }
 
-/** Sets a tier's gate stock if the gate does not know it yet (NX: never overwrites a live count). */
+/**
+ * Sets a tier's gate stock if the gate does not know it yet (NX: never overwrites a live
+ * count), and registers the tier in the gate's tier set, in one transaction, so that
+ * reconciliation finds every stock count without scanning the keyspace.
+ */
 export async function primeStock(redis: Redis, keys: RedisKeys, tierId: string, available: number): Promise<void> {
-  await redis.set(keys.stock(tierId), Math.max(0, available), 'NX');
+  const results = await redis.multi().sadd(keys.gateTiers(), tierId).set(keys.stock(tierId), Math.max(0, available), 'NX').exec();
+  const failed = results?.find(([err]) => err);
+  if (!results || failed) throw failed?.[0] ?? new Error('gate priming was not executed');
 }
 
 export interface Settlement {

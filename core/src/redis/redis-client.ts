@@ -49,6 +49,8 @@ export function redisKeys(prefix: string) {
     availability: (eventId: string) => `${prefix}avail:${eventId}`,
     catalog: (eventId: string) => `${prefix}catalog:${eventId}`,
     stock: (tierId: string) => `${prefix}stock:${tierId}`,
+    /** The set of tier ids the gate holds a stock count for: what reconciliation walks. */
+    gateTiers: () => `${prefix}gate:tiers`,
     held: (tierId: string) => `${prefix}held:${tierId}`,
     buyer: (eventId: string, buyerId: string) => `${prefix}buyer:${eventId}:${buyerId}`,
     idempotency: (key: string) => `${prefix}idem:${key}`,
