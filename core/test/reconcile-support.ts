@@ -6,6 +6,7 @@ import type { Sql } from '../src/db.js';
 import { brokerNames } from '../src/broker/topology.js';
 import { purchaseIdFor } from '../src/purchases/purchase-id.js';
 import { redisKeys, type RedisKeys } from '../src/redis/redis-client.js';
+import { deleteKeysByPrefix } from '../src/redis/delete-by-prefix.js';
 import { reconcile, type ReconcileOptions } from '../src/reconcile/reconcile.js';
 import { declareTestTopology, deleteTestTopology, publishRaw } from './support/broker.js';
 import { testConfig, type TestEvent } from './support/fixtures.js';
@@ -30,8 +31,7 @@ export async function openLab(sql: Sql): Promise<ReconcileLab> {
     redis,
     run: (options) => reconcile({ sql, redis, keys, broker: { url: config.AMQP_URL, prefix: config.AMQP_PREFIX } }, options),
     async close() {
-      const mine = await redis.keys(`${config.REDIS_KEY_PREFIX}*`);
-      if (mine.length > 0) await redis.del(...mine);
+      await deleteKeysByPrefix(config.REDIS_URL, config.REDIS_KEY_PREFIX);
       await redis.quit();
       await deleteTestTopology(config.AMQP_PREFIX);
     },

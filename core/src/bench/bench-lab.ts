@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import amqplib from 'amqplib';
-import { Redis } from 'ioredis';
 import { brokerNames, deleteTopology } from '../broker/topology.js';
+import { deleteKeysByPrefix } from '../redis/delete-by-prefix.js';
 import { loadConfig, type Config } from '../config.js';
 import { restartComponent, startComponent, startLab, stopComponent, stopLab, type Progress } from '../lab/lab.js';
 import { API_REPLICAS, REPO_ROOT, type ComponentName } from '../lab/lab-options.js';
@@ -133,22 +133,6 @@ async function cleanUp(dir: string, config: Config): Promise<void> {
     await deleteTopology(ch, brokerNames(config.AMQP_PREFIX)).catch(() => undefined);
     await conn.close().catch(() => undefined);
   }
-  await deleteByPrefix(config.REDIS_URL, config.REDIS_KEY_PREFIX).catch(() => undefined);
+  await deleteKeysByPrefix(config.REDIS_URL, config.REDIS_KEY_PREFIX).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
-}
-
-async function deleteByPrefix(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.js';
 import { startLab, stopLab } from '../../src/lab/lab.js';
 import type { LabState } from '../../src/lab/lab-state.js';
 import { portIsFree } from '../../src/lab/processes.js';
+import { deleteKeysByPrefix } from '../../src/redis/delete-by-prefix.js';
 import { deleteTestTopology } from '../support/broker.js';
 import { testConfig } from '../support/fixtures.js';
 import { freePort } from '../support/processes.js';
@@ -38,7 +38,7 @@ export async function startPrivateLab(options: { rateLimitPerSecond?: number; ra
   const close = async () => {
     await stopLab(dir);
     await deleteTestTopology(config.AMQP_PREFIX);
-    await deleteKeys(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+    await deleteKeysByPrefix(config.REDIS_URL, config.REDIS_KEY_PREFIX).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -52,24 +52,6 @@ export async function startPrivateLab(options: { rateLimitPerSecond?: number; ra
   } catch (err) {
     await close();
     throw err;
-  }
-}
-
-/** Deletes the test's own Redis keys (its unique prefix only). */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } catch {
-    // best effort: the keys carry a unique prefix and expire or stay harmless
-  } finally {
-    redis.disconnect();
   }
 }
 

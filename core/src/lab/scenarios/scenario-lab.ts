@@ -3,9 +3,9 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
-import { Redis } from 'ioredis';
 import { brokerNames, deleteTopology } from '../../broker/topology.js';
 import { loadConfig, type Config } from '../../config.js';
+import { deleteKeysByPrefix } from '../../redis/delete-by-prefix.js';
 import { startLab, stopLab, type Progress } from '../lab.js';
 import { resolveLabDir, type ComponentName } from '../lab-options.js';
 import { requireLabState, type LabState } from '../lab-state.js';
@@ -123,20 +123,6 @@ async function deleteQueues(config: Config): Promise<void> {
 }
 
 /** Deletes every key under the lab's prefix (never another lab's); returns how many. */
-export async function deleteLabKeys(config: Pick<Config, 'REDIS_URL' | 'REDIS_KEY_PREFIX'>): Promise<number> {
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-  let deleted = 0;
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.REDIS_KEY_PREFIX}*`, 'COUNT', 500);
-      if (keys.length > 0) deleted += await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    return deleted;
-  } finally {
-    redis.disconnect();
-  }
+export function deleteLabKeys(config: Pick<Config, 'REDIS_URL' | 'REDIS_KEY_PREFIX'>): Promise<number> {
+  return deleteKeysByPrefix(config.REDIS_URL, config.REDIS_KEY_PREFIX);
 }
