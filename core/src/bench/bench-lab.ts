@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,7 +11,7 @@ import { loadConfig, type Config } from '../config.js';
 import { restartComponent, startComponent, startLab, stopComponent, stopLab, type Progress } from '../lab/lab.js';
 import { API_REPLICAS, REPO_ROOT, type ComponentName } from '../lab/lab-options.js';
 import { readRunRecord, updateLabState, type LabState } from '../lab/lab-state.js';
-import { portIsFree } from '../lab/processes.js';
+import { freePortRun, freeTcpPort } from '../lab/free-port.js';
 
 /**
  * nginx's purchase rate limit for the benchmark: far above anything one machine sends,
@@ -42,25 +41,6 @@ export interface BenchLab {
   close(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Three consecutive free ports for api-1..3. */
-async function freeRun(): Promise<number> {
-  for (;;) {
-    const p = await freePort();
-    if (p + 2 < 65536 && (await portIsFree(p + 1)) && (await portIsFree(p + 2))) return p;
-  }
-}
-
 /**
  * Starts a private lab for one benchmark run, next to whatever else runs on the machine
  * (a developer's lab on 8080, tests): nothing it names is shared with them.
@@ -72,12 +52,12 @@ export async function startBenchLab(options: { onProgress?: Progress; env?: Reco
   // Readable by nginx's workers, which run as nobody when the benchmark runs as root.
   const dir = await mkdtemp(join(tmpdir(), 'stampede-bench-'));
   await chmod(dir, 0o755);
-  const nginxPort = await freePort();
+  const nginxPort = await freeTcpPort();
   const close = () => cleanUp(dir, config);
   const progress = options.onProgress ? { onProgress: options.onProgress } : {};
   try {
     const state = await startLab({
-      dir, nginxPort, apiBasePort: await freeRun(), workerPort: await freePort(),
+      dir, nginxPort, apiBasePort: await freePortRun(API_REPLICAS.length), workerPort: await freeTcpPort(),
       rateLimitPerSecond: BENCH_RATE_LIMIT, rateLimitBurst: BENCH_RATE_LIMIT,
       env, healthTimeoutMs: 60_000, ...progress,
     });

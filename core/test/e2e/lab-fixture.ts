@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Config } from '../../src/config.js';
 import { startLab, stopLab } from '../../src/lab/lab.js';
 import type { LabState } from '../../src/lab/lab-state.js';
-import { portIsFree } from '../../src/lab/processes.js';
+import { freePortRun } from '../../src/lab/free-port.js';
 import { deleteKeysByPrefix } from '../../src/redis/delete-by-prefix.js';
 import { deleteTestTopology } from '../support/broker.js';
 import { testConfig } from '../support/fixtures.js';
@@ -20,13 +20,6 @@ export interface PrivateLab {
   close(): Promise<void>;
 }
 
-/** Three consecutive free ports for api-1..3. */
-async function freeRun(): Promise<number> {
-  for (;;) {
-    const p = await freePort();
-    if (p + 2 < 65536 && (await portIsFree(p + 1)) && (await portIsFree(p + 2))) return p;
-  }
-}
 
 /** Starts a private lab; `close` tears it down and removes its queues, keys and files. */
 export async function startPrivateLab(options: { rateLimitPerSecond?: number; rateLimitBurst?: number } = {}): Promise<PrivateLab> {
@@ -43,7 +36,7 @@ export async function startPrivateLab(options: { rateLimitPerSecond?: number; ra
   };
   try {
     const state = await startLab({
-      dir, nginxPort, apiBasePort: await freeRun(), workerPort: await freePort(),
+      dir, nginxPort, apiBasePort: await freePortRun(3), workerPort: await freePort(),
       ...options,
       env: { REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, AMQP_PREFIX: config.AMQP_PREFIX, LOG_LEVEL: 'info' },
       healthTimeoutMs: 60_000,

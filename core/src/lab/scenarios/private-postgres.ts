@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
-import { freeTcpPort } from './free-port.js';
+import { freeTcpPort } from '../free-port.js';
 import { ServerProcess, serviceAccount, serviceDir, startService, type PrivateService } from './service-process.js';
 
 const run = promisify(execFile);

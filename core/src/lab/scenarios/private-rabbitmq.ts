@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
-import { freeTcpPort } from './free-port.js';
+import { freeTcpPort } from '../free-port.js';
 import { ServerProcess, serviceAccount, serviceDir, startService, within, type PrivateService } from './service-process.js';
 
 /** The server script itself, not Debian's /usr/sbin wrapper (which su's and detaches from us). */

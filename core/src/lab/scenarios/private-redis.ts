@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freeTcpPort } from './free-port.js';
+import { freeTcpPort } from '../free-port.js';
 import { ServerProcess, serviceDir, startService, type PrivateService } from './service-process.js';
 
 /** Answers PING? One short-lived connection, no retries. */

@@ -9,7 +9,7 @@ import { deleteKeysByPrefix } from '../../redis/delete-by-prefix.js';
 import { startLab, stopLab, type Progress } from '../lab.js';
 import { resolveLabDir, type ComponentName } from '../lab-options.js';
 import { requireLabState, type LabState } from '../lab-state.js';
-import { freePortRun, freeTcpPort } from './free-port.js';
+import { freePortRun, freeTcpPort } from '../free-port.js';
 import { startPrivatePostgres } from './private-postgres.js';
 import { startPrivateRabbitmq } from './private-rabbitmq.js';
 import { startPrivateRedisServer } from './private-redis.js';

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { portIsFree } from '../processes.js';
+import { portIsFree } from './processes.js';
 
 /** A TCP port nobody listens on right now, chosen by the kernel. */
 export function freeTcpPort(): Promise<number> {
