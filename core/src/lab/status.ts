@@ -134,6 +134,12 @@ export async function ticketsLeft(config: Config, eventId: string): Promise<Tick
   }
 }
 
+/** Each component of the lab in `dir`: pid alive, health probe, or how it ended. */
+export async function componentStatuses(dirOption?: string): Promise<ComponentStatus[]> {
+  const state = await requireLabState(resolveLabDir(dirOption));
+  return Promise.all(COMPONENTS.map((name) => componentStatus(state, name)));
+}
+
 /**
  * Everything `lab status` shows, as data: each component (pid alive + health probe),
  * queue depths, tickets left of the demo event (or `eventId`).

@@ -8,6 +8,7 @@ import { LoadLoop } from './load-loop.js';
 import { QueueWatch } from './queue-watch.js';
 import type { LabTarget } from './scenario-lab.js';
 import type { Facts, Phase, Scenario, ScenarioContext, ScenarioResult } from './scenario-types.js';
+import { componentsAfterRun, logTailsOf } from './components-after-run.js';
 import { commonChecks } from './verdict.js';
 
 export interface RunOptions {
@@ -154,9 +155,11 @@ export async function runScenario(scenario: Scenario, target: LabTarget, options
       scenario: scenario.name, how: scenario.how(target), eventId: event.id, tierIds, rates: { purchasesPerSecond: o.purchasesPerSecond, readsPerSecond: o.readsPerSecond },
       phaseMs, drainMs: report.waitedMs, queueEmptyAfterRepairMs, failedButDecided, sent: { ...load.sent }, dropped: load.dropped, phases: Object.fromEntries(load.phases) as ScenarioResult['phases'],
       failures: load.failures, maxQueued, acceptedIds: [...new Set(load.acceptedIds)], facts, notes, report,
+      components: await componentsAfterRun(target.dir), logTails: {},
     };
     const checks = [...commonChecks(scenario, partial), ...scenario.checks({ ...partial, checks: [], pass: false })];
-    return { ...partial, checks, pass: checks.every((c) => c.ok) };
+    const pass = checks.every((c) => c.ok);
+    return { ...partial, logTails: pass ? {} : await logTailsOf(target.dir, partial.components), checks, pass };
   } finally {
     clearInterval(ticker);
     if (injected && !recovered && ctx) {

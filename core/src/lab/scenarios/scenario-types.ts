@@ -86,6 +86,13 @@ export interface ScenarioResult {
   facts: Facts;
   notes: string[];
   report: ReconcileReport;
+  /** Each lab component after the drain (`up`, `DIED (signal SIGKILL)`, …). */
+  components: { name: string; condition: string; label: string }[];
+  /**
+   * The last log lines of the worker and of every component not up, when a check
+   * failed: what the verdict shows so a failure can be understood after the lab is gone.
+   */
+  logTails: Record<string, string[]>;
   checks: Check[];
   pass: boolean;
 }

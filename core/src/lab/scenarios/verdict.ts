@@ -30,6 +30,9 @@ export function commonChecks(scenario: Scenario, r: Omit<ScenarioResult, 'checks
     check(rep.drained === true, rep.drained ? `queue drained and every accepted purchase final in ${(r.drainMs / 1000).toFixed(1)} s` : `not drained: queued ${rep.queued ?? '?'}, not final ${rep.lost ?? '?'}`),
     check(rep.deadLettered === 0, `nothing dead-lettered (deadLettered ${rep.deadLettered ?? 'not measured'})`),
     check(r.acceptedIds.length > 0, `purchases accepted: ${r.acceptedIds.length}`),
+    check(r.components.every((c) => c.condition === 'up'), r.components.every((c) => c.condition === 'up')
+      ? 'every component up after the run'
+      : `components not up after the run: ${r.components.filter((c) => c.condition !== 'up').map((c) => `${c.name} ${c.label}`).join(', ')}`),
   ];
   const readFailures = r.failures.filter((f) => f.kind === 'read');
   const readsSent = tally(r, 'reads', 'all', () => true);
@@ -86,12 +89,14 @@ export function formatVerdict(r: ScenarioResult): string {
     `  refused      409 sold_out ${tally(r, 'purchases', 'all', is('409 sold_out'))} (answered by the gate, never queued)`,
     `  client errors ${fmtTable(byStatus)}  (purchases ${purchaseErrors}, reads ${tally(r, 'reads', 'all', (l) => !readOk(l))})`,
     ...(r.failedButDecided ? [`  errors decided anyway ${r.failedButDecided} (the broker kept a message whose confirm was lost with the connection; a retry with the same Idempotency-Key returns that purchase)`] : []),
+    `  components   ${r.components.map((c) => `${c.name} ${c.label}`).join(', ')}`,
     `  reconcile    oversold ${rep.oversold}, soldMismatch ${rep.soldMismatch}, lost ${rep.lost ?? '-'}, duplicated ${rep.duplicated}, undersold ${rep.undersold ?? '-'}, deadLettered ${rep.deadLettered ?? '-'}, queued ${rep.queued ?? '-'}, gateOverOffer ${rep.gateOverOffer ?? '-'}`,
     '', 'By phase (what clients saw)',
     ...PHASES.filter((p) => p !== 'drain').map((p) => phaseLine(p, r.phases[p], r)),
   ];
   if (r.notes.length) out.push('', 'Events', ...r.notes.map((n) => `  ${n}`));
   out.push('', 'Checks', ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.text}`));
+  for (const [name, lines] of Object.entries(r.logTails)) out.push('', `Last ${lines.length} log lines of ${name}`, ...lines.map((l) => `  ${l}`));
   const failed = r.checks.filter((c) => !c.ok).length;
   out.push('', r.pass ? 'VERDICT: PASS' : `VERDICT: FAIL (${failed} check${failed === 1 ? '' : 's'} failed)`);
   return out.join('\n');
