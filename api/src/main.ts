@@ -4,6 +4,7 @@ import { createLogger, redactUrl } from '@stampede/core/logger';
 import { createSql } from '@stampede/core/db';
 import { createRedis } from '@stampede/core/redis/redis-client';
 import { createShutdown, onTerminationSignals } from '@stampede/core/shutdown';
+import { installCrashGuard } from '@stampede/core/crash-guard';
 import { buildApp } from './app.js';
 import { createPurchasePublisher } from './broker/purchase-publisher.js';
 
@@ -11,6 +12,7 @@ import { createPurchasePublisher } from './broker/purchase-publisher.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config, 'api');
+  installCrashGuard(log);
   const sql = createSql(config, { applicationName: config.INSTANCE_NAME });
   const redis = createRedis(config, log);
   const publisher = createPurchasePublisher(config, log);

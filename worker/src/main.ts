@@ -9,6 +9,7 @@ import { createRegistry, createWorkerMetrics } from '@stampede/core/metrics/regi
 import { simulatedPayment } from '@stampede/core/purchases/simulated-payment';
 import { createRedis, redisKeys } from '@stampede/core/redis/redis-client';
 import { createShutdown, onTerminationSignals } from '@stampede/core/shutdown';
+import { installCrashGuard } from '@stampede/core/crash-guard';
 import { createBatchProcessor } from './batch-processor.js';
 import { startGateReconciler } from './gate-reconciler.js';
 import { startHealthServer } from './health-server.js';
@@ -21,6 +22,7 @@ import { WorkerModule } from './worker-module.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env, process.env.INSTANCE_NAME ? {} : { INSTANCE_NAME: 'worker' });
   const log = createLogger(config, 'worker');
+  installCrashGuard(log);
   const sql = createSql(config, { applicationName: config.INSTANCE_NAME });
   const redis = createRedis(config, log);
   const keys = redisKeys(config.REDIS_KEY_PREFIX);

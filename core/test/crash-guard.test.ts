@@ -1,0 +1,75 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isPostgresClosedSocketWrite } from '../src/crash-guard.js';
+import { testConfig } from './support/fixtures.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * porsager/postgres#1208 for real, in a process of its own: a transaction's backend is
+ * terminated while a query of it runs; postgres.js then throws from a timer.
+ */
+function runTransactionWhoseBackendDies(guarded: boolean) {
+  const script = `
+    import postgres from 'postgres';
+    import { createLogger } from './logger.js';
+    import { installCrashGuard } from './crash-guard.js';
+    if (${guarded}) installCrashGuard(createLogger({ LOG_LEVEL: 'info', LOG_PRETTY: false, INSTANCE_NAME: 'guard-test' }, 'test'));
+    const url = ${JSON.stringify(testConfig().DATABASE_URL)};
+    const sql = postgres(url, { max: 2, onnotice() {} });
+    const killer = postgres(url, { max: 1 });
+    let pid = null;
+    const tx = sql.begin(async (t) => {
+      [{ pid }] = await t\`select pg_backend_pid() as pid\`;
+      await t\`select pg_sleep(3)\`;
+    });
+    while (pid === null) await new Promise((r) => setTimeout(r, 20));
+    await killer\`select pg_terminate_backend(\${pid})\`;
+    console.log(JSON.stringify({ event: 'tx', outcome: await tx.then(() => 'committed', (e) => e.code) }));
+    await new Promise((r) => setTimeout(r, 300));
+    const [{ ok }] = await sql\`select 1 as ok\`;
+    console.log(JSON.stringify({ event: 'after', ok }));
+    // The ROLLBACK postgres.js tried to write stays pending for ever: end with a timeout.
+    await sql.end({ timeout: 1 }); await killer.end();
+    process.exit(0);`;
+  // A module file under the repo, so `postgres` and core/dist resolve as in the services.
+  const file = join(ROOT, 'core', 'dist', `crash-guard-probe-${process.pid}-${guarded ? 'on' : 'off'}.mjs`);
+  writeFileSync(file, script);
+  try {
+    return spawnSync(process.execPath, [file], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+const lines = (out: string) => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('crash guard', () => {
+  beforeAll(() => { execFileSync('npx', ['tsc', '-b', 'core'], { cwd: ROOT, stdio: 'pipe' }); }, 120_000);
+
+  it('when a transaction\'s backend dies without the guard, then postgres.js throws from a timer and the process dies (the bug is real)', () => {
+    const run = runTransactionWhoseBackendDies(false);
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/TypeError: Cannot read properties of null \(reading 'write'\)[\s\S]*nextWrite/);
+  });
+
+  it('when a transaction\'s backend dies with the guard, then the transaction fails CONNECTION_CLOSED, the throw is logged, and the same pool works after', () => {
+    const run = runTransactionWhoseBackendDies(true);
+    expect(run.status, run.stderr).toBe(0);
+    const out = lines(run.stdout);
+    expect(out.find((l) => l.event === 'tx')?.outcome).toBe('CONNECTION_CLOSED');
+    expect(out.some((l) => l.event === 'postgres.closed_socket_write' && l.level === 'warn')).toBe(true);
+    expect(out.find((l) => l.event === 'after')?.ok).toBe(1);
+  });
+
+  it('when another error is uncaught, then it is not mistaken for the postgres.js one', () => {
+    expect(isPostgresClosedSocketWrite(new TypeError("Cannot read properties of null (reading 'write')"))).toBe(false);
+    expect(isPostgresClosedSocketWrite(new Error('boom'))).toBe(false);
+    const real = new TypeError("Cannot read properties of null (reading 'write')");
+    real.stack = `${real.message}\n    at Immediate.nextWrite (file:///app/node_modules/postgres/src/connection.js:255:22)`;
+    expect(isPostgresClosedSocketWrite(real)).toBe(true);
+  });
+});
