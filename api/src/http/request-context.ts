@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from '@stampede/core/logger';
 import type { AppEnv } from './app-env.js';
+import { nodeResponse } from './response-headers.js';
 
 /** An incoming X-Request-Id is trusted only when it looks like an id, never as free text. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -24,8 +25,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-XSS-Protection': '0',
 };
 
-/** The Node request and response under @hono/node-server; absent under app.request(). */
-type NodeBindings = { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+/** The Node request under @hono/node-server; absent under app.request(). */
+type NodeBindings = { incoming?: IncomingMessage } | undefined;
 
 /**
  * Gives every request an id (nginx's X-Request-Id when present, a new UUID otherwise)
@@ -47,8 +48,8 @@ export function requestContext(log: Logger, instanceName: string): MiddlewareHan
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
     c.set('log', log.child({ requestId }));
-    const outgoing = node?.outgoing;
-    if (outgoing && typeof outgoing.setHeader === 'function') {
+    const outgoing = nodeResponse(c);
+    if (outgoing) {
       outgoing.setHeader('X-Request-Id', requestId);
       for (const [name, value] of fixed) outgoing.setHeader(name, value);
       await next();

@@ -5,6 +5,7 @@ import type { Sql } from '@stampede/core/db';
 import type { AppEnv } from '../http/app-env.js';
 import { AvailabilitySchema, EventSchema, EventWithTiersSchema, IdParam, problems } from '../http/schemas.js';
 import { validationHook } from '../http/validation-hook.js';
+import { setResponseHeaders } from '../http/response-headers.js';
 import type { AvailabilityService } from '../domain/availability-service.js';
 
 const listRoute = createRoute({
@@ -57,8 +58,7 @@ export function eventRoutes(deps: { sql: Sql; availability: AvailabilityService 
   app.openapi(availabilityRoute, async (c) => {
     const { eventId } = c.req.valid('param');
     const { value, source } = await deps.availability.get(eventId);
-    c.header('X-Cache', source);
-    c.header('Cache-Control', 'no-store');
+    setResponseHeaders(c, { 'X-Cache': source, 'Cache-Control': 'no-store' });
     return c.json({ ...value, stale: source === 'stale' }, 200);
   });
 

@@ -2,6 +2,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../http/app-env.js';
 import { IdParam, problems } from '../http/schemas.js';
 import { validationHook } from '../http/validation-hook.js';
+import { setResponseHeaders } from '../http/response-headers.js';
 import { jsonBody, requireIdempotencyKey } from '../http/json-body.js';
 import type { PurchaseService } from '../domain/purchase-service.js';
 import type { createPurchaseStatus } from '../domain/purchase-status.js';
@@ -75,8 +76,7 @@ export function purchaseRoutes(deps: { purchases: PurchaseService; status: Retur
     const body = c.req.valid('json');
     const receipt = await deps.purchases.purchase({ ...body, eventId, idempotencyKey, requestId: c.get('requestId') }, c.get('log'));
     const statusUrl = `/purchases/${receipt.purchaseId}`;
-    c.header('Location', statusUrl);
-    if (receipt.replayed) c.header('Idempotent-Replayed', 'true');
+    setResponseHeaders(c, { Location: statusUrl, ...(receipt.replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
     const json = { purchaseId: receipt.purchaseId, status: receipt.status, ...(receipt.reason ? { reason: receipt.reason } : {}), statusUrl };
     if (receipt.httpStatus === 202) return c.json(json, 202);
     return receipt.httpStatus === 201 ? c.json(json, 201) : c.json(json, 200);
@@ -84,8 +84,9 @@ export function purchaseRoutes(deps: { purchases: PurchaseService; status: Retur
 
   app.openapi(getRoute, async (c) => {
     const { purchaseId } = c.req.valid('param');
-    c.header('Cache-Control', 'no-store');
-    return c.json(await deps.status(purchaseId), 200);
+    const view = await deps.status(purchaseId);
+    setResponseHeaders(c, { 'Cache-Control': 'no-store' });
+    return c.json(view, 200);
   });
 
   return app;
