@@ -8,7 +8,7 @@ export type { Logger } from 'pino';
  * made pino clone and walk every line, three times the cost of writing it, on a worker
  * that logs a line per purchase. Connection URLs are logged through redactUrl().
  */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'password', 'token', 'authorization', 'headers.authorization', 'req.headers.authorization',
   'config.ADMIN_TOKEN', 'config.DATABASE_URL', 'config.AMQP_URL', 'config.REDIS_URL',
 ];

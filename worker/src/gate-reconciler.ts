@@ -3,6 +3,7 @@ import type { Sql } from '@stampede/core/db';
 import { reconcileTier } from '@stampede/core/gate/admission-gate';
 import type { Logger } from '@stampede/core/logger';
 import { redisIsReady, type Redis, type RedisKeys } from '@stampede/core/redis/redis-client';
+import { scanKeys } from '@stampede/core/redis/scan-keys';
 
 /** A hold older than this is an orphan: its purchase never reached the queue (crash between gate and publish). */
 export const ORPHAN_AGE_MS = 30_000;
@@ -98,18 +99,15 @@ export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Prom
   };
 }
 
-/** The tiers the gate holds a stock count for, found by SCAN (never KEYS) under the prefix. */
+/** The tiers the gate holds a stock count for, found by scanning for their stock keys. */
 async function scanGateTiers(redis: Redis, prefix: string): Promise<string[]> {
   const stockPrefix = `${prefix}stock:`;
   const ids = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${stockPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of found) {
+  for await (const keys of scanKeys(redis, stockPrefix)) {
+    for (const key of keys) {
       const id = key.slice(stockPrefix.length);
       if (UUID.test(id)) ids.add(id);
     }
-  } while (cursor !== '0');
+  }
   return [...ids];
 }
