@@ -9,7 +9,7 @@
 import { check } from 'k6';
 import { Rate } from 'k6/metrics';
 import { readConfig } from './lib/config.js';
-import { SUMMARY_TREND_STATS, baseThresholds, latencyThresholds } from './lib/options.js';
+import { baseThresholds, latencyThresholds, SUMMARY_TREND_STATS } from './lib/options.js';
 import { header } from './lib/statuses.js';
 import { summaryFiles } from './lib/summary.js';
 import { checkAvailability, createApi, prepareRun } from './support/api.js';
@@ -53,13 +53,17 @@ export function read() {
   const res = api.availability();
   const body = checkAvailability(res);
   const cache = header(res, 'X-Cache');
-  check(res, { 'X-Cache is hit, miss, bypass or stale': () => ['hit', 'miss', 'bypass', 'stale'].includes(cache) }, { kind: 'availability' });
+  check(
+    res,
+    { 'X-Cache is hit, miss, bypass or stale': () => ['hit', 'miss', 'bypass', 'stale'].includes(cache) },
+    { kind: 'availability' },
+  );
   if (!body) return;
   cacheHits.add(cache === 'hit');
   staleAnswers.add(body.stale === true);
 }
 
 export function handleSummary(data) {
-  const runId = (data.setup_data && data.setup_data.runId) || cfg.runId;
+  const runId = data.setup_data?.runId || cfg.runId;
   return summaryFiles('read-soak', data, { resultsDir: cfg.resultsDir, runId, maxDropped: cfg.limits.maxDropped });
 }

@@ -20,7 +20,7 @@
 import { check, sleep } from 'k6';
 import { Counter, Gauge } from 'k6/metrics';
 import { parseDuration, readConfig } from './lib/config.js';
-import { SUMMARY_TREND_STATS, baseThresholds, latencyThresholds } from './lib/options.js';
+import { baseThresholds, latencyThresholds, SUMMARY_TREND_STATS } from './lib/options.js';
 import { tiersOf } from './lib/payload.js';
 import { createSelloutPlan, inventory } from './lib/sellout.js';
 import { DESIGNED_OUTCOMES, FINAL_STATES, jsonBody, retryAfterSeconds } from './lib/statuses.js';
@@ -39,13 +39,27 @@ const rejected = new Counter('purchases_rejected');
 const unresolved = new Counter('purchases_unresolved');
 const ticketsConfirmed = new Counter('tickets_confirmed');
 const gauges = {};
-for (const name of ['tickets_sold_start', 'tickets_sold_final', 'tickets_capacity', 'tickets_remaining_final', 'tickets_oversold', 'inventory_mismatch']) {
+for (const name of [
+  'tickets_sold_start',
+  'tickets_sold_final',
+  'tickets_capacity',
+  'tickets_remaining_final',
+  'tickets_oversold',
+  'inventory_mismatch',
+]) {
   gauges[name] = new Gauge(name);
 }
 
 export const options = {
   scenarios: {
-    sellout: { executor: 'per-vu-iterations', exec: 'sellout', vus: cfg.sellout.vus, iterations: 1, maxDuration: cfg.sellout.maxDuration, gracefulStop: '30s' },
+    sellout: {
+      executor: 'per-vu-iterations',
+      exec: 'sellout',
+      vus: cfg.sellout.vus,
+      iterations: 1,
+      maxDuration: cfg.sellout.maxDuration,
+      gracefulStop: '30s',
+    },
   },
   thresholds: {
     ...baseThresholds(cfg.limits),
@@ -148,14 +162,18 @@ export function teardown(run) {
     gauges.tickets_oversold.add(inv.oversold);
     gauges.inventory_mismatch.add(inv.mismatch);
   }
-  check(inv, {
-    'sold out: every tier has 0 remaining': (i) => !!i && i.soldOut,
-    'not oversold: sold <= capacity in every tier': (i) => !!i && i.oversold === 0,
-    'capacity - remaining == sold (confirmed) in every tier': (i) => !!i && i.mismatch === 0,
-  }, { kind: 'verify' });
+  check(
+    inv,
+    {
+      'sold out: every tier has 0 remaining': (i) => !!i && i.soldOut,
+      'not oversold: sold <= capacity in every tier': (i) => !!i && i.oversold === 0,
+      'capacity - remaining == sold (confirmed) in every tier': (i) => !!i && i.mismatch === 0,
+    },
+    { kind: 'verify' },
+  );
 }
 
 export function handleSummary(data) {
-  const runId = (data.setup_data && data.setup_data.runId) || cfg.runId;
+  const runId = data.setup_data?.runId || cfg.runId;
   return summaryFiles('sellout', data, { resultsDir: cfg.resultsDir, runId, maxDropped: cfg.limits.maxDropped });
 }

@@ -10,7 +10,7 @@
  */
 
 import { readConfig } from './lib/config.js';
-import { SUMMARY_TREND_STATS, baseThresholds, latencyThresholds, rampingArrivals } from './lib/options.js';
+import { baseThresholds, latencyThresholds, rampingArrivals, SUMMARY_TREND_STATS } from './lib/options.js';
 import { pickQuantity, pickTier } from './lib/payload.js';
 import { summaryFiles } from './lib/summary.js';
 import { checkAvailability, checkStatus, createApi, iterationIds, prepareRun, recordPurchase } from './support/api.js';
@@ -22,8 +22,22 @@ const timeline = { calmFor: s.calmFor, rampFor: s.rampFor, holdFor: s.holdFor, c
 
 export const options = {
   scenarios: {
-    browse: rampingArrivals({ exec: 'browse', calm: s.readCalm, peak: s.readPeak, stages: timeline, preVUs: s.preVUs, maxVUs: s.maxVUs }),
-    buy: rampingArrivals({ exec: 'buy', calm: s.buyCalm, peak: s.buyPeak, stages: timeline, preVUs: s.preVUs, maxVUs: s.maxVUs }),
+    browse: rampingArrivals({
+      exec: 'browse',
+      calm: s.readCalm,
+      peak: s.readPeak,
+      stages: timeline,
+      preVUs: s.preVUs,
+      maxVUs: s.maxVUs,
+    }),
+    buy: rampingArrivals({
+      exec: 'buy',
+      calm: s.buyCalm,
+      peak: s.buyPeak,
+      stages: timeline,
+      preVUs: s.preVUs,
+      maxVUs: s.maxVUs,
+    }),
   },
   thresholds: {
     ...baseThresholds(cfg.limits),
@@ -47,12 +61,16 @@ export function browse() {
 /** A buyer pressing "buy"; a share of the accepted ones then looks at their purchase. */
 export function buy(run) {
   const { key, buyerId } = iterationIds(run.runId, cfg);
-  const payload = { tierId: pickTier(run.tiers, Math.random()).id, quantity: pickQuantity(Math.random(), cfg.maxQuantity), buyerId };
+  const payload = {
+    tierId: pickTier(run.tiers, Math.random()).id,
+    quantity: pickQuantity(Math.random(), cfg.maxQuantity),
+    buyerId,
+  };
   const result = recordPurchase(api.purchase(payload, key), payload, key, cfg);
   if (result.purchaseId && Math.random() < cfg.statusShare) checkStatus(api.status(result.purchaseId));
 }
 
 export function handleSummary(data) {
-  const runId = (data.setup_data && data.setup_data.runId) || cfg.runId;
+  const runId = data.setup_data?.runId || cfg.runId;
   return summaryFiles('spike', data, { resultsDir: cfg.resultsDir, runId, maxDropped: cfg.limits.maxDropped });
 }

@@ -1,34 +1,39 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
-import type { Registry } from 'prom-client';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
-import type { Logger } from '@stampede/core/logger';
 import { AppError } from '@stampede/core/errors';
-import { queryAvailability } from '@stampede/core/events/event-repository';
-import { redisKeys, type Redis } from '@stampede/core/redis/redis-client';
-import type { AppEnv } from './http/app-env.js';
-import { handleError } from './http/problem.js';
-import { requestContext } from './http/request-context.js';
-import { createAvailabilityService, type AvailabilityService } from './domain/availability-service.js';
-import { eventRoutes } from './routes/event-routes.js';
-import { healthRoutes, type HealthCheck } from './routes/health-routes.js';
-import { purchaseRoutes } from './routes/purchase-routes.js';
+import { queryAvailability } from '@stampede/core/events';
+import type { Logger } from '@stampede/core/logger';
+import { createApiMetrics, createRegistry } from '@stampede/core/metrics';
+import { type Redis, redisKeys } from '@stampede/core/redis';
+import type { Registry } from 'prom-client';
 import type { PurchasePublisher } from './broker/purchase-publisher.js';
+import { chaosPublisher, chaosRedis, chaosSql } from './chaos/chaos-clients.js';
+import { createChaosState } from './chaos/chaos-state.js';
+import { type AvailabilityService, createAvailabilityService } from './domain/availability-service.js';
 import { createCatalog } from './domain/catalog.js';
 import { createPurchaseService } from './domain/purchase-service.js';
 import { createPurchaseStatus } from './domain/purchase-status.js';
 import { createSoldOutFlags } from './domain/sold-out-flags.js';
-import { adminRoutes } from './routes/admin-routes.js';
+import type { AppEnv } from './http/app-env.js';
 import { httpMetrics } from './http/http-metrics.js';
-import { createChaosState } from './chaos/chaos-state.js';
-import { chaosPublisher, chaosRedis, chaosSql } from './chaos/chaos-clients.js';
+import { handleError } from './http/problem.js';
+import { requestContext } from './http/request-context.js';
+import { adminRoutes } from './routes/admin-routes.js';
 import { chaosRoutes } from './routes/chaos-routes.js';
-import { createApiMetrics, createRegistry } from '@stampede/core/metrics/registry';
+import { eventRoutes } from './routes/event-routes.js';
+import { type HealthCheck, healthRoutes } from './routes/health-routes.js';
+import { purchaseRoutes } from './routes/purchase-routes.js';
 
 const metricsRoute = createRoute({
-  method: 'get', path: '/metrics', tags: ['health'], summary: 'Prometheus metrics of this replica (docs/observability.md)',
-  responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } } },
+  method: 'get',
+  path: '/metrics',
+  tags: ['health'],
+  summary: 'Prometheus metrics of this replica (docs/observability.md)',
+  responses: {
+    200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
+  },
 });
 
 /** Everything the app talks to, built by main.ts (or a test) and handed in. */
@@ -62,44 +67,79 @@ export function buildApp(deps: AppDeps) {
   const keys = redisKeys(config.REDIS_KEY_PREFIX);
   const registry = deps.registry ?? createRegistry(config.INSTANCE_NAME, 'api');
   const metrics = createApiMetrics(registry);
-  const availability = deps.availability ?? createAvailabilityService({
-    redis, keys, log, metrics,
-    load: (eventId) => queryAvailability(sql, eventId),
-    ttlMs: config.CACHE_TTL_MS,
-    staleTtlMs: config.CACHE_STALE_TTL_MS,
-    softTimeoutMs: config.CACHE_SOFT_TIMEOUT_MS,
-  });
+  const availability =
+    deps.availability ??
+    createAvailabilityService({
+      redis,
+      keys,
+      log,
+      metrics,
+      load: (eventId) => queryAvailability(sql, eventId),
+      ttlMs: config.CACHE_TTL_MS,
+      staleTtlMs: config.CACHE_STALE_TTL_MS,
+      softTimeoutMs: config.CACHE_SOFT_TIMEOUT_MS,
+    });
 
   const app = new OpenAPIHono<AppEnv>();
   app.use('*', requestContext(log, config.INSTANCE_NAME));
   app.use('*', httpMetrics(metrics));
 
-  app.route('/', healthRoutes({
-    instance: config.INSTANCE_NAME,
-    isShuttingDown: deps.isShuttingDown ?? (() => false),
-    checks: {
-      postgres: () => sql`select 1`,
-      redis: () => redis.ping(),
-      broker: async () => { if (!publisher.isConnected()) throw new Error('not connected'); },
-      ...deps.extraHealthChecks,
-    },
-  }));
+  app.route(
+    '/',
+    healthRoutes({
+      instance: config.INSTANCE_NAME,
+      isShuttingDown: deps.isShuttingDown ?? (() => false),
+      checks: {
+        postgres: () => sql`select 1`,
+        redis: () => redis.ping(),
+        broker: async () => {
+          if (!publisher.isConnected()) throw new Error('not connected');
+        },
+        ...deps.extraHealthChecks,
+      },
+    }),
+  );
   app.route('/', eventRoutes({ sql, availability }));
   const catalog = createCatalog(sql, 5_000, { redis, keys, ttlSeconds: config.GATE_RECORD_TTL_S });
-  const purchases = createPurchaseService({ config, log, sql, redis, keys, publisher, catalog, metrics, soldOut: createSoldOutFlags() });
-  app.route('/', purchaseRoutes({ purchases, status: createPurchaseStatus({ sql, redis, keys }), maxQuantity: config.PURCHASE_MAX_QUANTITY }));
+  const purchases = createPurchaseService({
+    config,
+    log,
+    sql,
+    redis,
+    keys,
+    publisher,
+    catalog,
+    metrics,
+    soldOut: createSoldOutFlags(),
+  });
+  app.route(
+    '/',
+    purchaseRoutes({
+      purchases,
+      status: createPurchaseStatus({ sql, redis, keys }),
+      maxQuantity: config.PURCHASE_MAX_QUANTITY,
+    }),
+  );
 
   // Without a token the admin routes do not exist at all (404), rather than being open.
   if (config.ADMIN_TOKEN) app.route('/', adminRoutes({ sql, token: config.ADMIN_TOKEN, catalog }));
-  if (chaotic) app.route('/', chaosRoutes({ chaos, token: config.ADMIN_TOKEN as string, instance: config.INSTANCE_NAME }));
+  if (chaotic)
+    app.route('/', chaosRoutes({ chaos, token: config.ADMIN_TOKEN as string, instance: config.INSTANCE_NAME }));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'Stampede API', version: '0.1.0', description: 'Ticket sale under load: availability reads, queued purchases, purchase status.' },
+    info: {
+      title: 'Stampede API',
+      version: '0.1.0',
+      description: 'Ticket sale under load: availability reads, queued purchases, purchase status.',
+    },
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
   // Prometheus text format; scraped by nothing by default (the lab needs no Prometheus).
-  app.openapi(metricsRoute, async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }) as never);
+  app.openapi(
+    metricsRoute,
+    async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }) as never,
+  );
 
   app.notFound((c) => handleError(new AppError('not_found', `No route for ${c.req.method} ${c.req.path}.`), c, log));
   app.onError((err, c) => handleError(err, c, log));

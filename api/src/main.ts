@@ -1,10 +1,9 @@
 import { serve } from '@hono/node-server';
 import { loadConfig } from '@stampede/core/config';
-import { createLogger, redactUrl } from '@stampede/core/logger';
 import { createSql } from '@stampede/core/db';
-import { createRedis } from '@stampede/core/redis/redis-client';
-import { createShutdown, onTerminationSignals } from '@stampede/core/shutdown';
-import { installCrashGuard } from '@stampede/core/crash-guard';
+import { createShutdown, installCrashGuard, onTerminationSignals } from '@stampede/core/lifecycle';
+import { createLogger, redactUrl } from '@stampede/core/logger';
+import { createRedis } from '@stampede/core/redis';
 import { buildApp } from './app.js';
 import { createPurchasePublisher } from './broker/purchase-publisher.js';
 
@@ -20,15 +19,36 @@ async function main(): Promise<void> {
 
   const app = buildApp({ config, log, sql, redis, publisher, isShuttingDown: () => shuttingDown });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
-    log.info({ event: 'api.listening', port: info.port, database: redactUrl(config.DATABASE_URL), redis: redactUrl(config.REDIS_URL) }, `listening on ${info.port}`));
+    log.info(
+      {
+        event: 'api.listening',
+        port: info.port,
+        database: redactUrl(config.DATABASE_URL),
+        redis: redactUrl(config.REDIS_URL),
+      },
+      `listening on ${info.port}`,
+    ),
+  );
 
-  const shutdown = createShutdown(log, [
-    { name: 'mark-not-ready', run: () => { shuttingDown = true; } },
-    { name: 'stop-accepting-and-drain', run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))) },
-    { name: 'close-broker', run: () => publisher.close() },
-    { name: 'close-redis', run: () => redis.quit() },
-    { name: 'close-postgres', run: () => sql.end({ timeout: 5 }) },
-  ], { timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  const shutdown = createShutdown(
+    log,
+    [
+      {
+        name: 'mark-not-ready',
+        run: () => {
+          shuttingDown = true;
+        },
+      },
+      {
+        name: 'stop-accepting-and-drain',
+        run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+      },
+      { name: 'close-broker', run: () => publisher.close() },
+      { name: 'close-redis', run: () => redis.quit() },
+      { name: 'close-postgres', run: () => sql.end({ timeout: 5 }) },
+    ],
+    { timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+  );
   onTerminationSignals(shutdown);
 }
 

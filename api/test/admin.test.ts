@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { drainMessages, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testSql, waitFor } from '../../core/test/support/fixtures.js';
-import { drainMessages } from '../../core/test/support/broker.js';
 import { buildTestApp, type TestApp } from './app-fixture.js';
 
 const TOKEN = `admin-${randomUUID()}`;
@@ -11,14 +10,21 @@ beforeAll(async () => {
   t = buildTestApp({ ADMIN_TOKEN: TOKEN });
   await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
 });
-afterAll(async () => { await t.close(); await sql.end({ timeout: 1 }); });
+afterAll(async () => {
+  await t.close();
+  await sql.end({ timeout: 1 });
+});
 
 const admin = (path: string, init: RequestInit & { token?: string | null } = {}) => {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (init.token !== null) headers.authorization = `Bearer ${init.token ?? TOKEN}`;
   return t.app.request(path, { ...init, headers });
 };
-const newEvent = { name: `Admin test ${randomUUID()}`, startsAt: new Date(Date.now() + 86_400_000).toISOString(), tiers: [{ name: 'GA', priceCents: 5000, capacity: 20 }] };
+const newEvent = {
+  name: `Admin test ${randomUUID()}`,
+  startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+  tiers: [{ name: 'GA', priceCents: 5000, capacity: 20 }],
+};
 
 describe('admin endpoints', () => {
   it('when no token or a wrong token is sent, then 401 and 403 problems and nothing is created', async () => {
@@ -35,7 +41,11 @@ describe('admin endpoints', () => {
   it('when no ADMIN_TOKEN is configured, then the admin routes do not exist', async () => {
     const open = buildTestApp();
     try {
-      const res = await open.app.request('/admin/events', { method: 'POST', headers: { authorization: 'Bearer x', 'content-type': 'application/json' }, body: '{}' });
+      const res = await open.app.request('/admin/events', {
+        method: 'POST',
+        headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(res.status).toBe(404);
     } finally {
       await open.close();
@@ -47,10 +57,12 @@ describe('admin endpoints', () => {
     expect(created.status).toBe(201);
     const event = await created.json();
     expect(event.tiers[0]).toMatchObject({ name: 'GA', capacity: 20, sold: 0 });
-    const buy = () => t.app.request(`/events/${event.id}/purchases`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-      body: JSON.stringify({ tierId: event.tiers[0].id, quantity: 1, buyerId: 'adm' }),
-    });
+    const buy = () =>
+      t.app.request(`/events/${event.id}/purchases`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: JSON.stringify({ tierId: event.tiers[0].id, quantity: 1, buyerId: 'adm' }),
+      });
     expect((await buy()).status).toBe(202);
 
     expect((await admin(`/admin/events/${event.id}/sale/close`, { method: 'POST' })).status).toBe(204);
@@ -72,7 +84,14 @@ describe('admin endpoints', () => {
     for (const body of [
       { ...newEvent, name, tiers: [] },
       { ...newEvent, name, tiers: [{ name: 'A', priceCents: 1, capacity: 0 }] },
-      { ...newEvent, name, tiers: [{ name: 'A', priceCents: 1, capacity: 1 }, { name: 'A', priceCents: 2, capacity: 1 }] },
+      {
+        ...newEvent,
+        name,
+        tiers: [
+          { name: 'A', priceCents: 1, capacity: 1 },
+          { name: 'A', priceCents: 2, capacity: 1 },
+        ],
+      },
       { ...newEvent, name: 'bad\u0007name' },
       { ...newEvent, name, startsAt: 'tomorrow' },
     ]) {

@@ -1,11 +1,9 @@
-import { serve, type ServerType } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import type { Config } from '@stampede/core/config';
 import { createSql, type Sql } from '@stampede/core/db';
-import { createRedis, type Redis } from '@stampede/core/redis/redis-client';
-import { testConfig, testLogger, waitFor } from '../../core/test/support/fixtures.js';
-import { freePort } from '../../core/test/support/processes.js';
-import { deleteTestTopology } from '../../core/test/support/broker.js';
-import { buildApp, type AppDeps } from '../src/app.js';
+import { createRedis, type Redis } from '@stampede/core/redis';
+import { deleteTestTopology, freePort, testConfig, testLogger, waitFor } from '@stampede/lab/testing';
+import { type AppDeps, buildApp } from '../src/app.js';
 import { createPurchasePublisher, type PurchasePublisher } from '../src/broker/purchase-publisher.js';
 
 export interface TestApp {
@@ -26,7 +24,11 @@ export function buildTestApp(overrides: Partial<Config> = {}, extra: Partial<App
   const publisher = createPurchasePublisher(config, log);
   const app = buildApp({ config, log, sql, redis, publisher, ...extra });
   return {
-    app, config, sql, redis, publisher,
+    app,
+    config,
+    sql,
+    redis,
+    publisher,
     async close() {
       await publisher.close();
       await deleteTestTopology(config.AMQP_PREFIX);
@@ -53,7 +55,9 @@ export async function serveTestApp(overrides: Partial<Config> = {}): Promise<Ser
   const server: ServerType = serve({ fetch: t.app.fetch, port, hostname: '127.0.0.1' });
   await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
   return {
-    ...t, port, base: `http://127.0.0.1:${port}`,
+    ...t,
+    port,
+    base: `http://127.0.0.1:${port}`,
     async close() {
       await new Promise((r) => server.close(r));
       await t.close();

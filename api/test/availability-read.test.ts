@@ -1,9 +1,15 @@
+import { queryAvailability } from '@stampede/core/events';
+import { redisKeys } from '@stampede/core/redis';
+import {
+  createTestEvent,
+  startPrivateRedis,
+  startTcpProxy,
+  type TcpProxy,
+  testLogger,
+  testSql,
+  waitFor,
+} from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryAvailability } from '@stampede/core/events/event-repository';
-import { redisKeys } from '@stampede/core/redis/redis-client';
-import { createTestEvent, testLogger, testSql, waitFor } from '../../core/test/support/fixtures.js';
-import { startPrivateRedis } from '../../core/test/support/processes.js';
-import { startTcpProxy, type TcpProxy } from '../../core/test/support/tcp-proxy.js';
 import { createAvailabilityService } from '../src/domain/availability-service.js';
 import { buildTestApp, type TestApp } from './app-fixture.js';
 
@@ -12,7 +18,9 @@ afterAll(() => sql.end({ timeout: 1 }));
 
 describe('availability reads, cache-aside', () => {
   let t: TestApp;
-  beforeAll(() => { t = buildTestApp({ CACHE_TTL_MS: 60_000 }); });
+  beforeAll(() => {
+    t = buildTestApp({ CACHE_TTL_MS: 60_000 });
+  });
   afterAll(() => t.close());
 
   it('when the cache is cold, then the first read is a miss from Postgres and the next a hit from Redis', async () => {
@@ -49,13 +57,22 @@ describe('availability reads, cache-aside', () => {
     const event = await createTestEvent(sql, [50]);
     let queries = 0;
     const availability = createAvailabilityService({
-      redis: t.redis, keys: redisKeys(t.config.REDIS_KEY_PREFIX), log: testLogger(),
-      load: (id) => { queries += 1; return queryAvailability(sql, id); },
-      ttlMs: 60_000, staleTtlMs: 60_000, softTimeoutMs: 300,
+      redis: t.redis,
+      keys: redisKeys(t.config.REDIS_KEY_PREFIX),
+      log: testLogger(),
+      load: (id) => {
+        queries += 1;
+        return queryAvailability(sql, id);
+      },
+      ttlMs: 60_000,
+      staleTtlMs: 60_000,
+      softTimeoutMs: 300,
     });
     const counted = buildTestApp({}, { availability });
     try {
-      const responses = await Promise.all(Array.from({ length: 300 }, () => counted.app.request(`/events/${event.id}/availability`)));
+      const responses = await Promise.all(
+        Array.from({ length: 300 }, () => counted.app.request(`/events/${event.id}/availability`)),
+      );
       expect(responses.every((r) => r.status === 200)).toBe(true);
       expect(queries).toBe(1);
     } finally {
@@ -83,7 +100,10 @@ describe('availability reads when Redis dies and comes back', () => {
     t = buildTestApp({ REDIS_URL: redis.url, CACHE_TTL_MS: 60_000 });
     await waitFor(() => t.redis.status === 'ready', { what: 'redis ready' });
   });
-  afterAll(async () => { await t.close(); await redis.stop(); });
+  afterAll(async () => {
+    await t.close();
+    await redis.stop();
+  });
 
   it('when redis-server is killed, then reads answer 200 from Postgres without waiting on Redis, and caching resumes when it is back', async () => {
     const event = await createTestEvent(sql, [7]);
@@ -116,9 +136,16 @@ describe('availability reads when Postgres is unreachable', () => {
   let t: TestApp;
   beforeAll(async () => {
     proxy = await startTcpProxy(5432);
-    t = buildTestApp({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, CACHE_TTL_MS: 20, DATABASE_CONNECT_TIMEOUT_S: 1 });
+    t = buildTestApp({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`,
+      CACHE_TTL_MS: 20,
+      DATABASE_CONNECT_TIMEOUT_S: 1,
+    });
   });
-  afterAll(async () => { await proxy.close(); await t.close(); });
+  afterAll(async () => {
+    await proxy.close();
+    await t.close();
+  });
 
   it('when a value was cached before, then the last known value is served marked stale; when none was, a 503 problem', async () => {
     const cached = await createTestEvent(sql, [12]);
@@ -139,6 +166,9 @@ describe('availability reads when Postgres is unreachable', () => {
     expect((await none.json()).code).toBe('data_unavailable');
 
     await proxy.heal();
-    await waitFor(async () => (await t.app.request(`/events/${cached.id}/availability`)).headers.get('x-cache') === 'miss', { what: 'fresh read after heal' });
+    await waitFor(
+      async () => (await t.app.request(`/events/${cached.id}/availability`)).headers.get('x-cache') === 'miss',
+      { what: 'fresh read after heal' },
+    );
   });
 });

@@ -1,9 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
 import { createSql } from '@stampede/core/db';
-import { createTestEvent, testConfig, testLogger, testSql, waitFor } from '../../core/test/support/fixtures.js';
-import { startTcpProxy } from '../../core/test/support/tcp-proxy.js';
+import { createRedis, redisKeys } from '@stampede/core/redis';
+import { createTestEvent, startTcpProxy, testConfig, testLogger, testSql, waitFor } from '@stampede/lab/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/domain/catalog.js';
-import { createRedis, redisKeys } from '@stampede/core/redis/redis-client';
 
 const sql = testSql();
 afterAll(() => sql.end({ timeout: 1 }));
@@ -12,7 +11,9 @@ describe('the purchase catalog', () => {
   it('when the database turns slow after an event was loaded, then purchases read the known event without waiting, and the refresh lands later', async () => {
     const event = await createTestEvent(sql, [5]);
     const proxy = await startTcpProxy(5432);
-    const slowSql = createSql(testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test` }), { max: 2 });
+    const slowSql = createSql(testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test` }), {
+      max: 2,
+    });
     try {
       const catalog = createCatalog(slowSql, 20);
       expect((await catalog.event(event.id))?.tiers[0]?.capacity).toBe(5);
@@ -26,7 +27,10 @@ describe('the purchase catalog', () => {
       expect(known?.tiers[0]?.capacity).toBe(5);
 
       // Two queries, each delayed both ways by the proxy: the refresh lands seconds later.
-      await waitFor(async () => (await catalog.event(event.id))?.tiers[0]?.capacity === 9, { timeoutMs: 15_000, what: 'background refresh' });
+      await waitFor(async () => (await catalog.event(event.id))?.tiers[0]?.capacity === 9, {
+        timeoutMs: 15_000,
+        what: 'background refresh',
+      });
     } finally {
       await slowSql.end({ timeout: 1 });
       await proxy.close();
@@ -37,7 +41,10 @@ describe('the purchase catalog', () => {
     const event = await createTestEvent(sql, [5]);
     const proxy = await startTcpProxy(5432);
     await proxy.cut();
-    const deadSql = createSql(testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1 }), { max: 1 });
+    const deadSql = createSql(
+      testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1 }),
+      { max: 1 },
+    );
     try {
       await expect(createCatalog(deadSql).event(event.id)).rejects.toBeTruthy();
     } finally {
@@ -53,7 +60,10 @@ describe('the purchase catalog shared through Redis', () => {
     const config = testConfig();
     const redis = createRedis(config, testLogger(config));
     const proxy = await startTcpProxy(5432);
-    const viaProxy = createSql(testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1 }), { max: 1 });
+    const viaProxy = createSql(
+      testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1 }),
+      { max: 1 },
+    );
     try {
       await waitFor(() => redis.status === 'ready', { what: 'redis' });
       const shared = { redis, keys: redisKeys(config.REDIS_KEY_PREFIX), ttlSeconds: 60 };

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createTestEvent, drainMessages, type TestEvent, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEvent, testSql, waitFor, type TestEvent } from '../../core/test/support/fixtures.js';
-import { drainMessages } from '../../core/test/support/broker.js';
 import { buildTestApp, type TestApp } from './app-fixture.js';
 
 const TOKEN = `chaos-${randomUUID()}`;
@@ -14,22 +13,35 @@ beforeAll(async () => {
   event = await createTestEvent(sql, [50]);
   await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
 });
-afterAll(async () => { await t.close(); await sql.end({ timeout: 1 }); });
-
-const chaos = (body: object) => t.app.request('/admin/chaos', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const reset = () => t.app.request('/admin/chaos/reset', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
-const read = () => t.app.request(`/events/${event.id}/availability`);
-const buy = () => t.app.request(`/events/${event.id}/purchases`, {
-  method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-  body: JSON.stringify({ tierId: event.tiers[0]!.id, quantity: 1, buyerId: `c-${randomUUID().slice(0, 8)}` }),
+afterAll(async () => {
+  await t.close();
+  await sql.end({ timeout: 1 });
 });
+
+const chaos = (body: object) =>
+  t.app.request('/admin/chaos', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+const reset = () =>
+  t.app.request('/admin/chaos/reset', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+const read = () => t.app.request(`/events/${event.id}/availability`);
+const buy = () =>
+  t.app.request(`/events/${event.id}/purchases`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    body: JSON.stringify({ tierId: event.tiers[0]!.id, quantity: 1, buyerId: `c-${randomUUID().slice(0, 8)}` }),
+  });
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('chaos control of a replica', () => {
   it('when chaos is not enabled, then the chaos routes do not exist; without a token they are refused', async () => {
     const plain = buildTestApp({ ADMIN_TOKEN: TOKEN });
     try {
-      expect((await plain.app.request('/admin/chaos', { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+      expect((await plain.app.request('/admin/chaos', { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(
+        404,
+      );
     } finally {
       await plain.close();
     }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { createTestEvent, type TestEvent, testSql } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEvent, testSql, type TestEvent } from '../../core/test/support/fixtures.js';
-import { serveTestApp, type ServedTestApp } from './app-fixture.js';
+import { type ServedTestApp, serveTestApp } from './app-fixture.js';
 
 // The JSON body guard reads the Node stream directly when served by @hono/node-server;
 // app.request() in the other tests takes Hono's path, so these go over real HTTP.
@@ -22,17 +22,40 @@ afterAll(async () => {
 });
 
 /** POSTs a purchase over HTTP; `chunked` sends the body without a Content-Length. */
-function post(body: string, headers: Record<string, string> = {}, chunked = false): Promise<{ status: number; json: any }> {
+function post(
+  body: string,
+  headers: Record<string, string> = {},
+  chunked = false,
+): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({
-      host: '127.0.0.1', port, method: 'POST', path: `/events/${event.id}/purchases`,
-      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }), ...headers },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d) => { text += d; }).on('end', () => resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined }));
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `/events/${event.id}/purchases`,
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': randomUUID(),
+          ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d) => {
+            text += d;
+          })
+          .on('end', () => resolve({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined }));
+      },
+    );
     req.on('error', reject);
-    if (chunked) { req.write(body.slice(0, 10)); req.end(body.slice(10)); } else req.end(body);
+    if (chunked) {
+      req.write(body.slice(0, 10));
+      req.end(body.slice(10));
+    } else req.end(body);
   });
 }
 
@@ -40,11 +63,29 @@ const good = () => ({ tierId: event.tiers[0]!.id, quantity: 1, buyerId: 'buyer-1
 
 describe('JSON body of POST /events/:id/purchases over real HTTP', () => {
   it.each([
-    { name: 'an oversized body with Content-Length', body: () => JSON.stringify({ ...good(), pad: 'x'.repeat(10_000) }), chunked: false, status: 413, code: 'payload_too_large' },
-    { name: 'an oversized chunked body', body: () => JSON.stringify({ ...good(), pad: 'x'.repeat(10_000) }), chunked: true, status: 413, code: 'payload_too_large' },
+    {
+      name: 'an oversized body with Content-Length',
+      body: () => JSON.stringify({ ...good(), pad: 'x'.repeat(10_000) }),
+      chunked: false,
+      status: 413,
+      code: 'payload_too_large',
+    },
+    {
+      name: 'an oversized chunked body',
+      body: () => JSON.stringify({ ...good(), pad: 'x'.repeat(10_000) }),
+      chunked: true,
+      status: 413,
+      code: 'payload_too_large',
+    },
     { name: 'malformed JSON', body: () => '{"tierId": ', chunked: false, status: 400, code: 'malformed_json' },
     { name: 'an empty body', body: () => '', chunked: false, status: 400, code: 'malformed_json' },
-    { name: 'a body failing the schema', body: () => JSON.stringify({ ...good(), quantity: 0 }), chunked: true, status: 400, code: 'validation_failed' },
+    {
+      name: 'a body failing the schema',
+      body: () => JSON.stringify({ ...good(), quantity: 0 }),
+      chunked: true,
+      status: 400,
+      code: 'validation_failed',
+    },
   ])('when the request has $name, then $status $code', async (c) => {
     const res = await post(c.body(), {}, c.chunked);
     expect(res.status).toBe(c.status);
@@ -59,7 +100,7 @@ describe('JSON body of POST /events/:id/purchases over real HTTP', () => {
   it('when a good body is sent chunked or with a BOM, then the purchase is queued (202) with its fields', async () => {
     const chunked = await post(JSON.stringify(good()), {}, true);
     expect(chunked).toMatchObject({ status: 202, json: { status: 'queued' } });
-    const bom = await post('\uFEFF' + JSON.stringify({ ...good(), buyerId: 'buyer-2' }));
+    const bom = await post(`\uFEFF${JSON.stringify({ ...good(), buyerId: 'buyer-2' })}`);
     expect(bom).toMatchObject({ status: 202, json: { status: 'queued' } });
     const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from purchases where event_id = ${event.id}`;
     expect(n).toBe(0); // queued, not decided: no worker runs here

@@ -1,5 +1,5 @@
+import { createTestEvent, testSql } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestEvent, testSql } from '../../core/test/support/fixtures.js';
 import { buildTestApp } from './app-fixture.js';
 
 const sql = testSql();
@@ -25,7 +25,9 @@ describe('/metrics', () => {
       const text = await res.text();
       expect(sample(text, 'stampede_cache_reads_total', 'result="miss"')).toBe(1);
       expect(sample(text, 'stampede_cache_reads_total', 'result="hit"')).toBe(2);
-      expect(sample(text, 'stampede_http_requests_total', 'route="/events/:eventId/availability",status="200"')).toBe(3);
+      expect(sample(text, 'stampede_http_requests_total', 'route="/events/:eventId/availability",status="200"')).toBe(
+        3,
+      );
       expect(sample(text, 'stampede_http_requests_total', 'route="unmatched",status="404"')).toBe(1);
       expect(text).not.toContain(event.id);
     } finally {

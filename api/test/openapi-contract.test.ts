@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import { createTestEvent, type TestEvent, testSql, waitFor } from '@stampede/lab/testing';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEvent, testSql, waitFor, type TestEvent } from '../../core/test/support/fixtures.js';
 import { buildTestApp, type TestApp } from './app-fixture.js';
 
 const TOKEN = 'contract-test-token';
 const sql = testSql();
 let t: TestApp;
-let doc: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>; components: object };
+let doc: {
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>
+  >;
+  components: object;
+};
 let event: TestEvent;
 
 beforeAll(async () => {
@@ -17,7 +23,10 @@ beforeAll(async () => {
   await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
   doc = await (await t.app.request('/openapi.json')).json();
 });
-afterAll(async () => { await t.close(); await sql.end({ timeout: 1 }); });
+afterAll(async () => {
+  await t.close();
+  await sql.end({ timeout: 1 });
+});
 
 const UNDOCUMENTED = new Set(['/openapi.json', '/docs']);
 const toOpenApiPath = (p: string) => p.replace(/:(\w+)/g, '{$1}');
@@ -28,20 +37,29 @@ describe('the OpenAPI document', () => {
       .filter((r) => r.method !== 'ALL' && !UNDOCUMENTED.has(r.path) && !r.path.includes('*'))
       .map((r) => `${r.method.toLowerCase()} ${toOpenApiPath(r.path)}`);
     expect(served.length).toBeGreaterThan(8);
-    const documented = new Set(Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)),
+    );
     expect(served.filter((r) => !documented.has(r))).toEqual([]);
   });
 
   it('when each route is called into each of its outcomes, then the status is documented and the body matches its schema', async () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     // ajv-formats is CommonJS: its default export arrives as the module object under NodeNext.
-    const addFormats = (formats as unknown as { default: (a: Ajv2020) => void }).default ?? (formats as unknown as (a: Ajv2020) => void);
+    const addFormats =
+      (formats as unknown as { default: (a: Ajv2020) => void }).default ?? (formats as unknown as (a: Ajv2020) => void);
     addFormats(ajv);
     const admin = { authorization: `Bearer ${TOKEN}` };
-    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-      ({ method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), ...headers }, body: JSON.stringify(body) });
+    const post = (_path: string, body: unknown, headers: Record<string, string> = {}) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), ...headers },
+      body: JSON.stringify(body),
+    });
     const tierId = event.tiers[0]!.id;
-    const first = await t.app.request(`/events/${event.id}/purchases`, post('', { tierId, quantity: 2, buyerId: 'c1' }));
+    const first = await t.app.request(
+      `/events/${event.id}/purchases`,
+      post('', { tierId, quantity: 2, buyerId: 'c1' }),
+    );
     const { purchaseId } = await first.clone().json();
 
     const calls: [string, string, RequestInit?][] = [
@@ -53,17 +71,37 @@ describe('the OpenAPI document', () => {
       ['/events/{eventId}', '/events/bad'],
       ['/events/{eventId}/availability', `/events/${event.id}/availability`],
       ['/events/{eventId}/availability', `/events/${randomUUID()}/availability`],
-      ['/events/{eventId}/purchases', `/events/${event.id}/purchases`, post('', { tierId, quantity: 1, buyerId: 'c2' })],
+      [
+        '/events/{eventId}/purchases',
+        `/events/${event.id}/purchases`,
+        post('', { tierId, quantity: 1, buyerId: 'c2' }),
+      ],
       ['/events/{eventId}/purchases', `/events/${event.id}/purchases`, post('', { tierId, quantity: 'x' })],
       ['/events/{eventId}/purchases', `/events/${event.id}/purchases`, { ...post('', {}), body: '{' }],
       ['/purchases/{purchaseId}', `/purchases/${purchaseId}`],
       ['/purchases/{purchaseId}', `/purchases/${randomUUID()}`],
-      ['/admin/events', '/admin/events', post('', { name: 'Contract', startsAt: new Date(Date.now() + 86_400_000).toISOString(), tiers: [{ name: 'GA', priceCents: 100, capacity: 5 }] }, admin)],
+      [
+        '/admin/events',
+        '/admin/events',
+        post(
+          '',
+          {
+            name: 'Contract',
+            startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+            tiers: [{ name: 'GA', priceCents: 100, capacity: 5 }],
+          },
+          admin,
+        ),
+      ],
       ['/admin/events', '/admin/events', post('', {}, admin)],
       ['/admin/events', '/admin/events', post('', {})],
       ['/admin/events', '/admin/events', post('', {}, { authorization: 'Bearer wrong' })],
       ['/admin/events/{eventId}/stats', `/admin/events/${event.id}/stats`, { headers: admin }],
-      ['/admin/events/{eventId}/sale/close', `/admin/events/${randomUUID()}/sale/close`, { method: 'POST', headers: admin }],
+      [
+        '/admin/events/{eventId}/sale/close',
+        `/admin/events/${randomUUID()}/sale/close`,
+        { method: 'POST', headers: admin },
+      ],
     ];
     const seen: string[] = [];
     for (const [template, path, init] of calls) {

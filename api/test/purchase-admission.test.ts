@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { redisKeys } from '@stampede/core/redis';
+import {
+  createTestEvent,
+  drainMessages,
+  queueDepths,
+  startPrivateRedis,
+  startTcpProxy,
+  type TestEvent,
+  testSql,
+  waitFor,
+} from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisKeys } from '@stampede/core/redis/redis-client';
-import { createTestEvent, testSql, waitFor, type TestEvent } from '../../core/test/support/fixtures.js';
-import { drainMessages, queueDepths } from '../../core/test/support/broker.js';
-import { startPrivateRedis } from '../../core/test/support/processes.js';
-import { startTcpProxy } from '../../core/test/support/tcp-proxy.js';
 import { buildTestApp, type TestApp } from './app-fixture.js';
 
 const sql = testSql();
@@ -24,7 +30,10 @@ async function ready(t: TestApp) {
 
 describe('purchase admission', () => {
   let t: TestApp;
-  beforeAll(async () => { t = buildTestApp(); await ready(t); });
+  beforeAll(async () => {
+    t = buildTestApp();
+    await ready(t);
+  });
   afterAll(() => t.close());
 
   it('when a valid purchase is sent, then it is answered 202 with a Location and one persistent message is queued', async () => {
@@ -38,7 +47,13 @@ describe('purchase admission', () => {
     const messages = await drainMessages(t.config.AMQP_PREFIX);
     expect(messages).toHaveLength(1);
     expect(messages[0]!.properties.deliveryMode).toBe(2);
-    expect(messages[0]!.body).toMatchObject({ purchaseId: body.purchaseId, tierId: event.tiers[0]!.id, quantity: 2, buyerId: 'alice', gated: true });
+    expect(messages[0]!.body).toMatchObject({
+      purchaseId: body.purchaseId,
+      tierId: event.tiers[0]!.id,
+      quantity: 2,
+      buyerId: 'alice',
+      gated: true,
+    });
 
     const status = await t.app.request(`/purchases/${body.purchaseId}`);
     expect(status.status).toBe(200);
@@ -48,7 +63,9 @@ describe('purchase admission', () => {
   it('when the same Idempotency-Key is sent 30 times at once, then every answer names one purchase and the gate took the tickets once', async () => {
     const event = await createTestEvent(sql, [10]);
     const key = randomUUID();
-    const answers = await Promise.all(Array.from({ length: 30 }, () => buy(t, event, { tierId: event.tiers[0]!.id, quantity: 3, buyerId: 'bob' }, key)));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => buy(t, event, { tierId: event.tiers[0]!.id, quantity: 3, buyerId: 'bob' }, key)),
+    );
     expect(answers.every((r) => r.status === 202)).toBe(true);
     const ids = new Set(await Promise.all(answers.map(async (r) => (await r.json()).purchaseId)));
     expect(ids.size).toBe(1);
@@ -60,7 +77,8 @@ describe('purchase admission', () => {
   it('when a tier is sold out, then the next purchase gets a 409 sold_out and nothing is published', async () => {
     const event = await createTestEvent(sql, [3]);
     const tierId = event.tiers[0]!.id;
-    for (const buyerId of ['a', 'b', 'c']) expect((await buy(t, event, { tierId, quantity: 1, buyerId })).status).toBe(202);
+    for (const buyerId of ['a', 'b', 'c'])
+      expect((await buy(t, event, { tierId, quantity: 1, buyerId })).status).toBe(202);
     for (let i = 0; i < 5; i += 1) {
       const res = await buy(t, event, { tierId, quantity: 1, buyerId: `late-${i}` });
       expect(res.status).toBe(409);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { createTestEvent, type TestEvent, testSql } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEvent, testSql, type TestEvent } from '../../core/test/support/fixtures.js';
 import { SECURITY_HEADERS } from '../src/http/request-context.js';
-import { serveTestApp, type ServedTestApp } from './app-fixture.js';
+import { type ServedTestApp, serveTestApp } from './app-fixture.js';
 
 // The headers are set on Node's response when served by @hono/node-server and on the
 // finished web Response under app.request(): both paths are checked, on answers built
@@ -24,14 +24,31 @@ type Send = (path: string, init?: RequestInit) => Promise<Response>;
 const overHttp: Send = (path, init) => fetch(`${t.base}${path}`, init);
 const inProcess: Send = async (path, init) => t.app.request(path, init);
 
-const requests = (): { name: string; path: string; status: number; init?: RequestInit; own?: Record<string, RegExp> }[] => [
+const requests = (): {
+  name: string;
+  path: string;
+  status: number;
+  init?: RequestInit;
+  own?: Record<string, RegExp>;
+}[] => [
   { name: 'a 200 from c.json()', path: '/health/live', status: 200 },
-  { name: 'a cached read', path: `/events/${event.id}/availability`, status: 200, own: { 'x-cache': /^(hit|miss)$/, 'cache-control': /^no-store$/ } },
+  {
+    name: 'a cached read',
+    path: `/events/${event.id}/availability`,
+    status: 200,
+    own: { 'x-cache': /^(hit|miss)$/, 'cache-control': /^no-store$/ },
+  },
   { name: 'a 400 problem', path: '/events/not-an-id', status: 400 },
   { name: 'a 404 from notFound', path: '/no/such/route', status: 404 },
   {
-    name: 'a 202 purchase', path: `/events/${event.id}/purchases`, status: 202,
-    init: { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() }, body: JSON.stringify({ tierId: event.tiers[0]!.id, quantity: 1, buyerId: 'buyer-h' }) },
+    name: 'a 202 purchase',
+    path: `/events/${event.id}/purchases`,
+    status: 202,
+    init: {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify({ tierId: event.tiers[0]!.id, quantity: 1, buyerId: 'buyer-h' }),
+    },
     own: { location: /^\/purchases\/[0-9a-f-]{36}$/ },
   },
 ];
@@ -43,12 +60,17 @@ describe.each([
   it('when any route answers, then the response echoes the request id, names the replica, carries every security header and its own headers', async () => {
     for (const r of requests()) {
       const id = `req-${randomUUID()}`;
-      const res = await send()(r.path, { ...r.init, headers: { ...(r.init?.headers as Record<string, string>), 'x-request-id': id } });
+      const res = await send()(r.path, {
+        ...r.init,
+        headers: { ...(r.init?.headers as Record<string, string>), 'x-request-id': id },
+      });
       expect(res.status, r.name).toBe(r.status);
       expect(res.headers.get('x-request-id'), r.name).toBe(id);
       expect(res.headers.get('x-served-by'), r.name).toBe(t.config.INSTANCE_NAME);
-      for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(name), `${r.name}: ${name}`).toBe(value);
-      for (const [name, pattern] of Object.entries(r.own ?? {})) expect(res.headers.get(name), `${r.name}: ${name}`).toMatch(pattern);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS))
+        expect(res.headers.get(name), `${r.name}: ${name}`).toBe(value);
+      for (const [name, pattern] of Object.entries(r.own ?? {}))
+        expect(res.headers.get(name), `${r.name}: ${name}`).toMatch(pattern);
       await res.arrayBuffer();
     }
   });

@@ -2,13 +2,20 @@ import { z } from 'zod';
 
 /** Reads an integer from an environment string; empty means "use the default". */
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  z.preprocess((v) => (v === '' || v === undefined ? undefined : Number(v)), z.number().int().min(min).max(max).default(def));
+  z.preprocess(
+    (v) => (v === '' || v === undefined ? undefined : Number(v)),
+    z.number().int().min(min).max(max).default(def),
+  );
 
 const num = (def: number, min = 0, max = Number.MAX_VALUE) =>
   z.preprocess((v) => (v === '' || v === undefined ? undefined : Number(v)), z.number().min(min).max(max).default(def));
 
 const bool = (def: boolean) =>
-  z.preprocess((v) => (v === '' || v === undefined ? undefined : v), z.enum(['true', 'false', '1', '0']).default(def ? 'true' : 'false'))
+  z
+    .preprocess(
+      (v) => (v === '' || v === undefined ? undefined : v),
+      z.enum(['true', 'false', '1', '0']).default(def ? 'true' : 'false'),
+    )
     .transform((v) => v === 'true' || v === '1');
 
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());

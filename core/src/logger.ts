@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import type { Config } from './config.js';
 
 export type { Logger } from 'pino';
@@ -9,8 +9,15 @@ export type { Logger } from 'pino';
  * that logs a line per purchase. Connection URLs are logged through redactUrl().
  */
 const REDACTED_PATHS = [
-  'password', 'token', 'authorization', 'headers.authorization', 'req.headers.authorization',
-  'config.ADMIN_TOKEN', 'config.DATABASE_URL', 'config.AMQP_URL', 'config.REDIS_URL',
+  'password',
+  'token',
+  'authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'config.ADMIN_TOKEN',
+  'config.DATABASE_URL',
+  'config.AMQP_URL',
+  'config.REDIS_URL',
 ];
 
 /**

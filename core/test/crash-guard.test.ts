@@ -2,9 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isPostgresClosedSocketWrite } from '@stampede/core/lifecycle';
+import { testConfig } from '@stampede/lab/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isPostgresClosedSocketWrite } from '../src/crash-guard.js';
-import { testConfig } from './support/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -16,7 +16,7 @@ function runTransactionWhoseBackendDies(guarded: boolean) {
   const script = `
     import postgres from 'postgres';
     import { createLogger } from './logger.js';
-    import { installCrashGuard } from './crash-guard.js';
+    import { installCrashGuard } from './lifecycle/crash-guard.js';
     if (${guarded}) installCrashGuard(createLogger({ LOG_LEVEL: 'info', LOG_PRETTY: false, INSTANCE_NAME: 'guard-test' }, 'test'));
     const url = ${JSON.stringify(testConfig().DATABASE_URL)};
     const sql = postgres(url, { max: 2, onnotice() {} });
@@ -45,18 +45,24 @@ function runTransactionWhoseBackendDies(guarded: boolean) {
   }
 }
 
-const lines = (out: string) => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (out: string) =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('crash guard', () => {
-  beforeAll(() => { execFileSync('npx', ['tsc', '-b', 'core'], { cwd: ROOT, stdio: 'pipe' }); }, 120_000);
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-b', 'core'], { cwd: ROOT, stdio: 'pipe' });
+  }, 120_000);
 
-  it('when a transaction\'s backend dies without the guard, then postgres.js throws from a timer and the process dies (the bug is real)', () => {
+  it("when a transaction's backend dies without the guard, then postgres.js throws from a timer and the process dies (the bug is real)", () => {
     const run = runTransactionWhoseBackendDies(false);
     expect(run.status, run.stderr).toBe(1);
     expect(run.stderr).toMatch(/TypeError: Cannot read properties of null \(reading 'write'\)[\s\S]*nextWrite/);
   });
 
-  it('when a transaction\'s backend dies with the guard, then the transaction fails CONNECTION_CLOSED, the throw is logged, and the same pool works after', () => {
+  it("when a transaction's backend dies with the guard, then the transaction fails CONNECTION_CLOSED, the throw is logged, and the same pool works after", () => {
     const run = runTransactionWhoseBackendDies(true);
     expect(run.status, run.stderr).toBe(0);
     const out = lines(run.stdout);

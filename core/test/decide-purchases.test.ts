@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { type DecidedPurchase, type Decision, decidePurchases, simulatedPayment } from '@stampede/core/purchases';
+import { createTestEvent, purchaseFigures, purchaseMessage, testSql } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decidePurchases, type Decision, type DecidedPurchase } from '../src/purchases/decide-purchases.js';
-import { simulatedPayment } from '../src/purchases/simulated-payment.js';
-import { createTestEvent, testSql } from './support/fixtures.js';
-import { purchaseFigures, purchaseMessage } from './support/purchase-messages.js';
 
 const sql = testSql(undefined, 20);
 afterAll(() => sql.end({ timeout: 1 }));
@@ -42,7 +40,9 @@ describe('decidePurchases', () => {
     expect(new Set(copies.map((d) => d.purchaseId))).toEqual(new Set([twin.purchaseId]));
     expect(copies.every((d) => d.status === 'confirmed')).toBe(true);
     expect(copies.filter((d) => !d.duplicate)).toHaveLength(1);
-    const [row] = await sql<{ count: number }[]>`select count(*)::int as count from purchases where idempotency_key = ${twin.idempotencyKey}`;
+    const [row] = await sql<
+      { count: number }[]
+    >`select count(*)::int as count from purchases where idempotency_key = ${twin.idempotencyKey}`;
     expect(row!.count).toBe(1);
     expect((await purchaseFigures(sql, event)).sold).toBe(2 + 16);
   });
@@ -53,7 +53,12 @@ describe('decidePurchases', () => {
     const first = decided((await decidePurchases(sql, [m], { buyerLimit: 6 }))[0]!);
     const again = decided((await decidePurchases(sql, [m], { buyerLimit: 6 }))[0]!);
     expect(first).toMatchObject({ status: 'confirmed', duplicate: false, purchaseId: m.purchaseId });
-    expect(again).toMatchObject({ status: 'confirmed', duplicate: true, purchaseId: m.purchaseId, decidedAt: first.decidedAt });
+    expect(again).toMatchObject({
+      status: 'confirmed',
+      duplicate: true,
+      purchaseId: m.purchaseId,
+      decidedAt: first.decidedAt,
+    });
     const figures = await purchaseFigures(sql, event);
     expect(figures.rows).toBe(1);
     expect(figures.sold).toBe(3);
@@ -100,7 +105,13 @@ describe('decidePurchases', () => {
   it('when every payment fails, then every purchase is rejected payment_failed and the stock is untouched', async () => {
     const event = await createTestEvent(sql, [5]);
     const payment = simulatedPayment({ PAYMENT_LATENCY_MS: 1, PAYMENT_FAILURE_RATE: 1 });
-    const out = (await decidePurchases(sql, Array.from({ length: 4 }, () => purchaseMessage(event)), { buyerLimit: 6, payment })).map(decided);
+    const out = (
+      await decidePurchases(
+        sql,
+        Array.from({ length: 4 }, () => purchaseMessage(event)),
+        { buyerLimit: 6, payment },
+      )
+    ).map(decided);
     expect(out.every((d) => d.status === 'rejected' && d.reason === 'payment_failed')).toBe(true);
     const figures = await purchaseFigures(sql, event);
     expect(figures.sold).toBe(0);
@@ -111,7 +122,10 @@ describe('decidePurchases', () => {
     const event = await createTestEvent(sql, [2]);
     const [a, b, c, d] = Array.from({ length: 4 }, () => purchaseMessage(event));
     const charged: string[] = [];
-    const payment = async (m: { idempotencyKey: string }) => { charged.push(m.idempotencyKey); return m.idempotencyKey !== a!.idempotencyKey; };
+    const payment = async (m: { idempotencyKey: string }) => {
+      charged.push(m.idempotencyKey);
+      return m.idempotencyKey !== a!.idempotencyKey;
+    };
     const out = (await decidePurchases(sql, [a!, b!, c!, d!], { buyerLimit: 6, payment })).map(decided);
     expect(out.map((x) => x.reason)).toEqual(['payment_failed', null, null, 'sold_out']);
     expect(charged.sort()).toEqual([a!, b!, c!].map((m) => m.idempotencyKey).sort());
@@ -136,7 +150,9 @@ describe('decidePurchases', () => {
 
   it('when anything tries to sell past capacity, then Postgres refuses it (the CHECK is the last line)', async () => {
     const event = await createTestEvent(sql, [3]);
-    await expect(sql`update tiers set sold = 4 where id = ${event.tiers[0]!.id}`).rejects.toMatchObject({ code: '23514' });
+    await expect(sql`update tiers set sold = 4 where id = ${event.tiers[0]!.id}`).rejects.toMatchObject({
+      code: '23514',
+    });
   });
 
   it('when anything writes a purchase whose tier belongs to another event, then Postgres refuses it (one foreign key on tier and event)', async () => {
@@ -145,7 +161,9 @@ describe('decidePurchases', () => {
     const key = `fk-${randomUUID()}`;
     await expect(sql`
       insert into purchases (id, idempotency_key, event_id, tier_id, buyer_id, quantity, status)
-      values (${randomUUID()}, ${key}, ${event.id}, ${other.tiers[0]!.id}, 'buyer-fk', 1, 'confirmed')`).rejects.toMatchObject({ code: '23503' });
+      values (${randomUUID()}, ${key}, ${event.id}, ${other.tiers[0]!.id}, 'buyer-fk', 1, 'confirmed')`).rejects.toMatchObject(
+      { code: '23503' },
+    );
     expect(await sql`select 1 from purchases where idempotency_key = ${key}`).toHaveLength(0);
   });
 });

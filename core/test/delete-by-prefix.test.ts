@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { deleteKeysByPrefix } from '@stampede/core/redis';
+import { testConfig } from '@stampede/lab/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteKeysByPrefix } from '../src/redis/delete-by-prefix.js';
-import { testConfig } from './support/fixtures.js';
 
 const config = testConfig();
 const redis = new Redis(config.REDIS_URL);

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { createLogger, redactUrl } from '@stampede/core/logger';
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactUrl } from '../src/logger.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const config = { LOG_LEVEL: 'info', LOG_PRETTY: false, INSTANCE_NAME: 'logger-test' } as const;
@@ -22,15 +22,34 @@ function capture() {
 describe('logger', () => {
   it('when a line carries a token, a password, an authorization header or the config, then their values never reach the output', () => {
     const { log, lines, raw } = capture();
-    log.info({
-      token: 'tok-secret-1', password: 'pw-secret-2', authorization: 'Bearer auth-secret-3',
-      headers: { authorization: 'Bearer auth-secret-4' },
-      config: { ADMIN_TOKEN: 'admin-secret-5', DATABASE_URL: 'postgres://u:db-secret-6@h/db', AMQP_URL: 'amqp://u:mq-secret-7@h', REDIS_URL: 'redis://:rd-secret-8@h', LOG_LEVEL: 'info' },
-      purchaseId: 'p-1',
-    }, 'with secrets');
+    log.info(
+      {
+        token: 'tok-secret-1',
+        password: 'pw-secret-2',
+        authorization: 'Bearer auth-secret-3',
+        headers: { authorization: 'Bearer auth-secret-4' },
+        config: {
+          ADMIN_TOKEN: 'admin-secret-5',
+          DATABASE_URL: 'postgres://u:db-secret-6@h/db',
+          AMQP_URL: 'amqp://u:mq-secret-7@h',
+          REDIS_URL: 'redis://:rd-secret-8@h',
+          LOG_LEVEL: 'info',
+        },
+        purchaseId: 'p-1',
+      },
+      'with secrets',
+    );
     expect(lines).toHaveLength(1);
     expect(raw()).not.toMatch(/secret-\d/);
-    expect(lines[0]).toMatchObject({ token: '[redacted]', password: '[redacted]', authorization: '[redacted]', purchaseId: 'p-1', component: 'test', instance: 'logger-test', level: 'info' });
+    expect(lines[0]).toMatchObject({
+      token: '[redacted]',
+      password: '[redacted]',
+      authorization: '[redacted]',
+      purchaseId: 'p-1',
+      component: 'test',
+      instance: 'logger-test',
+      level: 'info',
+    });
     expect((lines[0]!.config as Record<string, unknown>).LOG_LEVEL).toBe('info');
   });
 
@@ -48,8 +67,14 @@ describe('logger', () => {
       for (let i = 0; i < 5000; i++) log.info({ event: 'burst', i }, 'line ' + i);
       process.exit(0);`;
     execFileSync('npx', ['tsc', '-b', 'core'], { cwd: ROOT, stdio: 'pipe' });
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }).toString('utf8');
-    const seen = out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { i: number }).i);
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    }).toString('utf8');
+    const seen = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { i: number }).i);
     expect(seen).toHaveLength(5000);
     expect(seen[4999]).toBe(4999);
   });

@@ -20,7 +20,9 @@ export const RUN_ID_PATTERN = /^[A-Za-z0-9_]{1,24}$/;
  * @param {number} random a number in [0, 1)
  */
 export function newRunId(nowMs, random) {
-  const tail = Math.floor(random * 36 ** 6).toString(36).padStart(6, '0');
+  const tail = Math.floor(random * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0');
   return `r${Math.floor(nowMs).toString(36)}${tail}`;
 }
 
@@ -33,7 +35,9 @@ export function resolveRunId(given, nowMs, random) {
 
 /** The scenario part of a key: letters and digits of the name, at most 8. */
 export function scenarioTag(name) {
-  const tag = String(name || 'default').replace(/[^A-Za-z0-9]/g, '').slice(0, 8);
+  const tag = String(name || 'default')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 8);
   return tag || 'default';
 }
 
@@ -59,9 +63,10 @@ export function idempotencyKey({ runId, scenario, vu, iteration }) {
  * @param {{runId: string, scenario: string, vu: number, iteration: number, pool?: number}} at
  */
 export function buyerId({ runId, scenario, vu, iteration, pool = 0 }) {
-  const id = pool > 0
-    ? `${runId}-buyer-${counter('iteration', iteration % pool)}`
-    : `${runId}-${scenarioTag(scenario)}-${counter('vu', vu)}-${counter('iteration', iteration)}`;
+  const id =
+    pool > 0
+      ? `${runId}-buyer-${counter('iteration', iteration % pool)}`
+      : `${runId}-${scenarioTag(scenario)}-${counter('vu', vu)}-${counter('iteration', iteration)}`;
   if (!BUYER_PATTERN.test(id)) throw new Error(`generated buyer ${id} is not a valid buyerId`);
   return id;
 }

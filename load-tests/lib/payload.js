@@ -54,8 +54,10 @@ export function purchaseProblems(body) {
   const keys = Object.keys(body).sort().join(',');
   if (keys !== 'buyerId,quantity,tierId') problems.push(`members are ${keys}, expected buyerId,quantity,tierId`);
   if (typeof body.tierId !== 'string' || !UUID.test(body.tierId)) problems.push('tierId is not a UUID');
-  if (!Number.isInteger(body.quantity) || body.quantity < 1 || body.quantity > API_MAX_QUANTITY) problems.push('quantity is not 1..6');
-  if (typeof body.buyerId !== 'string' || !BUYER_PATTERN.test(body.buyerId)) problems.push('buyerId is not 1..64 letters, digits or _.@:+-');
+  if (!Number.isInteger(body.quantity) || body.quantity < 1 || body.quantity > API_MAX_QUANTITY)
+    problems.push('quantity is not 1..6');
+  if (typeof body.buyerId !== 'string' || !BUYER_PATTERN.test(body.buyerId))
+    problems.push('buyerId is not 1..64 letters, digits or _.@:+-');
   return problems;
 }
 

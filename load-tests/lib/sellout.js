@@ -52,7 +52,11 @@ export function inventory(eventTiers, availabilityTiers) {
   const tiers = eventTiers.map((t) => {
     const remaining = remainingOf.get(t.id);
     return {
-      id: t.id, name: t.name, capacity: t.capacity, sold: t.sold, remaining,
+      id: t.id,
+      name: t.name,
+      capacity: t.capacity,
+      sold: t.sold,
+      remaining,
       oversold: Math.max(0, t.sold - t.capacity),
       mismatch: remaining === undefined ? t.capacity : Math.abs(t.capacity - remaining - t.sold),
     };

@@ -41,7 +41,7 @@ export function purchaseOutcome(status, problem) {
   if (status === 202) return 'accepted';
   if (status === 200) return 'replayed';
   if (status === 409) {
-    const code = problem && problem.code;
+    const code = problem?.code;
     return CONFLICT_CODES.includes(code) ? code : 'conflict';
   }
   if (status === 429) return 'rate_limited';
@@ -59,7 +59,7 @@ export const PURCHASE_STATES = Object.freeze(['queued', ...FINAL_STATES]);
 
 /** A response header by name, whatever case the client or server gave it. */
 export function header(res, name) {
-  const headers = (res && res.headers) || {};
+  const headers = res?.headers || {};
   const wanted = name.toLowerCase();
   for (const key of Object.keys(headers)) if (key.toLowerCase() === wanted) return headers[key];
   return undefined;
@@ -70,7 +70,7 @@ export function jsonBody(res) {
   if (!res || typeof res.body !== 'string' || res.body === '') return null;
   try {
     return JSON.parse(res.body);
-  } catch (err) {
+  } catch (_err) {
     return null;
   }
 }

@@ -9,7 +9,15 @@ import { KINDS } from './statuses.js';
 
 /** Purchase outcomes counted by the scripts, one Counter each (`purchases_<outcome>`). */
 export const OUTCOME_COUNTERS = Object.freeze([
-  'accepted', 'replayed', 'sold_out', 'limit_exceeded', 'conflict', 'rate_limited', 'unavailable', 'invalid', 'error',
+  'accepted',
+  'replayed',
+  'sold_out',
+  'limit_exceeded',
+  'conflict',
+  'rate_limited',
+  'unavailable',
+  'invalid',
+  'error',
 ]);
 
 /** The Counter that counts one purchase outcome. */
@@ -34,44 +42,51 @@ export function acceptedIdsFromLog(text) {
 
 function value(metrics, name, stat) {
   const metric = metrics[name];
-  const v = metric && metric.values ? metric.values[stat] : undefined;
+  const v = metric?.values ? metric.values[stat] : undefined;
   return typeof v === 'number' ? v : undefined;
 }
 
 /** The figures of a run, from k6's summary data. Missing metrics read as absent or zero. */
 export function figures(data) {
-  const metrics = (data && data.metrics) || {};
+  const metrics = data?.metrics || {};
   const count = (name) => value(metrics, name, 'count') || 0;
   const latency = {};
   for (const kind of KINDS) {
     const name = `http_req_duration{kind:${kind}}`;
     if (!metrics[name]) continue;
     latency[kind] = {
-      count: value(metrics, name, 'count'), med: value(metrics, name, 'med'),
-      p95: value(metrics, name, 'p(95)'), p99: value(metrics, name, 'p(99)'), max: value(metrics, name, 'max'),
+      count: value(metrics, name, 'count'),
+      med: value(metrics, name, 'med'),
+      p95: value(metrics, name, 'p(95)'),
+      p99: value(metrics, name, 'p(99)'),
+      max: value(metrics, name, 'max'),
     };
   }
   const purchases = {};
-  for (const outcome of OUTCOME_COUNTERS) if (metrics[outcomeMetric(outcome)]) purchases[outcome] = count(outcomeMetric(outcome));
+  for (const outcome of OUTCOME_COUNTERS)
+    if (metrics[outcomeMetric(outcome)]) purchases[outcome] = count(outcomeMetric(outcome));
   const thresholds = [];
   for (const name of Object.keys(metrics).sort()) {
     const own = metrics[name].thresholds || {};
-    for (const expression of Object.keys(own)) thresholds.push({ metric: name, expression, ok: own[expression].ok !== false });
+    for (const expression of Object.keys(own))
+      thresholds.push({ metric: name, expression, ok: own[expression].ok !== false });
   }
-  const inventory = metrics.tickets_sold_final ? {
-    soldAtStart: value(metrics, 'tickets_sold_start', 'value'),
-    soldAtEnd: value(metrics, 'tickets_sold_final', 'value'),
-    capacity: value(metrics, 'tickets_capacity', 'value'),
-    remaining: value(metrics, 'tickets_remaining_final', 'value'),
-    oversold: value(metrics, 'tickets_oversold', 'value'),
-    mismatch: value(metrics, 'inventory_mismatch', 'value'),
-    confirmedTickets: count('tickets_confirmed'),
-    confirmed: count('purchases_confirmed'),
-    rejected: count('purchases_rejected'),
-    unresolved: count('purchases_unresolved'),
-  } : undefined;
+  const inventory = metrics.tickets_sold_final
+    ? {
+        soldAtStart: value(metrics, 'tickets_sold_start', 'value'),
+        soldAtEnd: value(metrics, 'tickets_sold_final', 'value'),
+        capacity: value(metrics, 'tickets_capacity', 'value'),
+        remaining: value(metrics, 'tickets_remaining_final', 'value'),
+        oversold: value(metrics, 'tickets_oversold', 'value'),
+        mismatch: value(metrics, 'inventory_mismatch', 'value'),
+        confirmedTickets: count('tickets_confirmed'),
+        confirmed: count('purchases_confirmed'),
+        rejected: count('purchases_rejected'),
+        unresolved: count('purchases_unresolved'),
+      }
+    : undefined;
   return {
-    durationMs: (data && data.state && data.state.testRunDurationMs) || 0,
+    durationMs: data?.state?.testRunDurationMs || 0,
     requests: count('http_reqs'),
     requestRate: value(metrics, 'http_reqs', 'rate') || 0,
     failedRate: value(metrics, 'http_req_failed', 'rate'),
@@ -105,7 +120,9 @@ function inventoryLines(inv) {
     `inventory: sold ${inv.soldAtStart ?? '?'} -> ${inv.soldAtEnd} of ${inv.capacity ?? '?'}, remaining ${inv.remaining ?? '?'}, ` +
       `oversold ${inv.oversold ?? '?'}, capacity-remaining-sold mismatch ${inv.mismatch ?? '?'}`,
     `client view: ${inv.confirmed} purchases confirmed (${inv.confirmedTickets} tickets), ${inv.rejected} rejected, ${inv.unresolved} unresolved; ` +
-      (agrees ? `API sold delta ${delta} agrees` : `API sold delta ${delta ?? '?'} DOES NOT MATCH (other traffic, or tickets lost/oversold)`),
+      (agrees
+        ? `API sold delta ${delta} agrees`
+        : `API sold delta ${delta ?? '?'} DOES NOT MATCH (other traffic, or tickets lost/oversold)`),
   ];
 }
 
@@ -122,7 +139,9 @@ export function textSummary(script, data, opts = {}) {
   const lines = [
     `stampede k6 ${script}${opts.runId ? ` (run ${opts.runId})` : ''}`,
     `${(fig.durationMs / 1000).toFixed(1)} s, ${fig.requests} requests, ${fig.requestRate.toFixed(1)} req/s, ${fig.iterations} iterations`,
-    v.thresholdsOk ? 'verdict: PASSED, every threshold met' : `verdict: FAILED, ${v.failedThresholds.length} threshold(s) not met`,
+    v.thresholdsOk
+      ? 'verdict: PASSED, every threshold met'
+      : `verdict: FAILED, ${v.failedThresholds.length} threshold(s) not met`,
     v.rateHeld
       ? `load generator: held the rate (${fig.dropped} dropped iterations, ${maxDropped} allowed)`
       : `load generator: INVALID RUN, ${fig.dropped} iterations dropped (${maxDropped} allowed): k6 could not hold the asked ` +
@@ -133,24 +152,30 @@ export function textSummary(script, data, opts = {}) {
   if (Object.keys(fig.latency).length) {
     lines.push(`latency ms   ${pad('count', 8)} ${pad('p50', 8)} ${pad('p95', 8)} ${pad('p99', 8)} ${pad('max', 8)}`);
     for (const [kind, l] of Object.entries(fig.latency)) {
-      lines.push(`  ${kind.padEnd(10)} ${pad(l.count ?? '-', 8)} ${pad(ms(l.med), 8)} ${pad(ms(l.p95), 8)} ${pad(ms(l.p99), 8)} ${pad(ms(l.max), 8)}`);
+      lines.push(
+        `  ${kind.padEnd(10)} ${pad(l.count ?? '-', 8)} ${pad(ms(l.med), 8)} ${pad(ms(l.p95), 8)} ${pad(ms(l.p99), 8)} ${pad(ms(l.max), 8)}`,
+      );
     }
   }
   if (fig.purchases) {
     const p = fig.purchases;
-    lines.push(`purchases: ${p.accepted ?? 0} accepted (${p.tickets} tickets), ${p.sold_out ?? 0} sold out, ` +
-      `${p.limit_exceeded ?? 0} over the buyer limit, ${p.rate_limited ?? 0} rate limited, ${p.unavailable ?? 0} broker unavailable, ` +
-      `${(p.conflict ?? 0) + (p.invalid ?? 0) + (p.error ?? 0)} failed`);
+    lines.push(
+      `purchases: ${p.accepted ?? 0} accepted (${p.tickets} tickets), ${p.sold_out ?? 0} sold out, ` +
+        `${p.limit_exceeded ?? 0} over the buyer limit, ${p.rate_limited ?? 0} rate limited, ${p.unavailable ?? 0} broker unavailable, ` +
+        `${(p.conflict ?? 0) + (p.invalid ?? 0) + (p.error ?? 0)} failed`,
+    );
   }
   if (fig.inventory) lines.push(...inventoryLines(fig.inventory));
   if (fig.thresholds.length) {
     lines.push('thresholds:');
     for (const t of fig.thresholds) lines.push(`  ${t.ok ? 'ok  ' : 'FAIL'} ${t.metric} ${t.expression}`);
   }
-  if (fig.purchases && fig.purchases.accepted) {
-    lines.push(`accepted purchase ids: one "ACCEPTED <id> <key>" console line each; README.md shows how to collect them into ${script}-accepted.txt`);
+  if (fig.purchases?.accepted) {
+    lines.push(
+      `accepted purchase ids: one "ACCEPTED <id> <key>" console line each; README.md shows how to collect them into ${script}-accepted.txt`,
+    );
   }
-  if (opts.files && opts.files.length) lines.push(`files: ${opts.files.join(', ')}`);
+  if (opts.files?.length) lines.push(`files: ${opts.files.join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
 

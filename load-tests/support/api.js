@@ -6,17 +6,24 @@
  * k6-only (imports k6 modules); the pure logic it applies lives in ../lib and is unit-tested.
  */
 
-import http from 'k6/http';
-import exec from 'k6/execution';
 import { check, sleep } from 'k6';
+import exec from 'k6/execution';
+import http from 'k6/http';
 import { Counter } from 'k6/metrics';
 import { apiUrls, parseDuration } from '../lib/config.js';
 import { buyerId, idempotencyKey, resolveRunId } from '../lib/ids.js';
 import { purchaseBody, tiersOf } from '../lib/payload.js';
 import {
-  DESIGNED_OUTCOMES, EXPECTED_STATUSES, FINAL_STATES, KINDS, PURCHASE_STATES, header, jsonBody, purchaseOutcome,
+  DESIGNED_OUTCOMES,
+  EXPECTED_STATUSES,
+  FINAL_STATES,
+  header,
+  jsonBody,
+  KINDS,
+  PURCHASE_STATES,
+  purchaseOutcome,
 } from '../lib/statuses.js';
-import { OUTCOME_COUNTERS, acceptedLine, outcomeMetric } from '../lib/summary.js';
+import { acceptedLine, OUTCOME_COUNTERS, outcomeMetric } from '../lib/summary.js';
 
 // Created once in the init context, as k6 recommends, and shared by every request.
 const expected = {};
@@ -31,16 +38,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The HTTP calls of the API, bound to one base URL and event. */
 export function createApi(cfg) {
   const urls = apiUrls(cfg.baseUrl, cfg.eventId);
-  const params = (kind, name, extra) => ({ tags: { kind, name }, responseCallback: expected[kind], timeout: cfg.requestTimeout, ...extra });
+  const params = (kind, name, extra) => ({
+    tags: { kind, name },
+    responseCallback: expected[kind],
+    timeout: cfg.requestTimeout,
+    ...extra,
+  });
   return {
     urls,
     listEvents: () => http.get(urls.events, params('events', 'GET /events')),
     getEvent: () => http.get(urls.event, params('event', 'GET /events/:id')),
     availability: () => http.get(urls.availability, params('availability', 'GET /events/:id/availability')),
     status: (purchaseId) => http.get(urls.purchase(purchaseId), params('status', 'GET /purchases/:id')),
-    purchase: (payload, key) => http.post(urls.purchases, purchaseBody(payload), params('purchase', 'POST /events/:id/purchases', {
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
-    })),
+    purchase: (payload, key) =>
+      http.post(
+        urls.purchases,
+        purchaseBody(payload),
+        params('purchase', 'POST /events/:id/purchases', {
+          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
+        }),
+      ),
   };
 }
 
@@ -52,7 +69,9 @@ export function prepareRun(api, cfg) {
   const res = api.getEvent();
   const event = jsonBody(res);
   if (res.status !== 200 || !event || tiersOf(event).length === 0) {
-    throw new Error(`cannot read event ${cfg.eventId} at ${cfg.baseUrl} (status ${res.status}); is the lab up and seeded?`);
+    throw new Error(
+      `cannot read event ${cfg.eventId} at ${cfg.baseUrl} (status ${res.status}); is the lab up and seeded?`,
+    );
   }
   const runId = resolveRunId(cfg.runId, Date.now(), Math.random());
   console.log(`RUN ${runId} event ${cfg.eventId} at ${cfg.baseUrl}`);
@@ -69,11 +88,16 @@ export function iterationIds(runId, cfg, iteration = exec.scenario.iterationInTe
 export function checkAvailability(res) {
   const body = jsonBody(res);
   const tiers = body && Array.isArray(body.tiers) ? body.tiers : [];
-  check(res, {
-    'availability is 200': (r) => r.status === 200,
-    'availability lists tiers with 0 <= remaining <= capacity': () =>
-      tiers.length > 0 && tiers.every((t) => Number.isInteger(t.remaining) && t.remaining >= 0 && t.remaining <= t.capacity),
-  }, { kind: 'availability' });
+  check(
+    res,
+    {
+      'availability is 200': (r) => r.status === 200,
+      'availability lists tiers with 0 <= remaining <= capacity': () =>
+        tiers.length > 0 &&
+        tiers.every((t) => Number.isInteger(t.remaining) && t.remaining >= 0 && t.remaining <= t.capacity),
+    },
+    { kind: 'availability' },
+  );
   return res.status === 200 && tiers.length > 0 ? body : null;
 }
 
@@ -87,7 +111,9 @@ export function recordPurchase(res, payload, key, cfg) {
   const outcome = purchaseOutcome(res.status, res.status >= 400 ? body : null);
   outcomes[outcome].add(1);
   const named = body && typeof body.purchaseId === 'string' && UUID.test(body.purchaseId);
-  const checks = { 'purchase answered as designed (202, 409 sold_out/limit_exceeded, 429)': () => DESIGNED_OUTCOMES.includes(outcome) };
+  const checks = {
+    'purchase answered as designed (202, 409 sold_out/limit_exceeded, 429)': () => DESIGNED_OUTCOMES.includes(outcome),
+  };
   if (outcome === 'accepted') {
     checks['202 names its purchase, queued, with Location'] = () =>
       named && body.status === 'queued' && String(header(res, 'Location') || '').endsWith(body.purchaseId);
@@ -103,7 +129,13 @@ export function recordPurchase(res, payload, key, cfg) {
 export function checkStatus(res) {
   const body = jsonBody(res);
   const state = body ? body.status : undefined;
-  check(res, { 'status is readable: queued, confirmed or rejected': () => res.status === 200 && PURCHASE_STATES.includes(state) }, { kind: 'status' });
+  check(
+    res,
+    {
+      'status is readable: queued, confirmed or rejected': () => res.status === 200 && PURCHASE_STATES.includes(state),
+    },
+    { kind: 'status' },
+  );
   return res.status === 200 ? state : undefined;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_EVENT_ID, ENV_DEFAULTS, parseDuration, readConfig } from '../lib/config.js';
-import { BUYER_PATTERN, KEY_PATTERN, buyerId, idempotencyKey, newRunId, resolveRunId } from '../lib/ids.js';
+import { BUYER_PATTERN, buyerId, idempotencyKey, KEY_PATTERN, newRunId, resolveRunId } from '../lib/ids.js';
 import { baseThresholds, flashSaleStages, latencyThresholds, rampingArrivals } from '../lib/options.js';
 import { pickQuantity, pickTier, purchaseBody, purchaseProblems } from '../lib/payload.js';
 import { createSelloutPlan, inventory } from '../lib/sellout.js';
@@ -19,7 +19,12 @@ describe('config from the environment', () => {
   });
 
   it('when values are set, then they win and a trailing slash is dropped', () => {
-    const cfg = readConfig({ BASE_URL: 'http://nginx:8080/', SPIKE_BUY_PEAK: '900', SOAK_DURATION: '1m30s', MAX_QUANTITY: '6' });
+    const cfg = readConfig({
+      BASE_URL: 'http://nginx:8080/',
+      SPIKE_BUY_PEAK: '900',
+      SOAK_DURATION: '1m30s',
+      MAX_QUANTITY: '6',
+    });
     expect(cfg.baseUrl).toBe('http://nginx:8080');
     expect(cfg.spike.buyPeak).toBe(900);
     expect(cfg.soak.duration).toBe('1m30s');
@@ -27,8 +32,14 @@ describe('config from the environment', () => {
   });
 
   it.each([
-    ['MAX_QUANTITY', '7'], ['MAX_QUANTITY', '0'], ['SPIKE_READ_PEAK', 'lots'], ['SOAK_DURATION', '5 minutes'],
-    ['EVENT_ID', 'not-a-uuid'], ['BASE_URL', 'localhost:8080'], ['LOG_ACCEPTED', 'maybe'], ['STATUS_SHARE', '1.5'],
+    ['MAX_QUANTITY', '7'],
+    ['MAX_QUANTITY', '0'],
+    ['SPIKE_READ_PEAK', 'lots'],
+    ['SOAK_DURATION', '5 minutes'],
+    ['EVENT_ID', 'not-a-uuid'],
+    ['BASE_URL', 'localhost:8080'],
+    ['LOG_ACCEPTED', 'maybe'],
+    ['STATUS_SHARE', '1.5'],
   ])('when %s=%s, then reading the config fails with the variable named', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(name);
   });
@@ -68,7 +79,12 @@ describe('keys and buyers', () => {
   });
 
   it('when numbers are as large as k6 can count, then the key stays within 128 and the buyer within 64 characters', () => {
-    const at = { runId: 'x'.repeat(24), scenario: 'a-very-long-scenario-name', vu: Number.MAX_SAFE_INTEGER, iteration: Number.MAX_SAFE_INTEGER };
+    const at = {
+      runId: 'x'.repeat(24),
+      scenario: 'a-very-long-scenario-name',
+      vu: Number.MAX_SAFE_INTEGER,
+      iteration: Number.MAX_SAFE_INTEGER,
+    };
     expect(idempotencyKey(at).length).toBeLessThanOrEqual(128);
     expect(buyerId(at).length).toBeLessThanOrEqual(64);
   });
@@ -92,7 +108,10 @@ describe('keys and buyers', () => {
 });
 
 describe('purchase payloads', () => {
-  const tiers = [{ id: TIER, capacity: 500 }, { id: '00000000-0000-4000-8000-0000000000a2', capacity: 1500 }];
+  const tiers = [
+    { id: TIER, capacity: 500 },
+    { id: '00000000-0000-4000-8000-0000000000a2', capacity: 1500 },
+  ];
 
   it('when quantities are drawn across [0, 1), then each is within 1..max and never above 6', () => {
     for (const max of [1, 4, 6, 9]) {
@@ -112,7 +131,13 @@ describe('purchase payloads', () => {
   });
 
   it('when a body is built, then it is valid against the contract', () => {
-    const body = JSON.parse(purchaseBody({ tierId: TIER, quantity: 3, buyerId: buyerId({ runId: 'r1', scenario: 'buy', vu: 2, iteration: 9 }) }));
+    const body = JSON.parse(
+      purchaseBody({
+        tierId: TIER,
+        quantity: 3,
+        buyerId: buyerId({ runId: 'r1', scenario: 'buy', vu: 2, iteration: 9 }),
+      }),
+    );
     expect(purchaseProblems(body)).toEqual([]);
   });
 
@@ -159,14 +184,36 @@ describe('options', () => {
     expect(t.http_req_failed).toContainEqual({ threshold: 'rate<0.5', abortOnFail: true, delayAbortEval: '10s' });
     expect(t.checks).toContainEqual({ threshold: 'rate>=0.5', abortOnFail: true, delayAbortEval: '10s' });
     expect(t.dropped_iterations).toEqual(['count<=10']);
-    expect(latencyThresholds('purchase', 300, 800)).toEqual({ 'http_req_duration{kind:purchase}': ['p(95)<300', 'p(99)<800'] });
+    expect(latencyThresholds('purchase', 300, 800)).toEqual({
+      'http_req_duration{kind:purchase}': ['p(95)<300', 'p(99)<800'],
+    });
   });
 
   it('when a flash sale is staged, then it goes calm, peak, held, calm', () => {
-    const stages = flashSaleStages({ calm: 5, peak: 100, calmFor: '10s', rampFor: '5s', holdFor: '30s', coolFor: '10s' });
+    const stages = flashSaleStages({
+      calm: 5,
+      peak: 100,
+      calmFor: '10s',
+      rampFor: '5s',
+      holdFor: '30s',
+      coolFor: '10s',
+    });
     expect(stages.map((s) => s.target)).toEqual([5, 100, 100, 5]);
-    const scenario = rampingArrivals({ exec: 'buy', calm: 5, peak: 100, stages: { calmFor: '1s', rampFor: '1s', holdFor: '1s', coolFor: '1s' }, preVUs: 50, maxVUs: 20 });
-    expect(scenario).toMatchObject({ executor: 'ramping-arrival-rate', startRate: 5, timeUnit: '1s', preAllocatedVUs: 20, maxVUs: 20 });
+    const scenario = rampingArrivals({
+      exec: 'buy',
+      calm: 5,
+      peak: 100,
+      stages: { calmFor: '1s', rampFor: '1s', holdFor: '1s', coolFor: '1s' },
+      preVUs: 50,
+      maxVUs: 20,
+    });
+    expect(scenario).toMatchObject({
+      executor: 'ramping-arrival-rate',
+      startRate: 5,
+      timeUnit: '1s',
+      preAllocatedVUs: 20,
+      maxVUs: 20,
+    });
   });
 });
 
@@ -188,7 +235,13 @@ describe('sellout logic', () => {
   it('when the API figures are joined, then oversell and disagreement are counted', () => {
     const good = inventory([{ id: 'a', capacity: 10, sold: 10 }], [{ tierId: 'a', remaining: 0 }]);
     expect(good).toMatchObject({ soldOut: true, oversold: 0, mismatch: 0 });
-    const bad = inventory([{ id: 'a', capacity: 10, sold: 12 }, { id: 'b', capacity: 5, sold: 0 }], [{ tierId: 'a', remaining: 0 }]);
+    const bad = inventory(
+      [
+        { id: 'a', capacity: 10, sold: 12 },
+        { id: 'b', capacity: 5, sold: 0 },
+      ],
+      [{ tierId: 'a', remaining: 0 }],
+    );
     expect(bad).toMatchObject({ oversold: 2, mismatch: 2 + 5, soldOut: false });
   });
 });

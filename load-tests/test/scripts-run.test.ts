@@ -20,6 +20,7 @@ const scripts = {
 };
 
 // The scripts are plain JS run by k6; here they are driven through the fake runtime.
+// biome-ignore lint/suspicious/noExplicitAny: a k6 script's exports are whatever the script defines
 type Script = Record<string, any>;
 
 async function load(name: keyof typeof scripts, env: Record<string, string> = {}): Promise<Script> {
@@ -28,18 +29,28 @@ async function load(name: keyof typeof scripts, env: Record<string, string> = {}
   return scripts[name]();
 }
 
-function lab(options: Partial<FakeOptions> = {}, wrap?: (handler: ReturnType<typeof createFakeStampede>['handler']) => ReturnType<typeof createFakeStampede>['handler']) {
+function lab(
+  options: Partial<FakeOptions> = {},
+  wrap?: (
+    handler: ReturnType<typeof createFakeStampede>['handler'],
+  ) => ReturnType<typeof createFakeStampede>['handler'],
+) {
   const api = createFakeStampede({ eventId: EVENT, capacities: [20, 30], ...options });
   resetFake(wrap ? wrap(api.handler) : api.handler);
   return api;
 }
 
-const failedChecks = () => fake().checks.filter((c) => !c.ok).map((c) => c.name);
+const failedChecks = () =>
+  fake()
+    .checks.filter((c) => !c.ok)
+    .map((c) => c.name);
 const posts = () => fake().requests.filter((r) => r.method === 'POST');
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['Date'] });
-  vi.spyOn(console, 'log').mockImplementation((msg: unknown) => { fake().logs.push(String(msg)); });
+  vi.spyOn(console, 'log').mockImplementation((msg: unknown) => {
+    fake().logs.push(String(msg));
+  });
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -60,7 +71,8 @@ describe('smoke.js', () => {
     expect(posts()[0]!.headers['Idempotency-Key']).toMatch(KEY_PATTERN);
     expect(posts()[1]!.headers['Idempotency-Key']).toBe(posts()[0]!.headers['Idempotency-Key']);
     expect(acceptedIdsFromLog(fake().logs.join('\n'))).toEqual([purchase!.id]);
-    for (const r of fake().requests) expect(r.tags.kind, r.url).toMatch(/^(events|event|availability|purchase|status)$/);
+    for (const r of fake().requests)
+      expect(r.tags.kind, r.url).toMatch(/^(events|event|availability|purchase|status)$/);
   });
 
   it('when the house is sold out, then a 409 sold_out still passes the smoke test', async () => {
@@ -145,7 +157,12 @@ describe('sellout.js', () => {
     const run = m.setup();
     asIteration('sellout', 1, 0, () => m.sellout(run));
     m.teardown(run);
-    expect(failedChecks()).toEqual(expect.arrayContaining(['not oversold: sold <= capacity in every tier', 'capacity - remaining == sold (confirmed) in every tier']));
+    expect(failedChecks()).toEqual(
+      expect.arrayContaining([
+        'not oversold: sold <= capacity in every tier',
+        'capacity - remaining == sold (confirmed) in every tier',
+      ]),
+    );
     expect(last('tickets_oversold')).toBe(2);
     expect(m.options.thresholds.tickets_oversold).toEqual(['value==0']);
   });
@@ -155,7 +172,12 @@ describe('read-soak.js', () => {
   it('when reads are answered from the cache, then checks pass and the hit rate is recorded', async () => {
     lab();
     const m = await load('read-soak', { SOAK_RATE: '50', SOAK_DURATION: '2m' });
-    expect(m.options.scenarios.read).toMatchObject({ executor: 'constant-arrival-rate', rate: 50, duration: '2m', exec: 'read' });
+    expect(m.options.scenarios.read).toMatchObject({
+      executor: 'constant-arrival-rate',
+      rate: 50,
+      duration: '2m',
+      exec: 'read',
+    });
     const run = m.setup();
     for (let i = 0; i < 10; i += 1) asIteration('read', 1, i, () => m.read(run));
     expect(failedChecks()).toEqual([]);
@@ -165,11 +187,18 @@ describe('read-soak.js', () => {
 });
 
 describe('handleSummary', () => {
-  it.each(Object.keys(scripts))('when %s ends, then its summary files go to RESULTS_DIR with the run id of setup', async (name) => {
-    lab();
-    const m = await load(name as keyof typeof scripts);
-    const out = m.handleSummary({ metrics: {}, state: { testRunDurationMs: 1000 }, setup_data: { runId: 'rabc' } });
-    expect(Object.keys(out).sort()).toEqual([`/scripts/results/${name}-summary.json`, `/scripts/results/${name}-summary.txt`, 'stdout']);
-    expect(out.stdout).toContain(`stampede k6 ${name} (run rabc)`);
-  });
+  it.each(Object.keys(scripts))(
+    'when %s ends, then its summary files go to RESULTS_DIR with the run id of setup',
+    async (name) => {
+      lab();
+      const m = await load(name as keyof typeof scripts);
+      const out = m.handleSummary({ metrics: {}, state: { testRunDurationMs: 1000 }, setup_data: { runId: 'rabc' } });
+      expect(Object.keys(out).sort()).toEqual([
+        `/scripts/results/${name}-summary.json`,
+        `/scripts/results/${name}-summary.txt`,
+        'stdout',
+      ]);
+      expect(out.stdout).toContain(`stampede k6 ${name} (run rabc)`);
+    },
+  );
 });

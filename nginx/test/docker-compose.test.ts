@@ -1,13 +1,16 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type NginxTemplateVars, nginxEnv } from '@stampede/lab/nginx-config';
 import { describe, expect, it } from 'vitest';
-import { nginxEnv, type NginxTemplateVars } from '../../core/src/lab/nginx-config.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
-if (!hasCompose) console.warn('docker-compose is not installed: skipping the docker-compose.yml checks (apt-get install docker-compose; .ci/run installs it)');
+if (!hasCompose)
+  console.warn(
+    'docker-compose is not installed: skipping the docker-compose.yml checks (apt-get install docker-compose; .ci/run installs it)',
+  );
 
 /** The nginx settings of the Docker path; the local lab passes its own to the same nginxEnv(). */
 const DOCKER_NGINX: NginxTemplateVars = {
@@ -31,8 +34,14 @@ interface ComposeService {
 /** The resolved compose file as JSON (Debian's docker-compose is Python: PyYAML is there). */
 async function composeConfig(): Promise<{ services: Record<string, ComposeService> }> {
   // the rate-limit defaults, whatever this shell exports
-  const { stdout } = await run('docker-compose', ['config'], { cwd: root, env: { ...process.env, NGINX_RATE_LIMIT_RPS: '', NGINX_RATE_LIMIT_BURST: '', NGINX_WORKER_PROCESSES: '' } });
-  const toJson = spawnSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: stdout, encoding: 'utf8' });
+  const { stdout } = await run('docker-compose', ['config'], {
+    cwd: root,
+    env: { ...process.env, NGINX_RATE_LIMIT_RPS: '', NGINX_RATE_LIMIT_BURST: '', NGINX_WORKER_PROCESSES: '' },
+  });
+  const toJson = spawnSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
+    input: stdout,
+    encoding: 'utf8',
+  });
   if (toJson.status !== 0) throw new Error(`could not read docker-compose config as YAML: ${toJson.stderr}`);
   return JSON.parse(toJson.stdout);
 }
@@ -45,7 +54,9 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
   it('when nginx is configured, then its variables are exactly what nginxEnv() gives the local lab', async () => {
     const { services } = await composeConfig();
     const env = services.nginx!.environment!;
-    const ours = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('NGINX_') && !k.startsWith('NGINX_ENVSUBST_')));
+    const ours = Object.fromEntries(
+      Object.entries(env).filter(([k]) => k.startsWith('NGINX_') && !k.startsWith('NGINX_ENVSUBST_')),
+    );
     expect(ours).toEqual(nginxEnv(DOCKER_NGINX));
     expect(env.NGINX_ENVSUBST_FILTER).toBe('^NGINX_');
   });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { ERROR_CATALOGUE } from '@stampede/core/errors';
+import { waitFor } from '@stampede/lab/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ERROR_CATALOGUE } from '../../core/src/errors.js';
-import { waitFor } from '../../core/test/support/fixtures.js';
 import { cleanupList, startFakeReplica, startNginx } from './support/nginx-harness.js';
 
 const cleanup = cleanupList();
@@ -46,7 +46,13 @@ describe('nginx edge in front of two replicas', () => {
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(b.seen.length).toBe(10);
     // the retry really happened: one request names both replicas in the access log
-    const lines = await waitFor(async () => { const all = await nginx.accessLines(); return all.length >= 10 ? all : undefined; }, { what: 'access log' });
+    const lines = await waitFor(
+      async () => {
+        const all = await nginx.accessLines();
+        return all.length >= 10 ? all : undefined;
+      },
+      { what: 'access log' },
+    );
     expect(lines.some((l) => l.upstreamAddr === `${a.address}, ${b.address}`)).toBe(true);
   });
 
@@ -64,7 +70,11 @@ describe('nginx edge in front of two replicas', () => {
     const results: Array<{ id: string; status: number }> = [];
     for (let i = 0; i < 6; i++) {
       const id = randomUUID();
-      const res = await fetch(`${nginx.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id }) });
+      const res = await fetch(`${nginx.url}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id }),
+      });
       if (res.status === 502) await expectProblem(res, 502, 'upstream_unavailable');
       results.push({ id, status: res.status });
     }
@@ -79,7 +89,8 @@ describe('nginx edge in front of two replicas', () => {
   it('when a replica refuses the connection, then a POST goes to the other (it never reached the first)', async () => {
     const { a, b, nginx } = await edge();
     await a.stop();
-    for (let i = 0; i < 4; i++) expect((await fetch(`${nginx.url}/orders`, { method: 'POST', body: '{}' })).status).toBe(202);
+    for (let i = 0; i < 4; i++)
+      expect((await fetch(`${nginx.url}/orders`, { method: 'POST', body: '{}' })).status).toBe(202);
     expect(b.seen.filter((s) => s.method === 'POST').length).toBe(4);
   });
 
@@ -94,9 +105,13 @@ describe('nginx edge in front of two replicas', () => {
     const absent = (await (await fetch(`${nginx.url}/x`)).json()) as { headers: Record<string, string> };
     expect(absent.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
     const mine = `req-${randomUUID()}`;
-    const kept = (await (await fetch(`${nginx.url}/x`, { headers: { 'x-request-id': mine } })).json()) as { headers: Record<string, string> };
+    const kept = (await (await fetch(`${nginx.url}/x`, { headers: { 'x-request-id': mine } })).json()) as {
+      headers: Record<string, string>;
+    };
     expect(kept.headers['x-request-id']).toBe(mine);
-    const junk = (await (await fetch(`${nginx.url}/x`, { headers: { 'x-request-id': 'not an "id"' } })).json()) as { headers: Record<string, string> };
+    const junk = (await (await fetch(`${nginx.url}/x`, { headers: { 'x-request-id': 'not an "id"' } })).json()) as {
+      headers: Record<string, string>;
+    };
     expect(junk.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
     for (const seen of [...a.seen, ...b.seen]) {
       expect(seen.headers['x-real-ip']).toBe('127.0.0.1');
@@ -109,8 +124,18 @@ describe('nginx edge in front of two replicas', () => {
     const { nginx } = await edge();
     const id = `log-${randomUUID()}`;
     await fetch(`${nginx.url}/events/e1/availability?x=1`, { headers: { 'x-request-id': id } });
-    const line = await waitFor(async () => (await nginx.accessLines()).find((l) => l.requestId === id), { what: 'access log line' });
-    expect(line).toMatchObject({ component: 'nginx', event: 'http.access', method: 'GET', uri: '/events/e1/availability?x=1', status: 200, remoteAddr: '127.0.0.1', upstreamStatus: '200' });
+    const line = await waitFor(async () => (await nginx.accessLines()).find((l) => l.requestId === id), {
+      what: 'access log line',
+    });
+    expect(line).toMatchObject({
+      component: 'nginx',
+      event: 'http.access',
+      method: 'GET',
+      uri: '/events/e1/availability?x=1',
+      status: 200,
+      remoteAddr: '127.0.0.1',
+      upstreamStatus: '200',
+    });
     expect(typeof line.time).toBe('string');
     expect(typeof line.requestTime).toBe('number');
     expect(typeof line.bytesSent).toBe('number');
@@ -120,7 +145,12 @@ describe('nginx edge in front of two replicas', () => {
 
   it('when a client bursts purchases over the rate, then the excess gets 429 problem+json and never reaches a replica', async () => {
     const { a, b, nginx } = await edge({ rateLimitPerSecond: 1, rateLimitBurst: 2 });
-    const post = () => fetch(`${nginx.url}/events/e1/purchases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const post = () =>
+      fetch(`${nginx.url}/events/e1/purchases`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
     const responses = await Promise.all(Array.from({ length: 12 }, post));
     const limited = responses.filter((r) => r.status === 429);
     const accepted = responses.filter((r) => r.status === 202);
@@ -136,7 +166,11 @@ describe('nginx edge in front of two replicas', () => {
 
   it('when a body is over 16k, then nginx answers 413 problem+json and the replicas see nothing', async () => {
     const { a, b, nginx } = await edge();
-    const res = await fetch(`${nginx.url}/events/e1/purchases`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(20_000) }) });
+    const res = await fetch(`${nginx.url}/events/e1/purchases`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(20_000) }),
+    });
     const body = await expectProblem(res, 413, 'payload_too_large');
     expect(body.title).toBe(ERROR_CATALOGUE.payload_too_large.title);
     expect(a.seen.length + b.seen.length).toBe(0);

@@ -1,9 +1,20 @@
-import { writeCachedAvailability } from '@stampede/core/availability/availability-cache';
-import { queryAvailability } from '@stampede/core/events/event-repository';
-import { settleMany } from '@stampede/core/gate/admission-gate';
-import type { Decision, DecidedPurchase } from '@stampede/core/purchases/decide-purchases';
-import { redisIsReady } from '@stampede/core/redis/redis-client';
-import type { BatchProcessorDeps } from './batch-processor.js';
+import { writeCachedAvailability } from '@stampede/core/cache';
+import type { Config } from '@stampede/core/config';
+import type { Sql } from '@stampede/core/db';
+import { queryAvailability } from '@stampede/core/events';
+import { settleMany } from '@stampede/core/gate';
+import type { Logger } from '@stampede/core/logger';
+import type { DecidedPurchase, Decision } from '@stampede/core/purchases';
+import type { Redis, RedisKeys } from '@stampede/core/redis';
+import { redisIsReady } from '@stampede/core/redis';
+
+export interface AfterCommitDeps {
+  config: Pick<Config, 'GATE_RECORD_TTL_S' | 'CACHE_STALE_TTL_MS'>;
+  log: Logger;
+  sql: Sql;
+  redis: Redis;
+  keys: RedisKeys;
+}
 
 /**
  * What follows a commit, so a buyer polling sees the outcome at once: the gate is
@@ -13,16 +24,27 @@ import type { BatchProcessorDeps } from './batch-processor.js';
  * Nothing here can undo the decision: Redis being down is logged, never fatal, and the
  * gate is made honest again by reconciliation.
  */
-export async function publishAfterCommit(deps: Omit<BatchProcessorDeps, 'payment' | 'stopping'>, decisions: Decision[]): Promise<void> {
+export async function publishAfterCommit(deps: AfterCommitDeps, decisions: Decision[]): Promise<void> {
   const { log, redis, keys, sql, config } = deps;
   const decided = decisions.filter((d): d is DecidedPurchase => d.kind === 'decided');
 
   for (const d of decided) {
     const m = d.message;
-    log.info({
-      event: 'purchase.decided', purchaseId: d.purchaseId, requestId: m.requestId, status: d.status, reason: d.reason,
-      tierId: m.tierId, eventId: m.eventId, buyerId: m.buyerId, quantity: m.quantity, duplicate: d.duplicate,
-    }, d.status === 'confirmed' ? 'purchase confirmed' : `purchase rejected: ${d.reason}`);
+    log.info(
+      {
+        event: 'purchase.decided',
+        purchaseId: d.purchaseId,
+        requestId: m.requestId,
+        status: d.status,
+        reason: d.reason,
+        tierId: m.tierId,
+        eventId: m.eventId,
+        buyerId: m.buyerId,
+        quantity: m.quantity,
+        duplicate: d.duplicate,
+      },
+      d.status === 'confirmed' ? 'purchase confirmed' : `purchase rejected: ${d.reason}`,
+    );
   }
 
   if (!redisIsReady(redis)) {
@@ -31,9 +53,20 @@ export async function publishAfterCommit(deps: Omit<BatchProcessorDeps, 'payment
   }
   try {
     // One script call per few hundred purchases, not one round trip each.
-    await settleMany(redis, keys, decided.map((d) => ({ message: d.message, settlement: { status: d.status, reason: d.reason, decidedAt: d.decidedAt } })), config.GATE_RECORD_TTL_S);
+    await settleMany(
+      redis,
+      keys,
+      decided.map((d) => ({
+        message: d.message,
+        settlement: { status: d.status, reason: d.reason, decidedAt: d.decidedAt },
+      })),
+      config.GATE_RECORD_TTL_S,
+    );
   } catch (err) {
-    log.warn({ event: 'gate.settle_failed', count: decided.length, err: String(err) }, 'gate not settled, left to reconciliation');
+    log.warn(
+      { event: 'gate.settle_failed', count: decided.length, err: String(err) },
+      'gate not settled, left to reconciliation',
+    );
   }
 
   for (const eventId of new Set(decided.map((d) => d.message.eventId))) {
@@ -41,7 +74,10 @@ export async function publishAfterCommit(deps: Omit<BatchProcessorDeps, 'payment
       const availability = await queryAvailability(sql, eventId);
       if (availability) await writeCachedAvailability(redis, keys, availability, config.CACHE_STALE_TTL_MS);
     } catch (err) {
-      log.warn({ event: 'availability.refresh_failed', eventId, err: (err as Error).message }, 'availability cache not refreshed');
+      log.warn(
+        { event: 'availability.refresh_failed', eventId, err: (err as Error).message },
+        'availability cache not refreshed',
+      );
     }
   }
 }

@@ -2,12 +2,12 @@ import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { isTransientDbError } from '@stampede/core/errors';
 import type { Logger } from '@stampede/core/logger';
-import { decidePurchases, type Decision, type Payment } from '@stampede/core/purchases/decide-purchases';
-import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
-import type { WorkerMetrics } from '@stampede/core/metrics/registry';
-import type { Redis, RedisKeys } from '@stampede/core/redis/redis-client';
-import { backoffMs, sleep } from './backoff.js';
+import type { WorkerMetrics } from '@stampede/core/metrics';
+import type { PurchaseMessage } from '@stampede/core/purchases';
+import { type Decision, decidePurchases, type Payment } from '@stampede/core/purchases';
+import type { Redis, RedisKeys } from '@stampede/core/redis';
 import { publishAfterCommit } from './after-commit.js';
+import { backoffMs, sleep } from './backoff.js';
 import { withDeadline } from './deadline.js';
 import type { DeadLetterReason } from './delivery.js';
 
@@ -23,7 +23,15 @@ export type Outcome =
   | { kind: 'release' };
 
 export interface BatchProcessorDeps {
-  config: Pick<Config, 'BUYER_LIMIT_PER_EVENT' | 'WORKER_DECIDE_TIMEOUT_MS' | 'WORKER_RETRY_BASE_MS' | 'WORKER_RETRY_MAX_MS' | 'GATE_RECORD_TTL_S' | 'CACHE_STALE_TTL_MS'>;
+  config: Pick<
+    Config,
+    | 'BUYER_LIMIT_PER_EVENT'
+    | 'WORKER_DECIDE_TIMEOUT_MS'
+    | 'WORKER_RETRY_BASE_MS'
+    | 'WORKER_RETRY_MAX_MS'
+    | 'GATE_RECORD_TTL_S'
+    | 'CACHE_STALE_TTL_MS'
+  >;
   log: Logger;
   sql: Sql;
   redis: Redis;
@@ -49,7 +57,11 @@ function countCommitted(metrics: WorkerMetrics | undefined, decisions: Decision[
   metrics.batchSize.observe(decisions.length);
   metrics.batchDuration.observe(decideMs / 1000);
   for (const d of decisions) {
-    if (d.kind === 'decided') metrics.processed.inc({ outcome: d.duplicate ? 'duplicate' : d.status, reason: (!d.duplicate && d.reason) || '' });
+    if (d.kind === 'decided')
+      metrics.processed.inc({
+        outcome: d.duplicate ? 'duplicate' : d.status,
+        reason: (!d.duplicate && d.reason) || '',
+      });
   }
 }
 
@@ -67,15 +79,27 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
   async function decideWithRetry(messages: PurchaseMessage[]): Promise<Decision[]> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const deciding = decidePurchases(deps.sql, messages, { buyerLimit: config.BUYER_LIMIT_PER_EVENT, payment: deps.payment });
+        const deciding = decidePurchases(deps.sql, messages, {
+          buyerLimit: config.BUYER_LIMIT_PER_EVENT,
+          payment: deps.payment,
+        });
         return await withDeadline(deciding, config.WORKER_DECIDE_TIMEOUT_MS, 'batch decision');
       } catch (err) {
         if (!isTransientDbError(err)) throw err;
         if (deps.stopping.aborted) throw new Stopped();
         const delayMs = backoffMs(attempt, config.WORKER_RETRY_BASE_MS, config.WORKER_RETRY_MAX_MS);
         deps.metrics?.retries.inc();
-        log.warn({ event: 'batch.retrying', size: messages.length, attempt: attempt + 1, delayMs, code: (err as { code?: string }).code, err: (err as Error).message },
-          'postgres unavailable, batch kept unacked and retried');
+        log.warn(
+          {
+            event: 'batch.retrying',
+            size: messages.length,
+            attempt: attempt + 1,
+            delayMs,
+            code: (err as { code?: string }).code,
+            err: (err as Error).message,
+          },
+          'postgres unavailable, batch kept unacked and retried',
+        );
         await sleep(delayMs, deps.stopping);
       }
     }
@@ -83,13 +107,19 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
 
   function logCommitted(decisions: Decision[], decideMs: number, started: number): void {
     const count = (pred: (d: Decision) => boolean) => decisions.filter(pred).length;
-    log.info({
-      event: 'batch.committed', size: decisions.length,
-      confirmed: count((d) => d.kind === 'decided' && d.status === 'confirmed' && !d.duplicate),
-      rejected: count((d) => d.kind === 'decided' && d.status === 'rejected' && !d.duplicate),
-      duplicates: count((d) => d.kind === 'decided' && d.duplicate), poison: count((d) => d.kind === 'poison'),
-      decideMs, ms: Math.round(performance.now() - started),
-    }, 'batch committed');
+    log.info(
+      {
+        event: 'batch.committed',
+        size: decisions.length,
+        confirmed: count((d) => d.kind === 'decided' && d.status === 'confirmed' && !d.duplicate),
+        rejected: count((d) => d.kind === 'decided' && d.status === 'rejected' && !d.duplicate),
+        duplicates: count((d) => d.kind === 'decided' && d.duplicate),
+        poison: count((d) => d.kind === 'poison'),
+        decideMs,
+        ms: Math.round(performance.now() - started),
+      },
+      'batch committed',
+    );
   }
 
   async function processBatch(messages: PurchaseMessage[]): Promise<Outcome[]> {
@@ -100,7 +130,10 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
     } catch (err) {
       if (err instanceof Stopped) return messages.map(() => ({ kind: 'release' }));
       if (messages.length === 1) return [{ kind: 'failed', error: err }];
-      log.warn({ event: 'batch.split', size: messages.length, err: (err as Error).message }, 'batch failed, deciding its messages one by one');
+      log.warn(
+        { event: 'batch.split', size: messages.length, err: (err as Error).message },
+        'batch failed, deciding its messages one by one',
+      );
       const outcomes: Outcome[] = [];
       for (const m of messages) outcomes.push(...(await processBatch([m])));
       return outcomes;
@@ -109,11 +142,24 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
     countCommitted(deps.metrics, decisions, decideMs);
     const settled: Promise<void> = publishAfterCommit(deps, decisions)
       .then(() => logCommitted(decisions, decideMs, started))
-      .catch((err: unknown) => log.error({ event: 'batch.after_commit_failed', err: (err as Error).message }, 'after-commit work failed; reconciliation repairs the gate'));
+      .catch((err: unknown) =>
+        log.error(
+          { event: 'batch.after_commit_failed', err: (err as Error).message },
+          'after-commit work failed; reconciliation repairs the gate',
+        ),
+      );
     afterCommits.add(settled);
     void settled.finally(() => afterCommits.delete(settled));
-    return decisions.map((d): Outcome => (d.kind === 'poison' ? { kind: 'dead-letter', reason: d.reason, detail: d.detail } : { kind: 'ack', settled }));
+    return decisions.map(
+      (d): Outcome =>
+        d.kind === 'poison' ? { kind: 'dead-letter', reason: d.reason, detail: d.detail } : { kind: 'ack', settled },
+    );
   }
 
-  return { process: processBatch, settled: async () => { await Promise.all(afterCommits); } };
+  return {
+    process: processBatch,
+    settled: async () => {
+      await Promise.all(afterCommits);
+    },
+  };
 }

@@ -1,8 +1,8 @@
 import type { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import type { ConsumeMessage, Options } from 'amqplib';
-import type { BrokerNames } from '@stampede/core/broker/topology';
+import type { BrokerNames } from '@stampede/core/broker';
 import type { Logger } from '@stampede/core/logger';
-import { deliveryTrace, type DeadLetterReason } from './delivery.js';
+import type { ConsumeMessage, Options } from 'amqplib';
+import { type DeadLetterReason, deliveryTrace } from './delivery.js';
 
 /** How long the broker may take to confirm a dead-lettered copy before the delivery is requeued instead. */
 const CONFIRM_TIMEOUT_MS = 5_000;
@@ -14,8 +14,13 @@ const CONFIRM_TIMEOUT_MS = 5_000;
  * leaves a second copy in the DLQ, never none.
  */
 export async function deadLetter(
-  amqp: AmqpConnection, names: BrokerNames, log: Logger, msg: ConsumeMessage,
-  reason: DeadLetterReason, detail: string, instance: string,
+  amqp: AmqpConnection,
+  names: BrokerNames,
+  log: Logger,
+  msg: ConsumeMessage,
+  reason: DeadLetterReason,
+  detail: string,
+  instance: string,
 ): Promise<void> {
   const { 'x-delivery-count': _count, ...headers } = msg.properties.headers ?? {};
   const options: Options.Publish & { timeout: number } = {
@@ -34,5 +39,8 @@ export async function deadLetter(
     timeout: CONFIRM_TIMEOUT_MS,
   };
   await amqp.publish(names.deadLetterExchange, names.routingKey, msg.content, options);
-  log.error({ event: 'purchase.dead_lettered', reason, detail, ...deliveryTrace(msg), deadLetterQueue: names.deadLetterQueue }, `message dead-lettered: ${reason}`);
+  log.error(
+    { event: 'purchase.dead_lettered', reason, detail, ...deliveryTrace(msg), deadLetterQueue: names.deadLetterQueue },
+    `message dead-lettered: ${reason}`,
+  );
 }

@@ -1,5 +1,5 @@
+import { type PurchaseMessage, purchaseMessageSchema } from '@stampede/core/purchases';
 import type { ConsumeMessage } from 'amqplib';
-import { purchaseMessageSchema, type PurchaseMessage } from '@stampede/core/purchases/purchase-message';
 
 /** Why a message went to the dead-letter queue; travels in its `x-death-reason` header. */
 export type DeadLetterReason = 'malformed_json' | 'invalid_message' | 'unknown_tier' | 'processing_failed';
@@ -9,7 +9,10 @@ export type DeadLetterReason = 'malformed_json' | 'invalid_message' | 'unknown_t
  * UnrecoverableError): it goes to the dead-letter queue at once, never back to the queue.
  */
 export class PoisonMessageError extends Error {
-  constructor(readonly reason: DeadLetterReason, readonly detail: string) {
+  constructor(
+    readonly reason: DeadLetterReason,
+    readonly detail: string,
+  ) {
     super(`${reason}: ${detail}`);
     this.name = 'PoisonMessageError';
   }
@@ -25,7 +28,10 @@ export function parseDelivery(content: Buffer): PurchaseMessage {
   }
   const parsed = purchaseMessageSchema.safeParse(body);
   if (!parsed.success) {
-    const detail = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+    const detail = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+      .join('; ');
     throw new PoisonMessageError('invalid_message', detail);
   }
   return parsed.data;

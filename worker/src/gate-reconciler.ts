@@ -1,9 +1,8 @@
-import { withDeadline } from './deadline.js';
 import type { Sql } from '@stampede/core/db';
-import { reconcileTier } from '@stampede/core/gate/admission-gate';
+import { reconcileTier } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
-import { redisIsReady, type Redis, type RedisKeys } from '@stampede/core/redis/redis-client';
-import { scanKeys } from '@stampede/core/redis/scan-keys';
+import { type Redis, type RedisKeys, redisIsReady, scanKeys } from '@stampede/core/redis';
+import { withDeadline } from './deadline.js';
 
 /** A hold older than this is an orphan: its purchase never reached the queue (crash between gate and publish). */
 export const ORPHAN_AGE_MS = 30_000;
@@ -60,7 +59,9 @@ export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Prom
 
   async function reconcileUnderLock(): Promise<boolean> {
     if (deps.waiting() > 0 || (await deps.queueDepth()) > 0) return false;
-    const tierIds = (scanned ? await deps.redis.smembers(deps.keys.gateTiers()) : await registerScannedTiers()).filter((id) => UUID.test(id));
+    const tierIds = (scanned ? await deps.redis.smembers(deps.keys.gateTiers()) : await registerScannedTiers()).filter(
+      (id) => UUID.test(id),
+    );
     scanned = true;
     if (tierIds.length === 0) return true;
     const tiers = await deps.sql<{ id: string; available: number }[]>`
@@ -71,8 +72,17 @@ export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Prom
     for (const t of tiers) {
       const r = await reconcileTier(deps.redis, deps.keys, t.id, t.available, ORPHAN_AGE_MS);
       if (r.previous !== r.stock || r.orphansReleased > 0) {
-        log.info({ event: 'gate.reconciled', tierId: t.id, available: t.available, previous: r.previous, stock: r.stock, orphansReleased: r.orphansReleased },
-          'gate stock corrected to what Postgres has left');
+        log.info(
+          {
+            event: 'gate.reconciled',
+            tierId: t.id,
+            available: t.available,
+            previous: r.previous,
+            stock: r.stock,
+            orphansReleased: r.orphansReleased,
+          },
+          'gate stock corrected to what Postgres has left',
+        );
       }
     }
     return true;
@@ -84,7 +94,9 @@ export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Prom
         log.warn({ event: 'gate.reconcile_failed', err: (err as Error).message }, 'gate reconciliation skipped');
         return false;
       })
-      .finally(() => { current = undefined; });
+      .finally(() => {
+        current = undefined;
+      });
     return current;
   };
 

@@ -19,7 +19,9 @@ async function check(run: DependencyCheck, timeoutMs: number) {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), timeoutMs); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+  });
   try {
     await Promise.race([run(), timeout]);
     return { status: 'up' as const, latencyMs: elapsed() };
@@ -62,8 +64,13 @@ export function startHealthServer(options: HealthServerOptions): Promise<Server>
     const names = Object.keys(options.checks);
     void Promise.all(names.map((n) => check(options.checks[n]!, options.timeoutMs ?? 500))).then((results) => {
       const dependencies = Object.fromEntries(names.map((n, i) => [n, results[i]]));
-      if (options.isShuttingDown()) return reply(503, { status: 'shutting_down', instance: options.instance, dependencies });
-      reply(200, { status: results.every((r) => r.status === 'up') ? 'ok' : 'degraded', instance: options.instance, dependencies });
+      if (options.isShuttingDown())
+        return reply(503, { status: 'shutting_down', instance: options.instance, dependencies });
+      reply(200, {
+        status: results.every((r) => r.status === 'up') ? 'ok' : 'degraded',
+        instance: options.instance,
+        dependencies,
+      });
     });
   });
   return new Promise((resolve, reject) => {

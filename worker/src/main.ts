@@ -1,15 +1,14 @@
 import 'reflect-metadata';
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { NestFactory } from '@nestjs/core';
-import { brokerNames } from '@stampede/core/broker/topology';
+import { brokerNames } from '@stampede/core/broker';
 import { loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
+import { createShutdown, installCrashGuard, onTerminationSignals } from '@stampede/core/lifecycle';
 import { createLogger, redactUrl } from '@stampede/core/logger';
-import { createRegistry, createWorkerMetrics } from '@stampede/core/metrics/registry';
-import { simulatedPayment } from '@stampede/core/purchases/simulated-payment';
-import { createRedis, redisKeys } from '@stampede/core/redis/redis-client';
-import { createShutdown, onTerminationSignals } from '@stampede/core/shutdown';
-import { installCrashGuard } from '@stampede/core/crash-guard';
+import { createRegistry, createWorkerMetrics } from '@stampede/core/metrics';
+import { simulatedPayment } from '@stampede/core/purchases';
+import { createRedis, redisKeys } from '@stampede/core/redis';
 import { createBatchProcessor } from './batch-processor.js';
 import { startGateReconciler } from './gate-reconciler.js';
 import { startHealthServer } from './health-server.js';
@@ -32,8 +31,21 @@ async function main(): Promise<void> {
 
   const registry = createRegistry(config.INSTANCE_NAME, 'worker');
   const metrics = createWorkerMetrics(registry);
-  const processor = createBatchProcessor({ config, log, sql, redis, keys, payment: simulatedPayment(config), stopping: stopping.signal, metrics });
-  const batcher = new MicroBatcher({ maxSize: config.WORKER_BATCH_SIZE, maxWaitMs: config.WORKER_BATCH_WAIT_MS, run: processor.process });
+  const processor = createBatchProcessor({
+    config,
+    log,
+    sql,
+    redis,
+    keys,
+    payment: simulatedPayment(config),
+    stopping: stopping.signal,
+    metrics,
+  });
+  const batcher = new MicroBatcher({
+    maxSize: config.WORKER_BATCH_SIZE,
+    maxWaitMs: config.WORKER_BATCH_WAIT_MS,
+    run: processor.process,
+  });
   const app = await NestFactory.createApplicationContext(
     WorkerModule.register({ config, log, names, batcher, stopping: stopping.signal, metrics }),
     { logger: new PinoNestLogger(log.child({ scope: 'nest' })), abortOnError: false },
@@ -57,43 +69,85 @@ async function main(): Promise<void> {
   }
 
   const reconciler = startGateReconciler({
-    log, sql, redis, keys, redisKeyPrefix: config.REDIS_KEY_PREFIX, intervalMs: config.RECONCILE_INTERVAL_MS,
+    log,
+    sql,
+    redis,
+    keys,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    intervalMs: config.RECONCILE_INTERVAL_MS,
     waiting: () => batcher.waiting,
     // No batch deciding, and every committed one settled: otherwise `sold` and `held` would count a purchase twice.
-    exclusive: (fn) => batcher.runExclusive(async () => { await processor.settled(); return fn(); }),
+    exclusive: (fn) =>
+      batcher.runExclusive(async () => {
+        await processor.settled();
+        return fn();
+      }),
     queueDepth,
   });
 
   const health = await startHealthServer({
-    port: config.WORKER_METRICS_PORT, host: config.HOST, instance: config.INSTANCE_NAME, isShuttingDown: () => shuttingDown,
-    metrics: registry, beforeScrape: async () => { await queueDepth(); },
+    port: config.WORKER_METRICS_PORT,
+    host: config.HOST,
+    instance: config.INSTANCE_NAME,
+    isShuttingDown: () => shuttingDown,
+    metrics: registry,
+    beforeScrape: async () => {
+      await queueDepth();
+    },
     checks: {
       postgres: () => sql`select 1`,
       redis: () => redis.ping(),
-      broker: async () => { if (!amqp.connected) throw new Error('not connected'); },
+      broker: async () => {
+        if (!amqp.connected) throw new Error('not connected');
+      },
     },
   });
 
-  const shutdown = createShutdown(log, [
-    { name: 'stop-consuming', run: () => { shuttingDown = true; return consumer.stop(); } },
-    { name: 'stop-reconciler', run: () => reconciler.stop() },
-    // Deliveries already here are decided; a batch stuck on a dead Postgres gives its messages back.
-    { name: 'finish-in-flight', run: () => { stopping.abort(); return batcher.drain(); } },
-    { name: 'close-broker', run: () => app.close() },
-    { name: 'close-health', run: () => new Promise<void>((resolve) => health.close(() => resolve())) },
-    { name: 'close-redis', run: () => redis.quit() },
-    { name: 'close-postgres', run: () => sql.end({ timeout: 5 }) },
-  ], { timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  const shutdown = createShutdown(
+    log,
+    [
+      {
+        name: 'stop-consuming',
+        run: () => {
+          shuttingDown = true;
+          return consumer.stop();
+        },
+      },
+      { name: 'stop-reconciler', run: () => reconciler.stop() },
+      // Deliveries already here are decided; a batch stuck on a dead Postgres gives its messages back.
+      {
+        name: 'finish-in-flight',
+        run: () => {
+          stopping.abort();
+          return batcher.drain();
+        },
+      },
+      { name: 'close-broker', run: () => app.close() },
+      { name: 'close-health', run: () => new Promise<void>((resolve) => health.close(() => resolve())) },
+      { name: 'close-redis', run: () => redis.quit() },
+      { name: 'close-postgres', run: () => sql.end({ timeout: 5 }) },
+    ],
+    { timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+  );
   onTerminationSignals(shutdown);
 
-  log.info({
-    event: 'worker.started', queue: names.queue, prefetch: config.WORKER_PREFETCH, batchSize: config.WORKER_BATCH_SIZE,
-    batchWaitMs: config.WORKER_BATCH_WAIT_MS, healthPort: config.WORKER_METRICS_PORT,
-    database: redactUrl(config.DATABASE_URL), redis: redactUrl(config.REDIS_URL), broker: redactUrl(config.AMQP_URL),
-  }, `worker consuming ${names.queue}`);
+  log.info(
+    {
+      event: 'worker.started',
+      queue: names.queue,
+      prefetch: config.WORKER_PREFETCH,
+      batchSize: config.WORKER_BATCH_SIZE,
+      batchWaitMs: config.WORKER_BATCH_WAIT_MS,
+      healthPort: config.WORKER_METRICS_PORT,
+      database: redactUrl(config.DATABASE_URL),
+      redis: redactUrl(config.REDIS_URL),
+      broker: redactUrl(config.AMQP_URL),
+    },
+    `worker consuming ${names.queue}`,
+  );
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`worker failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`worker failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -70,7 +70,10 @@ export class MicroBatcher<T, R> {
 
   private schedule(): void {
     if (this.running || this.exclusive) return; // picked up when the current run ends
-    if (this.pending.length >= this.options.maxSize || this.options.maxWaitMs === 0) return this.flush();
+    if (this.pending.length >= this.options.maxSize || this.options.maxWaitMs === 0) {
+      this.flush();
+      return;
+    }
     this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
   }
 
@@ -88,7 +91,9 @@ export class MicroBatcher<T, R> {
   private async runBatch(batch: Pending<T, R>[]): Promise<void> {
     try {
       const results = await this.options.run(batch.map((p) => p.item));
-      batch.forEach((p, i) => p.resolve(results[i] as R));
+      batch.forEach((p, i) => {
+        p.resolve(results[i] as R);
+      });
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
@@ -96,7 +101,10 @@ export class MicroBatcher<T, R> {
 
   private afterRun(): void {
     // Items that arrived during the run have waited at least that long: go at once.
-    if (this.pending.length > 0) return this.flush();
+    if (this.pending.length > 0) {
+      this.flush();
+      return;
+    }
     if (this.idle) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 }

@@ -27,11 +27,18 @@ export class PinoNestLogger implements LoggerService {
     this.write('fatal', message, rest);
   }
 
-  private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal', message: unknown, rest: unknown[]): void {
+  private write(
+    level: 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal',
+    message: unknown,
+    rest: unknown[],
+  ): void {
     // Nest passes the context last; an error's stack may come before it.
     const strings = rest.filter((r): r is string => typeof r === 'string');
     const context = strings.length > 0 ? strings[strings.length - 1] : undefined;
     const stack = strings.length > 1 ? strings[0] : undefined;
-    this.pino[level]({ event: 'nest.log', context, stack }, message instanceof Error ? message.message : String(message));
+    this.pino[level](
+      { event: 'nest.log', context, stack },
+      message instanceof Error ? message.message : String(message),
+    );
   }
 }

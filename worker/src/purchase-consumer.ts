@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { AmqpConnection, Nack } from '@golevelup/nestjs-rabbitmq';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { assertTopology, purchaseQueueArguments } from '@stampede/core/broker';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { assertTopology, purchaseQueueArguments } from '@stampede/core/broker/topology';
 import { backoffMs, sleep } from './backoff.js';
 import { deadLetter } from './dead-letter.js';
-import { deliveryAttempt, deliveryTrace, parseDelivery, PoisonMessageError, type DeadLetterReason } from './delivery.js';
+import {
+  type DeadLetterReason,
+  deliveryAttempt,
+  deliveryTrace,
+  PoisonMessageError,
+  parseDelivery,
+} from './delivery.js';
 import { CONSUMER_DEPS, type ConsumerDeps } from './tokens.js';
 
 /**
@@ -34,13 +40,28 @@ export class PurchaseConsumer implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     const { names, log } = this.deps;
     void this.amqp.managedChannel.addSetup((channel: Channel) => assertTopology(channel, names));
-    void this.amqp.createSubscriber((_body, raw) => this.handle(raw!), {
-      queue: names.queue,
-      // Same arguments as assertTopology, so whichever setup declares the queue first declares it right.
-      queueOptions: { durable: true, arguments: purchaseQueueArguments(names), consumerOptions: { consumerTag: this.consumerTag, noAck: false } },
-      deserializer: (content: Buffer) => content,
-      errorHandler: (channel, msg, err) => this.onHandlerError(channel, msg, err),
-    }, 'purchases').then(() => log.info({ event: 'consumer.started', queue: names.queue, consumerTag: this.consumerTag }, 'consuming purchases'));
+    void this.amqp
+      .createSubscriber(
+        (_body, raw) => this.handle(raw!),
+        {
+          queue: names.queue,
+          // Same arguments as assertTopology, so whichever setup declares the queue first declares it right.
+          queueOptions: {
+            durable: true,
+            arguments: purchaseQueueArguments(names),
+            consumerOptions: { consumerTag: this.consumerTag, noAck: false },
+          },
+          deserializer: (content: Buffer) => content,
+          errorHandler: (channel, msg, err) => this.onHandlerError(channel, msg, err),
+        },
+        'purchases',
+      )
+      .then(() =>
+        log.info(
+          { event: 'consumer.started', queue: names.queue, consumerTag: this.consumerTag },
+          'consuming purchases',
+        ),
+      );
   }
 
   /** Stops intake: the broker sends no more deliveries; those already here are still decided. */
@@ -49,7 +70,7 @@ export class PurchaseConsumer implements OnApplicationBootstrap {
   }
 
   private async handle(raw: ConsumeMessage): Promise<Nack | undefined> {
-    let message;
+    let message: ReturnType<typeof parseDelivery>;
     try {
       message = parseDelivery(raw.content);
     } catch (err) {
@@ -75,9 +96,13 @@ export class PurchaseConsumer implements OnApplicationBootstrap {
     const { config, log, stopping } = this.deps;
     const attempt = deliveryAttempt(raw);
     const detail = error instanceof Error ? error.message : String(error);
-    if (attempt >= config.WORKER_MAX_ATTEMPTS) return this.deadLetter(raw, 'processing_failed', `after ${attempt} attempts: ${detail}`);
+    if (attempt >= config.WORKER_MAX_ATTEMPTS)
+      return this.deadLetter(raw, 'processing_failed', `after ${attempt} attempts: ${detail}`);
     const delayMs = backoffMs(attempt - 1, config.WORKER_RETRY_BASE_MS, config.WORKER_RETRY_MAX_MS);
-    log.warn({ event: 'purchase.retry', ...deliveryTrace(raw), maxAttempts: config.WORKER_MAX_ATTEMPTS, delayMs, err: detail }, 'purchase failed, requeued');
+    log.warn(
+      { event: 'purchase.retry', ...deliveryTrace(raw), maxAttempts: config.WORKER_MAX_ATTEMPTS, delayMs, err: detail },
+      'purchase failed, requeued',
+    );
     await sleep(delayMs, stopping);
     return new Nack(true);
   }
@@ -95,7 +120,10 @@ export class PurchaseConsumer implements OnApplicationBootstrap {
    * broker gives the delivery back on its own.
    */
   private onHandlerError(channel: Channel, msg: ConsumeMessage, err: unknown): void {
-    this.deps.log.warn({ event: 'purchase.requeued', ...deliveryTrace(msg), err: err instanceof Error ? err.message : String(err) }, 'delivery requeued after an error');
+    this.deps.log.warn(
+      { event: 'purchase.requeued', ...deliveryTrace(msg), err: err instanceof Error ? err.message : String(err) },
+      'delivery requeued after an error',
+    );
     try {
       channel.nack(msg, false, true);
     } catch {

@@ -1,8 +1,8 @@
-import type { BrokerNames } from '@stampede/core/broker/topology';
+import type { BrokerNames } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
 import type { Logger } from '@stampede/core/logger';
-import type { WorkerMetrics } from '@stampede/core/metrics/registry';
-import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
+import type { WorkerMetrics } from '@stampede/core/metrics';
+import type { PurchaseMessage } from '@stampede/core/purchases';
 import type { Outcome } from './batch-processor.js';
 import type { MicroBatcher } from './micro-batcher.js';
 

@@ -1,5 +1,5 @@
 import { RabbitMQModule } from '@golevelup/nestjs-rabbitmq';
-import { Module, type DynamicModule } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { PinoNestLogger } from './nest-logger.js';
 import { PurchaseConsumer } from './purchase-consumer.js';
 import { CONSUMER_DEPS, type ConsumerDeps } from './tokens.js';
@@ -20,7 +20,11 @@ export class WorkerModule {
           prefetchCount: config.WORKER_PREFETCH,
           // Boot without the broker and start consuming when it appears.
           connectionInitOptions: { wait: false },
-          connectionManagerOptions: { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 1, connectionOptions: { clientProperties: { connection_name: config.INSTANCE_NAME } } },
+          connectionManagerOptions: {
+            heartbeatIntervalInSeconds: 5,
+            reconnectTimeInSeconds: 1,
+            connectionOptions: { clientProperties: { connection_name: config.INSTANCE_NAME } },
+          },
           enableDirectReplyTo: false,
           logger: new PinoNestLogger(deps.log.child({ scope: 'amqp' })),
         }),

@@ -1,9 +1,8 @@
+import { readCachedAvailability } from '@stampede/core/cache';
+import { admit, primeStock, readPurchaseRecord } from '@stampede/core/gate';
+import { requestFingerprint } from '@stampede/core/purchases';
+import { createTestEvent, purchaseFigures, purchaseMessage, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCachedAvailability } from '@stampede/core/availability/availability-cache';
-import { admit, primeStock, readPurchaseRecord } from '@stampede/core/gate/admission-gate';
-import { requestFingerprint } from '@stampede/core/purchases/purchase-id';
-import { createTestEvent, testSql, waitFor } from '../../core/test/support/fixtures.js';
-import { purchaseFigures, purchaseMessage } from '../../core/test/support/purchase-messages.js';
 import { useWorkerTestbeds, type WorkerProcess } from './worker-fixture.js';
 
 const sql = testSql();
@@ -21,27 +20,39 @@ describe('the purchase worker, as a real process', () => {
     await broker.publish(messages);
 
     const worker: WorkerProcess = await start();
-    await waitFor(async () => (await rowsOf(event.id)) === messages.length, { timeoutMs: 60_000, what: 'all purchases decided' });
+    await waitFor(async () => (await rowsOf(event.id)) === messages.length, {
+      timeoutMs: 60_000,
+      what: 'all purchases decided',
+    });
 
     const figures = await purchaseFigures(sql, event);
     expect(figures.rows).toBe(5_000);
     expect(figures.sold).toBe(4_000);
     expect(figures.count('rejected', 'sold_out')).toBe(1_000);
     const last = messages[messages.length - 1]!;
-    expect(await readPurchaseRecord(redis, keys, last.purchaseId)).toMatchObject({ status: expect.stringMatching(/confirmed|rejected/) });
+    expect(await readPurchaseRecord(redis, keys, last.purchaseId)).toMatchObject({
+      status: expect.stringMatching(/confirmed|rejected/),
+    });
     expect((await readCachedAvailability(redis, keys, event.id))?.value.tiers[0]?.remaining).toBe(0);
     const decided = worker.logs.filter((l) => l.event === 'purchase.decided');
     expect(decided).toHaveLength(5_000);
-    expect(decided[0]).toMatchObject({ requestId: messages[0]!.requestId, tierId: event.tiers[0]!.id, eventId: event.id, duplicate: false });
+    expect(decided[0]).toMatchObject({
+      requestId: messages[0]!.requestId,
+      tierId: event.tiers[0]!.id,
+      eventId: event.id,
+      duplicate: false,
+    });
 
     // Drain rate: from the start of the first batch to the end of the last, by the worker's own clock.
     const batches = worker.logs.filter((l) => l.event === 'batch.committed');
     const first = Date.parse(batches[0]!.time) - Number(batches[0]!.ms);
     const end = Date.parse(batches[batches.length - 1]!.time);
     const sizes = batches.map((b) => Number(b.size));
-    process.stdout.write(`\n[drain] ${messages.length} purchases in ${end - first} ms = ${Math.round(messages.length / ((end - first) / 1000))} msg/s; `
-      + `${batches.length} batches, mean size ${Math.round(messages.length / batches.length)}, max ${Math.max(...sizes)}, `
-      + `mean batch ${Math.round(batches.reduce((n, b) => n + Number(b.ms), 0) / batches.length)} ms\n`);
+    process.stdout.write(
+      `\n[drain] ${messages.length} purchases in ${end - first} ms = ${Math.round(messages.length / ((end - first) / 1000))} msg/s; ` +
+        `${batches.length} batches, mean size ${Math.round(messages.length / batches.length)}, max ${Math.max(...sizes)}, ` +
+        `mean batch ${Math.round(batches.reduce((n, b) => n + Number(b.ms), 0) / batches.length)} ms\n`,
+    );
 
     expect(await worker.kill('SIGTERM')).toBe(0);
     expect(worker.logs.some((l) => l.event === 'shutdown.done')).toBe(true);
@@ -54,10 +65,21 @@ describe('the purchase worker, as a real process', () => {
     const unknownTier = purchaseMessage(event, { tierId: '00000000-0000-4000-8000-00000000dead' });
     // Claims the purchase id of good[0] under another key: Postgres refuses it every time (not transient, not known poison).
     const forged = purchaseMessage(event, { purchaseId: good[0]!.purchaseId });
-    await broker.publish([good[0]!, Buffer.from('{not json'), { v: 1, purchaseId: 'nope' }, unknownTier, forged, good[1]!, good[2]!]);
+    await broker.publish([
+      good[0]!,
+      Buffer.from('{not json'),
+      { v: 1, purchaseId: 'nope' },
+      unknownTier,
+      forged,
+      good[1]!,
+      good[2]!,
+    ]);
 
     await start({ WORKER_MAX_ATTEMPTS: 3, WORKER_RETRY_BASE_MS: 20, WORKER_RETRY_MAX_MS: 100 });
-    await waitFor(async () => (await broker.depth(broker.names.deadLetterQueue)) === 4, { timeoutMs: 20_000, what: 'four dead letters' });
+    await waitFor(async () => (await broker.depth(broker.names.deadLetterQueue)) === 4, {
+      timeoutMs: 20_000,
+      what: 'four dead letters',
+    });
 
     const dead = await broker.drainDeadLetters();
     const reasons = dead.map((m) => String(m.properties.headers?.['x-death-reason'])).sort();
@@ -65,7 +87,9 @@ describe('the purchase worker, as a real process', () => {
     const byReason = new Map(dead.map((m) => [String(m.properties.headers?.['x-death-reason']), m]));
     expect(byReason.get('malformed_json')!.content.toString()).toBe('{not json');
     expect(JSON.parse(byReason.get('unknown_tier')!.content.toString())).toEqual(unknownTier);
-    expect(String(byReason.get('processing_failed')!.properties.headers?.['x-death-detail'])).toMatch(/after 3 attempts/);
+    expect(String(byReason.get('processing_failed')!.properties.headers?.['x-death-detail'])).toMatch(
+      /after 3 attempts/,
+    );
     expect(await rowsOf(event.id)).toBe(3);
     expect((await purchaseFigures(sql, event)).sold).toBe(3);
     expect(await broker.depth(broker.names.queue)).toBe(0);
@@ -79,7 +103,12 @@ describe('the purchase worker, as a real process', () => {
     const messages = Array.from({ length: 5 }, () => purchaseMessage(event, { gated: true }));
     for (const m of messages) {
       const outcome = await admit(redis, keys, {
-        ...m, fingerprint: requestFingerprint(m), buyerLimit: 6, ttlSeconds: 600, requestId: m.requestId!, acceptedBy: 'test',
+        ...m,
+        fingerprint: requestFingerprint(m),
+        buyerLimit: 6,
+        ttlSeconds: 600,
+        requestId: m.requestId!,
+        acceptedBy: 'test',
       });
       expect(outcome.kind).toBe('admitted');
     }
@@ -92,7 +121,13 @@ describe('the purchase worker, as a real process', () => {
 
     expect(await redis.get(keys.stock(tier.id))).toBe('2');
     const records = await Promise.all(messages.map((m) => readPurchaseRecord(redis, keys, m.purchaseId)));
-    expect(records.map((r) => r?.status).sort()).toEqual(['confirmed', 'confirmed', 'confirmed', 'rejected', 'rejected']);
+    expect(records.map((r) => r?.status).sort()).toEqual([
+      'confirmed',
+      'confirmed',
+      'confirmed',
+      'rejected',
+      'rejected',
+    ]);
     expect(records.filter((r) => r?.status === 'rejected').every((r) => r?.reason === 'sold_out')).toBe(true);
   }, 60_000);
 
@@ -102,28 +137,41 @@ describe('the purchase worker, as a real process', () => {
     const tier = event.tiers[0]!;
     await broker.publish([purchaseMessage(event, { quantity: 1 })]);
     // A crash a minute ago between gate and publish: a hold no message will ever settle, and a drifted count.
-    await redis.hset(keys.held(tier.id), 'orphan-purchase', `2|${Date.now() - 60_000}|${keys.buyer(event.id, 'ghost')}`);
+    await redis.hset(
+      keys.held(tier.id),
+      'orphan-purchase',
+      `2|${Date.now() - 60_000}|${keys.buyer(event.id, 'ghost')}`,
+    );
     await redis.set(keys.stock(tier.id), 7);
 
     const worker = await start({ RECONCILE_INTERVAL_MS: 200 });
-    await worker.waitForLog((l) => l.event === 'gate.reconciled' && l.tierId === tier.id && l.stock === 4, 'gate.reconciled to 4');
+    await worker.waitForLog(
+      (l) => l.event === 'gate.reconciled' && l.tierId === tier.id && l.stock === 4,
+      'gate.reconciled to 4',
+    );
     const lines = worker.logs.filter((l) => l.event === 'gate.reconciled' && l.tierId === tier.id);
     expect(lines.reduce((n, l) => n + Number(l.orphansReleased), 0)).toBe(1);
     expect(await redis.get(keys.stock(tier.id))).toBe('4');
     expect(await redis.hlen(keys.held(tier.id))).toBe(0);
   }, 60_000);
 
-  it('when a tier is primed after the worker started, then reconciliation finds it through the gate\'s tier set, not a scan', async () => {
+  it("when a tier is primed after the worker started, then reconciliation finds it through the gate's tier set, not a scan", async () => {
     const { redis, keys, start } = await testbed();
     const event = await createTestEvent(sql, [5, 5]);
-    const [early, late] = event.tiers as [typeof event.tiers[0], typeof event.tiers[0]];
+    const [early, late] = event.tiers as [(typeof event.tiers)[0], (typeof event.tiers)[0]];
     await redis.set(keys.stock(early.id), 9); // known only to the first pass's scan
     const worker = await start({ RECONCILE_INTERVAL_MS: 200 });
-    await worker.waitForLog((l) => l.event === 'gate.reconciled' && l.tierId === early.id && l.stock === 5, 'first pass reconciled the scanned tier');
+    await worker.waitForLog(
+      (l) => l.event === 'gate.reconciled' && l.tierId === early.id && l.stock === 5,
+      'first pass reconciled the scanned tier',
+    );
 
     await primeStock(redis, keys, late.id, 8); // a drifted count, primed the way the API primes
     expect(await redis.sismember(keys.gateTiers(), late.id)).toBe(1);
-    await worker.waitForLog((l) => l.event === 'gate.reconciled' && l.tierId === late.id && l.stock === 5, 'a later pass reconciled the primed tier');
+    await worker.waitForLog(
+      (l) => l.event === 'gate.reconciled' && l.tierId === late.id && l.stock === 5,
+      'a later pass reconciled the primed tier',
+    );
     expect(await redis.get(keys.stock(late.id))).toBe('5');
   }, 60_000);
 });

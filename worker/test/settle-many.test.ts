@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { admit, readPurchaseRecord, settleMany } from '@stampede/core/gate';
+import { requestFingerprint } from '@stampede/core/purchases';
+import { redisKeys } from '@stampede/core/redis';
+import { purchaseMessage, type TestEvent, testConfig } from '@stampede/lab/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { admit, readPurchaseRecord, settleMany } from '@stampede/core/gate/admission-gate';
-import { requestFingerprint } from '@stampede/core/purchases/purchase-id';
-import { redisKeys } from '@stampede/core/redis/redis-client';
-import { testConfig, type TestEvent } from '../../core/test/support/fixtures.js';
-import { purchaseMessage } from '../../core/test/support/purchase-messages.js';
 import { deleteTestKeys } from './worker-fixture.js';
 
 const config = testConfig();
 const redis = new Redis(config.REDIS_URL);
 const keys = redisKeys(config.REDIS_KEY_PREFIX);
-afterAll(async () => { await deleteTestKeys(config); redis.disconnect(); });
+afterAll(async () => {
+  await deleteTestKeys(config);
+  redis.disconnect();
+});
 
 describe('settling a committed batch in the gate at once', () => {
   it('when 600 admitted purchases are settled (more than one script call) and then settled again, then rejections give tickets back once and every record is final', async () => {
@@ -20,15 +22,23 @@ describe('settling a committed batch in the gate at once', () => {
     await redis.set(keys.stock(tier.id), 1000);
     const messages = Array.from({ length: 600 }, () => purchaseMessage(event, { gated: true }));
     for (const m of messages) {
-      const outcome = await admit(redis, keys, { ...m, fingerprint: requestFingerprint(m), buyerLimit: 6, ttlSeconds: 600, requestId: m.requestId!, acceptedBy: 'test' });
+      const outcome = await admit(redis, keys, {
+        ...m,
+        fingerprint: requestFingerprint(m),
+        buyerLimit: 6,
+        ttlSeconds: 600,
+        requestId: m.requestId!,
+        acceptedBy: 'test',
+      });
       expect(outcome.kind).toBe('admitted');
     }
     expect(await redis.get(keys.stock(tier.id))).toBe('400');
     const items = messages.map((message, i) => ({
       message,
-      settlement: i % 3 === 0
-        ? { status: 'rejected' as const, reason: 'sold_out' as const, decidedAt: new Date().toISOString() }
-        : { status: 'confirmed' as const, reason: null, decidedAt: new Date().toISOString() },
+      settlement:
+        i % 3 === 0
+          ? { status: 'rejected' as const, reason: 'sold_out' as const, decidedAt: new Date().toISOString() }
+          : { status: 'confirmed' as const, reason: null, decidedAt: new Date().toISOString() },
     }));
 
     expect(await settleMany(redis, keys, items, 600)).toBe(600);

@@ -1,7 +1,12 @@
+import {
+  createTestEvent,
+  purchaseFigures,
+  purchaseMessage,
+  startTcpProxy,
+  testSql,
+  waitFor,
+} from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestEvent, testSql, waitFor } from '../../core/test/support/fixtures.js';
-import { purchaseFigures, purchaseMessage } from '../../core/test/support/purchase-messages.js';
-import { startTcpProxy } from '../../core/test/support/tcp-proxy.js';
 import { useWorkerTestbeds } from './worker-fixture.js';
 
 const sql = testSql();
@@ -20,8 +25,11 @@ describe('the purchase worker under faults', () => {
     const messages = Array.from({ length: 400 }, () => purchaseMessage(event));
     // Slow payments keep a batch open before its commit; a slow Redis holds a committed batch before its acks.
     const env = {
-      WORKER_BATCH_SIZE: 50, WORKER_PREFETCH: 100, PAYMENT_LATENCY_MS: 150,
-      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`, REDIS_COMMAND_TIMEOUT_MS: 10_000,
+      WORKER_BATCH_SIZE: 50,
+      WORKER_PREFETCH: 100,
+      PAYMENT_LATENCY_MS: 150,
+      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+      REDIS_COMMAND_TIMEOUT_MS: 10_000,
     };
 
     const first = await start(env);
@@ -35,7 +43,10 @@ describe('the purchase worker under faults', () => {
 
     redisProxy.setDelay(0);
     const second = await start(env);
-    await waitFor(async () => (await rowsOf(event.id)) === messages.length, { timeoutMs: 30_000, what: 'all purchases decided' });
+    await waitFor(async () => (await rowsOf(event.id)) === messages.length, {
+      timeoutMs: 30_000,
+      what: 'all purchases decided',
+    });
     await waitFor(async () => (await broker.depth(broker.names.queue)) === 0, { what: 'queue drained' });
 
     const figures = await purchaseFigures(sql, event);
@@ -46,7 +57,9 @@ describe('the purchase worker under faults', () => {
     expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
     const redelivered = second.logs.filter((l) => l.event === 'purchase.decided' && l.duplicate === true).length;
     expect(redelivered).toBeGreaterThanOrEqual(before);
-    process.stdout.write(`\n[kill -9] ${before} committed before the kill; after restart ${redelivered} redeliveries answered from their rows\n`);
+    process.stdout.write(
+      `\n[kill -9] ${before} committed before the kill; after restart ${redelivered} redeliveries answered from their rows\n`,
+    );
   }, 90_000);
 
   /** A worker whose Postgres is behind a proxy the test controls, with 20 purchases already decided through it. */
@@ -55,14 +68,22 @@ describe('the purchase worker under faults', () => {
     const proxy = await startTcpProxy(5432);
     onCleanup(() => proxy.close());
     const event = await createTestEvent(sql, [1_000]);
-    const worker = await start({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1, ...env });
+    const worker = await start({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`,
+      DATABASE_CONNECT_TIMEOUT_S: 1,
+      ...env,
+    });
     await broker.publish(Array.from({ length: 20 }, () => purchaseMessage(event)));
     await waitFor(async () => (await rowsOf(event.id)) === 20, { what: 'first purchases decided' });
     return { broker, proxy, event, worker };
   }
 
   it('when Postgres goes away, then nothing is dead-lettered and the backlog is decided after it heals', async () => {
-    const { broker, proxy, event, worker } = await workerBehindDbProxy({ WORKER_RETRY_BASE_MS: 50, WORKER_RETRY_MAX_MS: 400, WORKER_MAX_ATTEMPTS: 2 });
+    const { broker, proxy, event, worker } = await workerBehindDbProxy({
+      WORKER_RETRY_BASE_MS: 50,
+      WORKER_RETRY_MAX_MS: 400,
+      WORKER_MAX_ATTEMPTS: 2,
+    });
 
     await proxy.cut();
     await broker.publish(Array.from({ length: 200 }, () => purchaseMessage(event)));
@@ -71,7 +92,10 @@ describe('the purchase worker under faults', () => {
     expect(worker.logs.some((l) => l.event === 'purchase.dead_lettered')).toBe(false);
 
     await proxy.heal();
-    await waitFor(async () => (await rowsOf(event.id)) === 220, { timeoutMs: 20_000, what: 'backlog decided after heal' });
+    await waitFor(async () => (await rowsOf(event.id)) === 220, {
+      timeoutMs: 20_000,
+      what: 'backlog decided after heal',
+    });
     expect((await purchaseFigures(sql, event)).sold).toBe(220);
     expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
     expect(worker.logs.some((l) => l.event === 'purchase.dead_lettered')).toBe(false);
@@ -79,15 +103,25 @@ describe('the purchase worker under faults', () => {
   }, 90_000);
 
   it('when Postgres connections hang without answering or failing, then the batch is abandoned at its deadline, retried on a new connection, and the backlog is decided', async () => {
-    const { broker, proxy, event, worker } = await workerBehindDbProxy({ WORKER_DECIDE_TIMEOUT_MS: 1_000, WORKER_RETRY_BASE_MS: 50, WORKER_RETRY_MAX_MS: 200 });
+    const { broker, proxy, event, worker } = await workerBehindDbProxy({
+      WORKER_DECIDE_TIMEOUT_MS: 1_000,
+      WORKER_RETRY_BASE_MS: 50,
+      WORKER_RETRY_MAX_MS: 200,
+    });
 
     // Every open connection now swallows queries forever; no statement timeout can fire.
     proxy.blackhole();
     await broker.publish(Array.from({ length: 100 }, () => purchaseMessage(event)));
-    await worker.waitForLog((l) => l.event === 'batch.retrying' && l.code === 'ETIMEDOUT', 'a batch abandoned at its deadline');
+    await worker.waitForLog(
+      (l) => l.event === 'batch.retrying' && l.code === 'ETIMEDOUT',
+      'a batch abandoned at its deadline',
+    );
 
     await proxy.heal();
-    await waitFor(async () => (await rowsOf(event.id)) === 120, { timeoutMs: 30_000, what: 'backlog decided on fresh connections' });
+    await waitFor(async () => (await rowsOf(event.id)) === 120, {
+      timeoutMs: 30_000,
+      what: 'backlog decided on fresh connections',
+    });
     expect((await purchaseFigures(sql, event)).sold).toBe(120);
     expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
   }, 90_000);
@@ -97,7 +131,12 @@ describe('the purchase worker under faults', () => {
     const proxy = await startTcpProxy(5432);
     onCleanup(() => proxy.close());
     const event = await createTestEvent(sql, [100]);
-    const env = { DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1, WORKER_RETRY_BASE_MS: 50, WORKER_RETRY_MAX_MS: 200 };
+    const env = {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`,
+      DATABASE_CONNECT_TIMEOUT_S: 1,
+      WORKER_RETRY_BASE_MS: 50,
+      WORKER_RETRY_MAX_MS: 200,
+    };
     const first = await start(env);
     await proxy.cut();
     await broker.publish(Array.from({ length: 50 }, () => purchaseMessage(event)));
@@ -118,7 +157,11 @@ describe('the purchase worker under faults', () => {
     const proxy = await startTcpProxy(5672);
     onCleanup(() => proxy.close());
     const event = await createTestEvent(sql, [500]);
-    const worker = await start({ AMQP_URL: config.AMQP_URL.replace(':5672', `:${proxy.port}`), PAYMENT_LATENCY_MS: 100, WORKER_BATCH_SIZE: 20 });
+    const worker = await start({
+      AMQP_URL: config.AMQP_URL.replace(':5672', `:${proxy.port}`),
+      PAYMENT_LATENCY_MS: 100,
+      WORKER_BATCH_SIZE: 20,
+    });
     await broker.publish(Array.from({ length: 200 }, () => purchaseMessage(event)));
     await waitFor(async () => (await rowsOf(event.id)) > 0, { what: 'a first commit' });
 
@@ -126,12 +169,17 @@ describe('the purchase worker under faults', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await proxy.heal();
     await broker.publish(Array.from({ length: 100 }, () => purchaseMessage(event)));
-    await waitFor(async () => (await rowsOf(event.id)) === 300, { timeoutMs: 30_000, what: 'all decided after the reconnect' });
+    await waitFor(async () => (await rowsOf(event.id)) === 300, {
+      timeoutMs: 30_000,
+      what: 'all decided after the reconnect',
+    });
     await waitFor(async () => (await broker.depth(broker.names.queue)) === 0, { what: 'queue drained' });
     expect((await purchaseFigures(sql, event)).sold).toBe(300);
     expect(await broker.depth(broker.names.deadLetterQueue)).toBe(0);
     const amqpLines = worker.logs.filter((l) => l.event === 'nest.log').map((l) => String(l.msg));
     expect(amqpLines.some((m) => /Disconnected from RabbitMQ broker/.test(m))).toBe(true);
-    expect(amqpLines.filter((m) => /Successfully connected to RabbitMQ broker/.test(m)).length).toBeGreaterThanOrEqual(2);
+    expect(amqpLines.filter((m) => /Successfully connected to RabbitMQ broker/.test(m)).length).toBeGreaterThanOrEqual(
+      2,
+    );
   }, 90_000);
 });

@@ -1,14 +1,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { assertTopology, type BrokerNames, brokerNames, deleteTopology } from '@stampede/core/broker';
+import type { Config } from '@stampede/core/config';
+import type { PurchaseMessage } from '@stampede/core/purchases';
+import { redisKeys } from '@stampede/core/redis';
+import { freePort, testConfig, waitFor } from '@stampede/lab/testing';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { afterEach, beforeAll } from 'vitest';
-import { assertTopology, brokerNames, deleteTopology, type BrokerNames } from '@stampede/core/broker/topology';
-import type { Config } from '@stampede/core/config';
-import { redisKeys } from '@stampede/core/redis/redis-client';
-import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
-import { testConfig, waitFor } from '../../core/test/support/fixtures.js';
-import { freePort } from '../../core/test/support/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -44,8 +43,14 @@ export async function startWorker(config: Config, env: Record<string, string | n
   const child = spawn(process.execPath, ['worker/dist/main.js'], {
     cwd: ROOT,
     env: {
-      PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'info', INSTANCE_NAME: config.INSTANCE_NAME,
-      AMQP_PREFIX: config.AMQP_PREFIX, REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, WORKER_METRICS_PORT: String(port), HOST: '127.0.0.1',
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      INSTANCE_NAME: config.INSTANCE_NAME,
+      AMQP_PREFIX: config.AMQP_PREFIX,
+      REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
+      WORKER_METRICS_PORT: String(port),
+      HOST: '127.0.0.1',
       ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,15 +63,23 @@ export async function startWorker(config: Config, env: Record<string, string | n
     for (const line of lines) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
   });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   process.once('exit', () => child.kill('SIGKILL'));
   const handle: WorkerProcess = {
-    logs, port, exited,
-    waitForLog: (match, what, timeoutMs = 20_000) => waitFor(() => {
-      if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${stderr}`);
-      return logs.find(match);
-    }, { timeoutMs, what }),
+    logs,
+    port,
+    exited,
+    waitForLog: (match, what, timeoutMs = 20_000) =>
+      waitFor(
+        () => {
+          if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${stderr}`);
+          return logs.find(match);
+        },
+        { timeoutMs, what },
+      ),
     async kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
@@ -95,7 +108,10 @@ export async function brokerFixture(config: Config) {
         const body = Buffer.isBuffer(m) ? m : Buffer.from(JSON.stringify(m));
         const purchaseId = !Buffer.isBuffer(m) && typeof m.purchaseId === 'string' ? m.purchaseId : undefined;
         channel.publish(names.exchange, names.routingKey, body, {
-          persistent: true, contentType: 'application/json', messageId: purchaseId, headers: { 'x-request-id': `test-${purchaseId ?? 'raw'}` },
+          persistent: true,
+          contentType: 'application/json',
+          messageId: purchaseId,
+          headers: { 'x-request-id': `test-${purchaseId ?? 'raw'}` },
         });
       }
       await channel.waitForConfirms();
@@ -142,16 +158,27 @@ export async function deleteTestKeys(config: Config): Promise<void> {
 export function useWorkerTestbeds() {
   const cleanups: (() => Promise<unknown>)[] = [];
   beforeAll(() => buildWorker(), 120_000);
-  afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c().catch(() => {}); });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+  });
   return async function testbed(overrides: Partial<Config> = {}) {
     const config = testConfig(overrides);
     const broker = await brokerFixture(config);
     const redis = new Redis(config.REDIS_URL);
-    cleanups.push(() => broker.close(), () => deleteTestKeys(config), async () => redis.disconnect());
+    cleanups.push(
+      () => broker.close(),
+      () => deleteTestKeys(config),
+      async () => redis.disconnect(),
+    );
     return {
-      config, broker, redis, keys: redisKeys(config.REDIS_KEY_PREFIX),
+      config,
+      broker,
+      redis,
+      keys: redisKeys(config.REDIS_KEY_PREFIX),
       /** Registers more teardown (proxies and the like). */
-      onCleanup: (fn: () => Promise<unknown>) => { cleanups.push(fn); },
+      onCleanup: (fn: () => Promise<unknown>) => {
+        cleanups.push(fn);
+      },
       async start(env: Record<string, string | number> = {}) {
         const worker = await startWorker(config, env);
         cleanups.push(() => worker.kill('SIGKILL'));

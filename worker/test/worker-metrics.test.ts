@@ -1,6 +1,5 @@
+import { createTestEvent, purchaseMessage, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestEvent, testSql, waitFor } from '../../core/test/support/fixtures.js';
-import { purchaseMessage } from '../../core/test/support/purchase-messages.js';
 import { useWorkerTestbeds } from './worker-fixture.js';
 
 const sql = testSql();
@@ -9,11 +8,13 @@ afterAll(() => sql.end({ timeout: 1 }));
 
 /** The value of one series of a Prometheus text exposition (labels in the order written), or undefined. */
 function series(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}`) || (labels === '' && l.startsWith(`${name} `)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${name}{${labels}`) || (labels === '' && l.startsWith(`${name} `)));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-describe('the worker\'s /metrics', () => {
+describe("the worker's /metrics", () => {
   it('when purchases are decided and one is poison, then outcomes, dead-letters, batches and the queue depth are counted', async () => {
     const { broker, start } = await testbed();
     const event = await createTestEvent(sql, [2]);
@@ -21,8 +22,14 @@ describe('the worker\'s /metrics', () => {
     const poison = purchaseMessage(event, { tierId: '00000000-0000-4000-8000-00000000dead' });
     await broker.publish([...good, poison]);
     const worker = await start();
-    await waitFor(async () => (await broker.depth(broker.names.deadLetterQueue)) === 1, { timeoutMs: 20_000, what: 'the dead letter' });
-    await waitFor(async () => (await sql`select 1 from purchases where event_id = ${event.id}`).length === 3, { timeoutMs: 20_000, what: 'three decisions' });
+    await waitFor(async () => (await broker.depth(broker.names.deadLetterQueue)) === 1, {
+      timeoutMs: 20_000,
+      what: 'the dead letter',
+    });
+    await waitFor(async () => (await sql`select 1 from purchases where event_id = ${event.id}`).length === 3, {
+      timeoutMs: 20_000,
+      what: 'three decisions',
+    });
 
     const res = await fetch(`http://127.0.0.1:${worker.port}/metrics`);
     expect(res.status).toBe(200);

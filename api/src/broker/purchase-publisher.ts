@@ -1,10 +1,10 @@
-import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel } from 'amqplib';
+import { assertTopology, brokerNames } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
 import type { Logger } from '@stampede/core/logger';
 import { redactUrl } from '@stampede/core/logger';
-import { assertTopology, brokerNames } from '@stampede/core/broker/topology';
-import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
+import type { PurchaseMessage } from '@stampede/core/purchases';
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel } from 'amqplib';
 
 /** Publishes purchase messages and resolves only once the broker has confirmed them. */
 export interface PurchasePublisher {
@@ -20,7 +20,10 @@ export interface PurchasePublisher {
  * disconnected fails at once (the request is answered 503) instead of waiting in the
  * wrapper's memory, where a crash would lose it.
  */
-export function createPurchasePublisher(config: Pick<Config, 'AMQP_URL' | 'AMQP_PREFIX' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'INSTANCE_NAME'>, log: Logger): PurchasePublisher {
+export function createPurchasePublisher(
+  config: Pick<Config, 'AMQP_URL' | 'AMQP_PREFIX' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'INSTANCE_NAME'>,
+  log: Logger,
+): PurchasePublisher {
   const names = brokerNames(config.AMQP_PREFIX);
   const connection: AmqpConnectionManager = amqp.connect([config.AMQP_URL], {
     heartbeatIntervalInSeconds: 5,
@@ -33,10 +36,16 @@ export function createPurchasePublisher(config: Pick<Config, 'AMQP_URL' | 'AMQP_
     log.info({ event: 'broker.connected', url: redactUrl(config.AMQP_URL) }, 'broker connected');
   });
   connection.on('disconnect', ({ err }) => {
-    if (connected) log.warn({ event: 'broker.disconnected', err: err?.message }, 'broker connection lost, purchases answer 503 until it is back');
+    if (connected)
+      log.warn(
+        { event: 'broker.disconnected', err: err?.message },
+        'broker connection lost, purchases answer 503 until it is back',
+      );
     connected = false;
   });
-  connection.on('connectFailed', ({ err }) => log.debug({ event: 'broker.connect_failed', err: err?.message }, 'broker connect failed'));
+  connection.on('connectFailed', ({ err }) =>
+    log.debug({ event: 'broker.connect_failed', err: err?.message }, 'broker connect failed'),
+  );
 
   const channel: ChannelWrapper = connection.createChannel({
     name: 'purchase-publisher',

@@ -1,5 +1,5 @@
 import type { Sql } from '@stampede/core/db';
-import type { Redis } from '@stampede/core/redis/redis-client';
+import type { Redis } from '@stampede/core/redis';
 import type { PurchasePublisher } from '../broker/purchase-publisher.js';
 import type { ChaosState } from './chaos-state.js';
 
@@ -28,7 +28,8 @@ export function chaosSql(sql: Sql, chaos: ChaosState): Sql {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (prop !== 'begin' || typeof value !== 'function') return value;
-      return (...args: unknown[]) => (chaos.dbAffected ? afterChaos(chaos, () => value.apply(target, args)) : value.apply(target, args));
+      return (...args: unknown[]) =>
+        chaos.dbAffected ? afterChaos(chaos, () => value.apply(target, args)) : value.apply(target, args);
     },
   });
 }
@@ -45,7 +46,12 @@ export function chaosRedis(redis: Redis, chaos: ChaosState): Redis {
       if (chaos.settings.cacheDown && prop === 'status') return 'reconnecting';
       const value = Reflect.get(target, prop, target);
       if (typeof value !== 'function') return value;
-      if (chaos.settings.cacheDown && typeof prop === 'string' && !['on', 'once', 'off', 'emit', 'quit', 'disconnect', 'defineCommand'].includes(prop)) return failing;
+      if (
+        chaos.settings.cacheDown &&
+        typeof prop === 'string' &&
+        !['on', 'once', 'off', 'emit', 'quit', 'disconnect', 'defineCommand'].includes(prop)
+      )
+        return failing;
       let fn = bound.get(prop);
       if (!fn) bound.set(prop, (fn = (value as (...a: unknown[]) => unknown).bind(target)));
       return fn;
@@ -56,7 +62,8 @@ export function chaosRedis(redis: Redis, chaos: ChaosState): Redis {
 /** The publisher as chaos sees it: "broker down" makes it refuse like a lost connection. */
 export function chaosPublisher(publisher: PurchasePublisher, chaos: ChaosState): PurchasePublisher {
   return {
-    publish: (m) => (chaos.settings.brokerDown ? Promise.reject(new Error('chaos: broker unreachable')) : publisher.publish(m)),
+    publish: (m) =>
+      chaos.settings.brokerDown ? Promise.reject(new Error('chaos: broker unreachable')) : publisher.publish(m),
     isConnected: () => !chaos.settings.brokerDown && publisher.isConnected(),
     close: () => publisher.close(),
   };

@@ -10,7 +10,12 @@ export interface ChaosSettings {
   brokerDown: boolean;
 }
 
-export const CHAOS_OFF: Readonly<ChaosSettings> = Object.freeze({ dbLatencyMs: 0, dbDown: false, cacheDown: false, brokerDown: false });
+export const CHAOS_OFF: Readonly<ChaosSettings> = Object.freeze({
+  dbLatencyMs: 0,
+  dbDown: false,
+  cacheDown: false,
+  brokerDown: false,
+});
 
 /** The replica's current chaos settings; `reset` always returns it to healthy. */
 export function createChaosState() {

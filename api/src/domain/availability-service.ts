@@ -1,10 +1,10 @@
+import { type CachedAvailability, readCachedAvailability, writeCachedAvailability } from '@stampede/core/cache';
 import { AppError } from '@stampede/core/errors';
-import type { Availability } from '@stampede/core/events/event-repository';
-import { readCachedAvailability, writeCachedAvailability, type CachedAvailability } from '@stampede/core/availability/availability-cache';
-import { redisIsReady, type Redis, type RedisKeys } from '@stampede/core/redis/redis-client';
+import type { Availability } from '@stampede/core/events';
 import type { Logger } from '@stampede/core/logger';
+import type { ApiMetrics } from '@stampede/core/metrics';
+import { type Redis, type RedisKeys, redisIsReady } from '@stampede/core/redis';
 import { createSingleFlight } from './single-flight.js';
-import type { ApiMetrics } from '@stampede/core/metrics/registry';
 
 /** Where an answer came from, as the X-Cache header says it. */
 export type CacheSource = 'hit' | 'miss' | 'bypass' | 'stale';
@@ -66,7 +66,8 @@ export function createAvailabilityService(o: AvailabilityServiceOptions) {
         remember({ value, cachedAt: Date.now() });
         if (redisIsReady(o.redis)) {
           writeCachedAvailability(o.redis, o.keys, value, o.staleTtlMs).catch((err: Error) =>
-            o.log.debug({ event: 'cache.write_failed', err: err.message }, 'cache write failed'));
+            o.log.debug({ event: 'cache.write_failed', err: err.message }, 'cache write failed'),
+          );
         }
       }
       return value;
@@ -96,11 +97,15 @@ export function createAvailabilityService(o: AvailabilityServiceOptions) {
         loading.catch((err: unknown) => ({ failed: err })),
         new Promise<typeof TIMED_OUT>((resolve) => setTimeout(resolve, o.softTimeoutMs, TIMED_OUT).unref()),
       ]);
-      if (outcome !== TIMED_OUT && outcome !== undefined && !('failed' in outcome)) return { value: outcome, source: fresh };
+      if (outcome !== TIMED_OUT && outcome !== undefined && !('failed' in outcome))
+        return { value: outcome, source: fresh };
       if (outcome === undefined) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
       if (Date.now() - (staleWarnedAt.get(eventId) ?? 0) > 1_000) {
         staleWarnedAt.set(eventId, Date.now()); // one warning a second per event, not one per read
-        o.log.warn({ event: 'cache.stale_served', eventId, reason: outcome === TIMED_OUT ? 'soft_timeout' : 'database_error' }, 'serving last known availability');
+        o.log.warn(
+          { event: 'cache.stale_served', eventId, reason: outcome === TIMED_OUT ? 'soft_timeout' : 'database_error' },
+          'serving last known availability',
+        );
       }
       return { value: fallback.value, source: 'stale' };
     }
@@ -108,7 +113,10 @@ export function createAvailabilityService(o: AvailabilityServiceOptions) {
     try {
       value = await loading;
     } catch (err) {
-      throw new AppError('data_unavailable', 'Availability cannot be read now and no earlier value is known.', { cause: err, headers: { 'Retry-After': '1' } });
+      throw new AppError('data_unavailable', 'Availability cannot be read now and no earlier value is known.', {
+        cause: err,
+        headers: { 'Retry-After': '1' },
+      });
     }
     if (!value) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
     return { value, source: fresh };

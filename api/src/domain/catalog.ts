@@ -1,6 +1,6 @@
 import type { Sql } from '@stampede/core/db';
-import { findEventWithTiers, type EventWithTiers } from '@stampede/core/events/event-repository';
-import { redisIsReady, type Redis, type RedisKeys } from '@stampede/core/redis/redis-client';
+import { type EventWithTiers, findEventWithTiers } from '@stampede/core/events';
+import { type Redis, type RedisKeys, redisIsReady } from '@stampede/core/redis';
 
 interface Entry {
   event: EventWithTiers | undefined;
@@ -17,7 +17,12 @@ export interface SharedCatalog {
 
 const revive = (raw: string): EventWithTiers => {
   const e = JSON.parse(raw) as EventWithTiers & { startsAt: string; saleOpensAt: string; saleClosesAt: string | null };
-  return { ...e, startsAt: new Date(e.startsAt), saleOpensAt: new Date(e.saleOpensAt), saleClosesAt: e.saleClosesAt ? new Date(e.saleClosesAt) : null };
+  return {
+    ...e,
+    startsAt: new Date(e.startsAt),
+    saleOpensAt: new Date(e.saleOpensAt),
+    saleClosesAt: e.saleClosesAt ? new Date(e.saleClosesAt) : null,
+  };
 };
 
 /**
@@ -45,7 +50,9 @@ export function createCatalog(sql: Sql, ttlMs = 5_000, shared?: SharedCatalog) {
       pending = findEventWithTiers(sql, eventId)
         .then((event) => {
           if (event && shared && redisIsReady(shared.redis)) {
-            shared.redis.set(shared.keys.catalog(eventId), JSON.stringify(event), 'EX', shared.ttlSeconds).catch(() => undefined);
+            shared.redis
+              .set(shared.keys.catalog(eventId), JSON.stringify(event), 'EX', shared.ttlSeconds)
+              .catch(() => undefined);
           }
           return remember(eventId, event);
         })

@@ -1,17 +1,21 @@
 import type { Config } from '@stampede/core/config';
-import { AppError } from '@stampede/core/errors';
-import type { Logger } from '@stampede/core/logger';
 import type { Sql } from '@stampede/core/db';
-import { admit, primeStock, readPurchaseRecord, undoAdmission, type AdmitRequest } from '@stampede/core/gate/admission-gate';
-import { purchaseIdFor, requestFingerprint } from '@stampede/core/purchases/purchase-id';
-import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
-import { redisIsReady, type Redis, type RedisKeys } from '@stampede/core/redis/redis-client';
+import { AppError } from '@stampede/core/errors';
+import { type AdmitRequest, admit, primeStock, readPurchaseRecord, undoAdmission } from '@stampede/core/gate';
+import type { Logger } from '@stampede/core/logger';
+import type { PurchaseMessage } from '@stampede/core/purchases';
+import { purchaseIdFor, requestFingerprint } from '@stampede/core/purchases';
+import { type Redis, type RedisKeys, redisIsReady } from '@stampede/core/redis';
 import type { PurchasePublisher } from '../broker/purchase-publisher.js';
 import type { Catalog } from './catalog.js';
-import type { SoldOutFlags } from './sold-out-flags.js';
+import type { PurchaseReceipt } from './purchase-receipt.js';
 import { assertPurchasable } from './purchase-rules.js';
+import type { SoldOutFlags } from './sold-out-flags.js';
 import { createSyncPurchase } from './sync-purchase.js';
-import type { ApiMetrics } from '@stampede/core/metrics/registry';
+
+export type { PurchaseReceipt } from './purchase-receipt.js';
+
+import type { ApiMetrics } from '@stampede/core/metrics';
 
 export interface PurchaseRequest {
   eventId: string;
@@ -20,15 +24,6 @@ export interface PurchaseRequest {
   buyerId: string;
   idempotencyKey: string;
   requestId: string;
-}
-
-/** What the route answers: 202 for a queued purchase, 200 for a replay of a decided one, 201 decided in the request (sync mode). */
-export interface PurchaseReceipt {
-  httpStatus: 200 | 201 | 202;
-  purchaseId: string;
-  status: 'queued' | 'confirmed' | 'rejected';
-  reason?: string;
-  replayed: boolean;
 }
 
 export interface PurchaseServiceDeps {
@@ -45,7 +40,12 @@ export interface PurchaseServiceDeps {
 
 const REPUBLISH_AFTER_MS = 5_000;
 
-const BROKER_DOWN = () => new AppError('broker_unavailable', 'The purchase could not be queued. Nothing was taken; retry with the same Idempotency-Key.', { headers: { 'Retry-After': '2' } });
+const BROKER_DOWN = () =>
+  new AppError(
+    'broker_unavailable',
+    'The purchase could not be queued. Nothing was taken; retry with the same Idempotency-Key.',
+    { headers: { 'Retry-After': '2' } },
+  );
 
 /**
  * Admission: validate against the catalog, pass the Redis gate, publish with a broker
@@ -55,21 +55,44 @@ const BROKER_DOWN = () => new AppError('broker_unavailable', 'The purchase could
 export function createPurchaseService(d: PurchaseServiceDeps) {
   const ttl = d.config.GATE_RECORD_TTL_S;
 
-  async function publishOrUndo(message: PurchaseMessage, admitted: AdmitRequest | undefined, log: Logger): Promise<void> {
+  async function publishOrUndo(
+    message: PurchaseMessage,
+    admitted: AdmitRequest | undefined,
+    log: Logger,
+  ): Promise<void> {
     const started = performance.now();
     try {
       await d.publisher.publish(message);
     } catch (err) {
       d.metrics?.admissions.inc({ outcome: 'broker_unavailable' });
-      log.warn({ event: 'purchase.publish_failed', purchaseId: message.purchaseId, err: (err as Error).message }, 'broker did not confirm, purchase refused');
-      if (admitted) await undoAdmission(d.redis, d.keys, admitted).catch((e: Error) =>
-        log.error({ event: 'gate.undo_failed', purchaseId: message.purchaseId, err: e.message }, 'gate undo failed; reconciliation will release the hold'));
+      log.warn(
+        { event: 'purchase.publish_failed', purchaseId: message.purchaseId, err: (err as Error).message },
+        'broker did not confirm, purchase refused',
+      );
+      if (admitted)
+        await undoAdmission(d.redis, d.keys, admitted).catch((e: Error) =>
+          log.error(
+            { event: 'gate.undo_failed', purchaseId: message.purchaseId, err: e.message },
+            'gate undo failed; reconciliation will release the hold',
+          ),
+        );
       throw BROKER_DOWN();
     }
     const confirmMs = performance.now() - started;
     d.metrics?.confirmDuration.observe(confirmMs / 1000);
     d.metrics?.admissions.inc({ outcome: message.gated ? 'admitted' : 'admitted_ungated' });
-    log.info({ event: 'purchase.accepted', purchaseId: message.purchaseId, eventId: message.eventId, tierId: message.tierId, quantity: message.quantity, gated: message.gated, confirmMs: Math.round(confirmMs) }, 'purchase queued');
+    log.info(
+      {
+        event: 'purchase.accepted',
+        purchaseId: message.purchaseId,
+        eventId: message.eventId,
+        tierId: message.tierId,
+        quantity: message.quantity,
+        gated: message.gated,
+        confirmMs: Math.round(confirmMs),
+      },
+      'purchase queued',
+    );
   }
 
   /**
@@ -80,17 +103,44 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
   async function replay(purchaseId: string, r: PurchaseRequest, log: Logger): Promise<PurchaseReceipt> {
     const record = await readPurchaseRecord(d.redis, d.keys, purchaseId).catch(() => undefined);
     const status = (record?.status ?? 'queued') as PurchaseReceipt['status'];
-    if (status !== 'queued') return { httpStatus: 200, purchaseId, status, ...(record?.reason ? { reason: record.reason } : {}), replayed: true };
+    if (status !== 'queued')
+      return {
+        httpStatus: 200,
+        purchaseId,
+        status,
+        ...(record?.reason ? { reason: record.reason } : {}),
+        replayed: true,
+      };
     const age = record?.acceptedAt ? Date.now() - Date.parse(record.acceptedAt) : Infinity;
     if (age < REPUBLISH_AFTER_MS) return { httpStatus: 202, purchaseId, status: 'queued', replayed: true };
-    log.info({ event: 'purchase.republished', purchaseId, ageMs: Math.round(age) }, 'retry of a long-queued purchase, publishing again');
+    log.info(
+      { event: 'purchase.republished', purchaseId, ageMs: Math.round(age) },
+      'retry of a long-queued purchase, publishing again',
+    );
     const message = toMessage(r, purchaseId, record?.gated !== '0', record?.acceptedAt);
     await publishOrUndo(message, undefined, log);
     return { httpStatus: 202, purchaseId, status: 'queued', replayed: true };
   }
 
-  function toMessage(r: PurchaseRequest, purchaseId: string, gated: boolean, acceptedAt = new Date().toISOString()): PurchaseMessage {
-    return { v: 1, purchaseId, idempotencyKey: r.idempotencyKey, eventId: r.eventId, tierId: r.tierId, buyerId: r.buyerId, quantity: r.quantity, requestId: r.requestId, acceptedBy: d.config.INSTANCE_NAME, acceptedAt, gated };
+  function toMessage(
+    r: PurchaseRequest,
+    purchaseId: string,
+    gated: boolean,
+    acceptedAt = new Date().toISOString(),
+  ): PurchaseMessage {
+    return {
+      v: 1,
+      purchaseId,
+      idempotencyKey: r.idempotencyKey,
+      eventId: r.eventId,
+      tierId: r.tierId,
+      buyerId: r.buyerId,
+      quantity: r.quantity,
+      requestId: r.requestId,
+      acceptedBy: d.config.INSTANCE_NAME,
+      acceptedAt,
+      gated,
+    };
   }
 
   async function ungated(r: PurchaseRequest, log: Logger): Promise<PurchaseReceipt> {
@@ -116,14 +166,25 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
         // Hashed only past the sold-out short-cut, which needs neither.
         const purchaseId = purchaseIdFor(r.idempotencyKey);
         const request: AdmitRequest = {
-          purchaseId, idempotencyKey: r.idempotencyKey, fingerprint: requestFingerprint(r), eventId: r.eventId, tierId: r.tierId,
-          buyerId: r.buyerId, quantity: r.quantity, buyerLimit: d.config.BUYER_LIMIT_PER_EVENT, ttlSeconds: ttl,
-          requestId: r.requestId, acceptedBy: d.config.INSTANCE_NAME, acceptedAt: new Date().toISOString(),
+          purchaseId,
+          idempotencyKey: r.idempotencyKey,
+          fingerprint: requestFingerprint(r),
+          eventId: r.eventId,
+          tierId: r.tierId,
+          buyerId: r.buyerId,
+          quantity: r.quantity,
+          buyerLimit: d.config.BUYER_LIMIT_PER_EVENT,
+          ttlSeconds: ttl,
+          requestId: r.requestId,
+          acceptedBy: d.config.INSTANCE_NAME,
+          acceptedAt: new Date().toISOString(),
         };
         let outcome = await admit(d.redis, d.keys, request);
         if (outcome.kind === 'unprimed') {
           // Prime from a fresh read: the catalog's figure may be seconds old.
-          const [row] = await d.sql<{ available: number }[]>`select capacity - sold as available from tiers where id = ${tier.id}`;
+          const [row] = await d.sql<
+            { available: number }[]
+          >`select capacity - sold as available from tiers where id = ${tier.id}`;
           await primeStock(d.redis, d.keys, r.tierId, row?.available ?? 0);
           outcome = await admit(d.redis, d.keys, request);
         }
@@ -136,14 +197,21 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
             return await replay(outcome.purchaseId, r, log);
           case 'key_reused':
             d.metrics?.admissions.inc({ outcome: 'key_reused' });
-            throw new AppError('idempotency_key_reused', 'This Idempotency-Key was first used with a different purchase. Use a new key for a new purchase.', { extensions: { purchaseId: outcome.purchaseId } });
+            throw new AppError(
+              'idempotency_key_reused',
+              'This Idempotency-Key was first used with a different purchase. Use a new key for a new purchase.',
+              { extensions: { purchaseId: outcome.purchaseId } },
+            );
           case 'sold_out':
             d.metrics?.admissions.inc({ outcome: 'sold_out' });
             d.soldOut.markSoldOut(r.tierId);
             throw new AppError('sold_out', `Tier ${r.tierId} is sold out.`);
           case 'limit_exceeded':
             d.metrics?.admissions.inc({ outcome: 'limit_exceeded' });
-            throw new AppError('limit_exceeded', `A buyer may hold at most ${d.config.BUYER_LIMIT_PER_EVENT} tickets for this event.`);
+            throw new AppError(
+              'limit_exceeded',
+              `A buyer may hold at most ${d.config.BUYER_LIMIT_PER_EVENT} tickets for this event.`,
+            );
           default:
             return await ungated(r, log);
         }

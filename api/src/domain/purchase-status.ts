@@ -1,8 +1,8 @@
-import { AppError, mapPostgresError } from '@stampede/core/errors';
 import type { Sql } from '@stampede/core/db';
-import { readPurchaseRecord } from '@stampede/core/gate/admission-gate';
-import { findPurchase } from '@stampede/core/purchases/purchase-repository';
-import { redisIsReady, type Redis, type RedisKeys } from '@stampede/core/redis/redis-client';
+import { AppError, mapPostgresError } from '@stampede/core/errors';
+import { readPurchaseRecord } from '@stampede/core/gate';
+import { findPurchase } from '@stampede/core/purchases';
+import { type Redis, type RedisKeys, redisIsReady } from '@stampede/core/redis';
 
 export interface PurchaseView {
   purchaseId: string;
@@ -22,13 +22,21 @@ export interface PurchaseView {
  */
 export function createPurchaseStatus(deps: { sql: Sql; redis: Redis; keys: RedisKeys }) {
   return async function purchaseStatus(purchaseId: string): Promise<PurchaseView> {
-    const record = redisIsReady(deps.redis) ? await readPurchaseRecord(deps.redis, deps.keys, purchaseId).catch(() => undefined) : undefined;
+    const record = redisIsReady(deps.redis)
+      ? await readPurchaseRecord(deps.redis, deps.keys, purchaseId).catch(() => undefined)
+      : undefined;
     const fromRecord = (r: Record<string, string>): PurchaseView => ({
-      purchaseId, status: r.status as PurchaseView['status'], reason: r.reason || null, eventId: r.eventId ?? null, tierId: r.tierId ?? null,
-      quantity: r.quantity ? Number(r.quantity) : null, acceptedAt: r.acceptedAt || null, decidedAt: r.decidedAt || null,
+      purchaseId,
+      status: r.status as PurchaseView['status'],
+      reason: r.reason || null,
+      eventId: r.eventId ?? null,
+      tierId: r.tierId ?? null,
+      quantity: r.quantity ? Number(r.quantity) : null,
+      acceptedAt: r.acceptedAt || null,
+      decidedAt: r.decidedAt || null,
     });
     if (record && record.status !== 'queued') return fromRecord(record);
-    let row;
+    let row: Awaited<ReturnType<typeof findPurchase>>;
     try {
       row = await findPurchase(deps.sql, purchaseId);
     } catch (err) {
@@ -37,11 +45,20 @@ export function createPurchaseStatus(deps: { sql: Sql; redis: Redis; keys: Redis
     }
     if (row) {
       return {
-        purchaseId, status: row.status, reason: row.reason, eventId: row.eventId, tierId: row.tierId, quantity: row.quantity,
-        acceptedAt: row.acceptedAt?.toISOString() ?? null, decidedAt: row.decidedAt.toISOString(),
+        purchaseId,
+        status: row.status,
+        reason: row.reason,
+        eventId: row.eventId,
+        tierId: row.tierId,
+        quantity: row.quantity,
+        acceptedAt: row.acceptedAt?.toISOString() ?? null,
+        decidedAt: row.decidedAt.toISOString(),
       };
     }
     if (record) return fromRecord(record);
-    throw new AppError('purchase_not_found', `No purchase ${purchaseId} is known. A purchase accepted moments ago while Redis was down appears once the worker decides it.`);
+    throw new AppError(
+      'purchase_not_found',
+      `No purchase ${purchaseId} is known. A purchase accepted moments ago while Redis was down appears once the worker decides it.`,
+    );
   };
 }

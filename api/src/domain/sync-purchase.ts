@@ -2,10 +2,9 @@ import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { AppError, isTransientDbError } from '@stampede/core/errors';
 import type { Logger } from '@stampede/core/logger';
-import { decidePurchases } from '@stampede/core/purchases/decide-purchases';
-import type { PurchaseMessage } from '@stampede/core/purchases/purchase-message';
-import { simulatedPayment } from '@stampede/core/purchases/simulated-payment';
-import type { PurchaseReceipt } from './purchase-service.js';
+import type { PurchaseMessage } from '@stampede/core/purchases';
+import { decidePurchases, simulatedPayment } from '@stampede/core/purchases';
+import type { PurchaseReceipt } from './purchase-receipt.js';
 
 /**
  * The monolith baseline (PURCHASE_MODE=sync): the purchase is decided inside the request,
@@ -15,17 +14,41 @@ import type { PurchaseReceipt } from './purchase-service.js';
 export function createSyncPurchase(config: Config, sql: Sql) {
   const payment = simulatedPayment(config);
   return async function decideNow(message: PurchaseMessage, log: Logger): Promise<PurchaseReceipt> {
-    let decision;
+    let decision: Awaited<ReturnType<typeof decidePurchases>>[number] | undefined;
     try {
-      [decision] = await decidePurchases(sql, [message], { buyerLimit: config.BUYER_LIMIT_PER_EVENT, ...(payment ? { payment } : {}) });
+      [decision] = await decidePurchases(sql, [message], {
+        buyerLimit: config.BUYER_LIMIT_PER_EVENT,
+        ...(payment ? { payment } : {}),
+      });
     } catch (err) {
-      if (isTransientDbError(err)) throw new AppError('data_unavailable', 'The purchase could not be decided now; retry with the same Idempotency-Key.', { cause: err, headers: { 'Retry-After': '1' } });
+      if (isTransientDbError(err))
+        throw new AppError(
+          'data_unavailable',
+          'The purchase could not be decided now; retry with the same Idempotency-Key.',
+          { cause: err, headers: { 'Retry-After': '1' } },
+        );
       throw err;
     }
-    if (!decision || decision.kind === 'poison') throw new AppError('tier_not_found', `Tier ${message.tierId} is not a tier of event ${message.eventId}.`);
-    log.info({ event: 'purchase.decided', mode: 'sync', purchaseId: decision.purchaseId, status: decision.status, reason: decision.reason, duplicate: decision.duplicate }, 'purchase decided in request');
-    if (!decision.duplicate && decision.reason === 'sold_out') throw new AppError('sold_out', `Tier ${message.tierId} is sold out.`);
-    if (!decision.duplicate && decision.reason === 'limit_exceeded') throw new AppError('limit_exceeded', `A buyer may hold at most ${config.BUYER_LIMIT_PER_EVENT} tickets for this event.`);
+    if (!decision || decision.kind === 'poison')
+      throw new AppError('tier_not_found', `Tier ${message.tierId} is not a tier of event ${message.eventId}.`);
+    log.info(
+      {
+        event: 'purchase.decided',
+        mode: 'sync',
+        purchaseId: decision.purchaseId,
+        status: decision.status,
+        reason: decision.reason,
+        duplicate: decision.duplicate,
+      },
+      'purchase decided in request',
+    );
+    if (!decision.duplicate && decision.reason === 'sold_out')
+      throw new AppError('sold_out', `Tier ${message.tierId} is sold out.`);
+    if (!decision.duplicate && decision.reason === 'limit_exceeded')
+      throw new AppError(
+        'limit_exceeded',
+        `A buyer may hold at most ${config.BUYER_LIMIT_PER_EVENT} tickets for this event.`,
+      );
     return {
       httpStatus: decision.duplicate ? 200 : 201,
       purchaseId: decision.purchaseId,

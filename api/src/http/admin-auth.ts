@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
 import { AppError } from '@stampede/core/errors';
+import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -15,9 +15,12 @@ export function requireAdminToken(token: string): MiddlewareHandler<AppEnv> {
     const header = c.req.header('authorization');
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) {
-      throw new AppError('unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>.', { headers: { 'WWW-Authenticate': 'Bearer realm="stampede-admin"' } });
+      throw new AppError('unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>.', {
+        headers: { 'WWW-Authenticate': 'Bearer realm="stampede-admin"' },
+      });
     }
-    if (!timingSafeEqual(digest(match[1]!), expected)) throw new AppError('forbidden', 'The token is not the admin token.');
+    if (!timingSafeEqual(digest(match[1]!), expected))
+      throw new AppError('forbidden', 'The token is not the admin token.');
     await next();
   };
 }

@@ -1,6 +1,6 @@
+import type { ApiMetrics } from '@stampede/core/metrics';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import type { ApiMetrics } from '@stampede/core/metrics/registry';
 import type { AppEnv } from './app-env.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { AppError } from '@stampede/core/errors';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { AppError } from '@stampede/core/errors';
 import type { AppEnv } from './app-env.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(;|$)/i;
@@ -9,7 +9,8 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(;|$)/i;
 const utf8 = new TextDecoder();
 
 function requireJsonType(c: Context<AppEnv>): void {
-  if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) throw new AppError('unsupported_media_type', 'Send the body as application/json.');
+  if (!JSON_TYPE.test(c.req.header('content-type') ?? ''))
+    throw new AppError('unsupported_media_type', 'Send the body as application/json.');
 }
 
 const malformed = () => new AppError('malformed_json', 'The body is not valid JSON.');
@@ -19,13 +20,27 @@ function readLimited(incoming: IncomingMessage, maxBytes: number): Promise<Buffe
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = () => { incoming.off('data', onData); incoming.off('end', onEnd); incoming.off('error', onError); };
+    const done = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) { done(); incoming.pause(); resolve(null); } else chunks.push(chunk);
+      if (size > maxBytes) {
+        done();
+        incoming.pause();
+        resolve(null);
+      } else chunks.push(chunk);
     };
-    const onEnd = () => { done(); resolve(Buffer.concat(chunks, size)); };
-    const onError = (err: Error) => { done(); reject(err); };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
     incoming.on('data', onData).on('end', onEnd).on('error', onError);
   });
 }
@@ -40,7 +55,12 @@ function readLimited(incoming: IncomingMessage, maxBytes: number): Promise<Buffe
  */
 export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv>[] {
   const tooLarge = () => new AppError('payload_too_large', `The body may be at most ${maxBytes} bytes.`);
-  const limit = bodyLimit({ maxSize: maxBytes, onError: () => { throw tooLarge(); } });
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw tooLarge();
+    },
+  });
   const parse: MiddlewareHandler<AppEnv> = async (c, next) => {
     requireJsonType(c);
     try {
@@ -52,13 +72,27 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv>[] {
   };
   const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    if (!incoming || typeof incoming.on !== 'function' || incoming.readableDidRead || Object.keys(c.req.bodyCache).length > 0) {
-      return limit(c, async () => { await parse(c, next); });
+    if (
+      !incoming ||
+      typeof incoming.on !== 'function' ||
+      incoming.readableDidRead ||
+      Object.keys(c.req.bodyCache).length > 0
+    ) {
+      return limit(c, async () => {
+        await parse(c, next);
+      });
     }
     const declared = incoming.headers['content-length'];
-    if (declared !== undefined && incoming.headers['transfer-encoding'] === undefined && parseInt(declared || '0', 10) > maxBytes) throw tooLarge();
+    if (
+      declared !== undefined &&
+      incoming.headers['transfer-encoding'] === undefined &&
+      parseInt(declared || '0', 10) > maxBytes
+    )
+      throw tooLarge();
     // A body that cannot be read (the client went away) is malformed, as c.req.json() would say.
-    const body = await readLimited(incoming, maxBytes).catch(() => { throw malformed(); });
+    const body = await readLimited(incoming, maxBytes).catch(() => {
+      throw malformed();
+    });
     if (body === null) throw tooLarge();
     requireJsonType(c);
     const text = utf8.decode(body);
@@ -79,7 +113,15 @@ export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** Reads and checks the Idempotency-Key header; missing or malformed is a 400 with its own code. */
 export function requireIdempotencyKey(header: string | undefined): string {
-  if (header === undefined || header === '') throw new AppError('idempotency_key_missing', 'Send an Idempotency-Key header (for example a UUID) so a retry never buys twice.');
-  if (!IDEMPOTENCY_KEY.test(header)) throw new AppError('idempotency_key_invalid', 'The Idempotency-Key must be 1–128 characters of letters, digits, and - _ . :');
+  if (header === undefined || header === '')
+    throw new AppError(
+      'idempotency_key_missing',
+      'Send an Idempotency-Key header (for example a UUID) so a retry never buys twice.',
+    );
+  if (!IDEMPOTENCY_KEY.test(header))
+    throw new AppError(
+      'idempotency_key_invalid',
+      'The Idempotency-Key must be 1–128 characters of letters, digits, and - _ . :',
+    );
   return header;
 }

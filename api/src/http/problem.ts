@@ -1,7 +1,7 @@
-import type { Context } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '@stampede/core/errors';
 import type { Logger } from '@stampede/core/logger';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './app-env.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -48,7 +48,13 @@ export function sendProblem(c: Context<AppEnv>, err: AppError): Response {
 
 /** Maps Hono's own HTTP exceptions (body limit, malformed JSON) to catalogue codes. */
 function fromHttpException(err: HTTPException): AppError {
-  const byStatus: Partial<Record<number, ErrorCode>> = { 400: 'malformed_json', 401: 'unauthorized', 404: 'not_found', 413: 'payload_too_large', 415: 'unsupported_media_type' };
+  const byStatus: Partial<Record<number, ErrorCode>> = {
+    400: 'malformed_json',
+    401: 'unauthorized',
+    404: 'not_found',
+    413: 'payload_too_large',
+    415: 'unsupported_media_type',
+  };
   const code = byStatus[err.status] ?? (err.status >= 500 ? 'internal' : 'validation_failed');
   const known = ERROR_CATALOGUE[code].status === err.status;
   return new AppError(known ? code : 'validation_failed', err.message || undefined, { cause: err });

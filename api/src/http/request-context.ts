@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { MiddlewareHandler } from 'hono';
 import type { Logger } from '@stampede/core/logger';
+import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.js';
 import { nodeResponse } from './response-headers.js';
 

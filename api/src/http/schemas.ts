@@ -2,7 +2,9 @@ import { z } from '@hono/zod-openapi';
 
 /** A UUID path id; anything else is answered 400 invalid_id. */
 export function IdParam<K extends string>(name: K) {
-  const id = z.uuid({ message: `${name} must be a UUID` }).openapi({ param: { name, in: 'path' }, example: '00000000-0000-4000-8000-00000000c0de' });
+  const id = z
+    .uuid({ message: `${name} must be a UUID` })
+    .openapi({ param: { name, in: 'path' }, example: '00000000-0000-4000-8000-00000000c0de' });
   return z.object({ [name]: id } as Record<K, typeof id>);
 }
 
@@ -20,7 +22,13 @@ export const ProblemSchema = z
   .openapi('Problem');
 
 export const TierSchema = z
-  .object({ id: z.uuid(), name: z.string(), priceCents: z.number().int(), capacity: z.number().int(), sold: z.number().int() })
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    priceCents: z.number().int(),
+    capacity: z.number().int(),
+    sold: z.number().int(),
+  })
   .openapi('Tier');
 
 export const EventSchema = z
@@ -41,9 +49,17 @@ export const AvailabilitySchema = z
     eventId: z.uuid(),
     soldOut: z.boolean(),
     asOf: z.string().openapi({ description: 'When Postgres produced these figures.' }),
-    stale: z.boolean().openapi({ description: 'True when Postgres could not be read and this is the last known value.' }),
+    stale: z
+      .boolean()
+      .openapi({ description: 'True when Postgres could not be read and this is the last known value.' }),
     tiers: z.array(
-      z.object({ tierId: z.uuid(), name: z.string(), capacity: z.number().int(), remaining: z.number().int(), soldOut: z.boolean() }),
+      z.object({
+        tierId: z.uuid(),
+        name: z.string(),
+        capacity: z.number().int(),
+        remaining: z.number().int(),
+        soldOut: z.boolean(),
+      }),
     ),
   })
   .openapi('Availability');
@@ -51,6 +67,9 @@ export const AvailabilitySchema = z
 /** The problem responses a route can give, for its OpenAPI description. */
 export function problems(...statuses: number[]) {
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: `Problem (${s})`, content: { 'application/problem+json': { schema: ProblemSchema } } }]),
+    statuses.map((s) => [
+      s,
+      { description: `Problem (${s})`, content: { 'application/problem+json': { schema: ProblemSchema } } },
+    ]),
   );
 }

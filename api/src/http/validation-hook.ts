@@ -14,6 +14,7 @@ const CODE_BY_TARGET: Record<string, ErrorCode> = {
  * AppError, so validation errors take the same problem+json path as everything else.
  * Each issue is listed with its path, never with the offending value.
  */
+// biome-ignore lint/suspicious/noExplicitAny: the hook serves every route, whatever its env, path and input types
 export const validationHook: Hook<unknown, any, any, any> = (result) => {
   if (result.success) return;
   const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));

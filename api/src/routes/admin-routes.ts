@@ -1,15 +1,21 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { AppError, mapPostgresError } from '@stampede/core/errors';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Sql } from '@stampede/core/db';
-import { createEvent, saleStats, setSaleOpen } from '@stampede/core/events/event-admin-repository';
-import type { AppEnv } from '../http/app-env.js';
+import { AppError, mapPostgresError } from '@stampede/core/errors';
+import { createEvent, saleStats, setSaleOpen } from '@stampede/core/events';
+import type { Catalog } from '../domain/catalog.js';
 import { requireAdminToken } from '../http/admin-auth.js';
+import type { AppEnv } from '../http/app-env.js';
 import { jsonBody } from '../http/json-body.js';
 import { EventWithTiersSchema, IdParam, problems } from '../http/schemas.js';
 import { validationHook } from '../http/validation-hook.js';
-import type { Catalog } from '../domain/catalog.js';
 
-const text = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
 const NewEventSchema = z
   .object({
@@ -18,18 +24,42 @@ const NewEventSchema = z
     startsAt: z.iso.datetime({ offset: true }),
     saleOpensAt: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Defaults to now.' }),
     saleClosesAt: z.iso.datetime({ offset: true }).nullable().optional(),
-    tiers: z.array(z.object({ name: text(100), priceCents: z.number().int().min(0).max(100_000_000), capacity: z.number().int().min(1).max(1_000_000) }).strict())
-      .min(1).max(20)
+    tiers: z
+      .array(
+        z
+          .object({
+            name: text(100),
+            priceCents: z.number().int().min(0).max(100_000_000),
+            capacity: z.number().int().min(1).max(1_000_000),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(20)
       .refine((tiers) => new Set(tiers.map((t) => t.name)).size === tiers.length, 'tier names must be unique'),
   })
   .strict()
-  .refine((e) => !e.saleClosesAt || Date.parse(e.saleClosesAt) > Date.parse(e.saleOpensAt ?? new Date().toISOString()), 'saleClosesAt must be after saleOpensAt')
+  .refine(
+    (e) => !e.saleClosesAt || Date.parse(e.saleClosesAt) > Date.parse(e.saleOpensAt ?? new Date().toISOString()),
+    'saleClosesAt must be after saleOpensAt',
+  )
   .openapi('NewEvent');
 
-const StatsSchema = z.object({
-  eventId: z.uuid(),
-  tiers: z.array(z.object({ tierId: z.uuid(), name: z.string(), capacity: z.number().int(), sold: z.number().int(), confirmedPurchases: z.number().int(), rejected: z.record(z.string(), z.number().int()) })),
-}).openapi('SaleStats');
+const StatsSchema = z
+  .object({
+    eventId: z.uuid(),
+    tiers: z.array(
+      z.object({
+        tierId: z.uuid(),
+        name: z.string(),
+        capacity: z.number().int(),
+        sold: z.number().int(),
+        confirmedPurchases: z.number().int(),
+        rejected: z.record(z.string(), z.number().int()),
+      }),
+    ),
+  })
+  .openapi('SaleStats');
 
 const secured = { security: [{ AdminBearer: [] }] };
 const authProblems = problems(401, 403);
@@ -37,36 +67,76 @@ const authProblems = problems(401, 403);
 /** Admin routes: create an event, open and close its sale, read its statistics. Bearer-token protected. */
 export function adminRoutes(deps: { sql: Sql; token: string; catalog: Catalog }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'AdminBearer', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'AdminBearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'ADMIN_TOKEN',
+  });
   app.use('/admin/*', requireAdminToken(deps.token));
 
   const create = createRoute({
-    method: 'post', path: '/admin/events', tags: ['admin'], summary: 'Create an event with its tiers', ...secured,
+    method: 'post',
+    path: '/admin/events',
+    tags: ['admin'],
+    summary: 'Create an event with its tiers',
+    ...secured,
     middleware: jsonBody(16_384),
     request: { body: { required: true, content: { 'application/json': { schema: NewEventSchema } } } },
-    responses: { 201: { description: 'Created', content: { 'application/json': { schema: EventWithTiersSchema } } }, ...authProblems, ...problems(400, 413, 415) },
+    responses: {
+      201: { description: 'Created', content: { 'application/json': { schema: EventWithTiersSchema } } },
+      ...authProblems,
+      ...problems(400, 413, 415),
+    },
   });
-  const sale = (action: 'open' | 'close') => createRoute({
-    method: 'post', path: `/admin/events/{eventId}/sale/${action}`, tags: ['admin'], summary: `${action === 'open' ? 'Open' : 'Close'} the sale now`, ...secured,
-    description: 'Replicas cache event data for up to 5 s, so every replica follows within 5 s.',
-    request: { params: IdParam('eventId') },
-    responses: { 204: { description: 'Done' }, ...authProblems, ...problems(400, 404) },
-  });
+  const sale = (action: 'open' | 'close') =>
+    createRoute({
+      method: 'post',
+      path: `/admin/events/{eventId}/sale/${action}`,
+      tags: ['admin'],
+      summary: `${action === 'open' ? 'Open' : 'Close'} the sale now`,
+      ...secured,
+      description: 'Replicas cache event data for up to 5 s, so every replica follows within 5 s.',
+      request: { params: IdParam('eventId') },
+      responses: { 204: { description: 'Done' }, ...authProblems, ...problems(400, 404) },
+    });
   const stats = createRoute({
-    method: 'get', path: '/admin/events/{eventId}/stats', tags: ['admin'], summary: 'Sale statistics per tier (from Postgres)', ...secured,
+    method: 'get',
+    path: '/admin/events/{eventId}/stats',
+    tags: ['admin'],
+    summary: 'Sale statistics per tier (from Postgres)',
+    ...secured,
     request: { params: IdParam('eventId') },
-    responses: { 200: { description: 'Statistics', content: { 'application/json': { schema: StatsSchema } } }, ...authProblems, ...problems(400, 404) },
+    responses: {
+      200: { description: 'Statistics', content: { 'application/json': { schema: StatsSchema } } },
+      ...authProblems,
+      ...problems(400, 404),
+    },
   });
 
   app.openapi(create, async (c) => {
     const b = c.req.valid('json');
     try {
       const event = await createEvent(deps.sql, {
-        name: b.name, venue: b.venue, startsAt: new Date(b.startsAt), saleOpensAt: b.saleOpensAt ? new Date(b.saleOpensAt) : new Date(),
-        saleClosesAt: b.saleClosesAt ? new Date(b.saleClosesAt) : null, tiers: b.tiers,
+        name: b.name,
+        venue: b.venue,
+        startsAt: new Date(b.startsAt),
+        saleOpensAt: b.saleOpensAt ? new Date(b.saleOpensAt) : new Date(),
+        saleClosesAt: b.saleClosesAt ? new Date(b.saleClosesAt) : null,
+        tiers: b.tiers,
       });
-      c.get('log').info({ event: 'admin.event_created', eventId: event.id, tiers: event.tiers.length }, 'event created');
-      const json = { id: event.id, name: event.name, venue: event.venue, startsAt: event.startsAt.toISOString(), saleOpensAt: event.saleOpensAt.toISOString(), saleClosesAt: event.saleClosesAt?.toISOString() ?? null, tiers: event.tiers };
+      c.get('log').info(
+        { event: 'admin.event_created', eventId: event.id, tiers: event.tiers.length },
+        'event created',
+      );
+      const json = {
+        id: event.id,
+        name: event.name,
+        venue: event.venue,
+        startsAt: event.startsAt.toISOString(),
+        saleOpensAt: event.saleOpensAt.toISOString(),
+        saleClosesAt: event.saleClosesAt?.toISOString() ?? null,
+        tiers: event.tiers,
+      };
       c.header('Location', `/events/${event.id}`);
       return c.json(json, 201);
     } catch (err) {
@@ -77,7 +147,8 @@ export function adminRoutes(deps: { sql: Sql; token: string; catalog: Catalog })
   for (const action of ['open', 'close'] as const) {
     app.openapi(sale(action), async (c) => {
       const { eventId } = c.req.valid('param');
-      if (!(await setSaleOpen(deps.sql, eventId, action === 'open'))) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
+      if (!(await setSaleOpen(deps.sql, eventId, action === 'open')))
+        throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
       deps.catalog.forget(eventId);
       c.get('log').info({ event: `admin.sale_${action}ed`, eventId }, `sale ${action}ed`);
       return c.body(null, 204);

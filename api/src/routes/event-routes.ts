@@ -1,33 +1,62 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { AppError, mapPostgresError } from '@stampede/core/errors';
-import { findEventWithTiers, listEvents, type EventRow } from '@stampede/core/events/event-repository';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Sql } from '@stampede/core/db';
+import { AppError, mapPostgresError } from '@stampede/core/errors';
+import { type EventRow, findEventWithTiers, listEvents } from '@stampede/core/events';
+import type { AvailabilityService } from '../domain/availability-service.js';
 import type { AppEnv } from '../http/app-env.js';
+import { setResponseHeaders } from '../http/response-headers.js';
 import { AvailabilitySchema, EventSchema, EventWithTiersSchema, IdParam, problems } from '../http/schemas.js';
 import { validationHook } from '../http/validation-hook.js';
-import { setResponseHeaders } from '../http/response-headers.js';
-import type { AvailabilityService } from '../domain/availability-service.js';
 
 const listRoute = createRoute({
-  method: 'get', path: '/events', tags: ['events'], summary: 'List events',
-  responses: { 200: { description: 'Events, soonest first', content: { 'application/json': { schema: z.object({ events: z.array(EventSchema) }) } } }, ...problems(503) },
+  method: 'get',
+  path: '/events',
+  tags: ['events'],
+  summary: 'List events',
+  responses: {
+    200: {
+      description: 'Events, soonest first',
+      content: { 'application/json': { schema: z.object({ events: z.array(EventSchema) }) } },
+    },
+    ...problems(503),
+  },
 });
 
 const getRoute = createRoute({
-  method: 'get', path: '/events/{eventId}', tags: ['events'], summary: 'An event with its tiers',
+  method: 'get',
+  path: '/events/{eventId}',
+  tags: ['events'],
+  summary: 'An event with its tiers',
   request: { params: IdParam('eventId') },
-  responses: { 200: { description: 'The event', content: { 'application/json': { schema: EventWithTiersSchema } } }, ...problems(400, 404, 503) },
+  responses: {
+    200: { description: 'The event', content: { 'application/json': { schema: EventWithTiersSchema } } },
+    ...problems(400, 404, 503),
+  },
 });
 
 const availabilityRoute = createRoute({
-  method: 'get', path: '/events/{eventId}/availability', tags: ['events'], summary: 'Remaining tickets per tier (cached)',
-  description: 'Cache-aside in Redis. X-Cache says hit, miss, bypass (Redis unavailable) or stale (Postgres unavailable, last known value).',
+  method: 'get',
+  path: '/events/{eventId}/availability',
+  tags: ['events'],
+  summary: 'Remaining tickets per tier (cached)',
+  description:
+    'Cache-aside in Redis. X-Cache says hit, miss, bypass (Redis unavailable) or stale (Postgres unavailable, last known value).',
   request: { params: IdParam('eventId') },
-  responses: { 200: { description: 'Availability', content: { 'application/json': { schema: AvailabilitySchema } } }, ...problems(400, 404, 503) },
+  responses: {
+    200: { description: 'Availability', content: { 'application/json': { schema: AvailabilitySchema } } },
+    ...problems(400, 404, 503),
+  },
 });
 
 function eventJson(e: EventRow) {
-  return { id: e.id, name: e.name, venue: e.venue, startsAt: e.startsAt.toISOString(), saleOpensAt: e.saleOpensAt.toISOString(), saleClosesAt: e.saleClosesAt?.toISOString() ?? null };
+  return {
+    id: e.id,
+    name: e.name,
+    venue: e.venue,
+    startsAt: e.startsAt.toISOString(),
+    saleOpensAt: e.saleOpensAt.toISOString(),
+    saleClosesAt: e.saleClosesAt?.toISOString() ?? null,
+  };
 }
 
 /** Reads from Postgres, turning an unreachable database into a 503 problem. */

@@ -1,11 +1,11 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import type { AppEnv } from '../http/app-env.js';
-import { IdParam, problems } from '../http/schemas.js';
-import { validationHook } from '../http/validation-hook.js';
-import { setResponseHeaders } from '../http/response-headers.js';
-import { jsonBody, requireIdempotencyKey } from '../http/json-body.js';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { PurchaseService } from '../domain/purchase-service.js';
 import type { createPurchaseStatus } from '../domain/purchase-status.js';
+import type { AppEnv } from '../http/app-env.js';
+import { jsonBody, requireIdempotencyKey } from '../http/json-body.js';
+import { setResponseHeaders } from '../http/response-headers.js';
+import { IdParam, problems } from '../http/schemas.js';
+import { validationHook } from '../http/validation-hook.js';
 
 /** Buyer ids: printable, no control characters, bounded. */
 const BUYER_ID = /^[\p{L}\p{N}_.@:+-]{1,64}$/u;
@@ -15,7 +15,10 @@ export function purchaseBodySchema(maxQuantity: number) {
     .object({
       tierId: z.uuid().openapi({ example: '00000000-0000-4000-8000-0000000000a2' }),
       quantity: z.number().int().min(1).max(maxQuantity).openapi({ example: 2 }),
-      buyerId: z.string().regex(BUYER_ID, 'buyerId must be 1–64 letters, digits or _ . @ : + -').openapi({ example: 'buyer-42' }),
+      buyerId: z
+        .string()
+        .regex(BUYER_ID, 'buyerId must be 1–64 letters, digits or _ . @ : + -')
+        .openapi({ example: 'buyer-42' }),
     })
     .strict()
     .openapi('PurchaseRequest');
@@ -34,7 +37,10 @@ const PurchaseViewSchema = z
   .object({
     purchaseId: z.uuid(),
     status: z.enum(['queued', 'confirmed', 'rejected']),
-    reason: z.string().nullable().openapi({ description: 'Why a purchase was rejected: sold_out, limit_exceeded, payment_failed.' }),
+    reason: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Why a purchase was rejected: sold_out, limit_exceeded, payment_failed.' }),
     eventId: z.uuid().nullable(),
     tierId: z.uuid().nullable(),
     quantity: z.number().int().nullable(),
@@ -44,40 +50,83 @@ const PurchaseViewSchema = z
   .openapi('Purchase');
 
 /** POST a purchase (202 once durably queued) and GET its status. */
-export function purchaseRoutes(deps: { purchases: PurchaseService; status: ReturnType<typeof createPurchaseStatus>; maxQuantity: number; maxBodyBytes?: number }) {
+export function purchaseRoutes(deps: {
+  purchases: PurchaseService;
+  status: ReturnType<typeof createPurchaseStatus>;
+  maxQuantity: number;
+  maxBodyBytes?: number;
+}) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   const postRoute = createRoute({
-    method: 'post', path: '/events/{eventId}/purchases', tags: ['purchases'], summary: 'Buy tickets (queued)',
-    description: 'Answered 202 only after the broker confirmed the persistent message. The same Idempotency-Key always returns the same purchase.',
+    method: 'post',
+    path: '/events/{eventId}/purchases',
+    tags: ['purchases'],
+    summary: 'Buy tickets (queued)',
+    description:
+      'Answered 202 only after the broker confirmed the persistent message. The same Idempotency-Key always returns the same purchase.',
     middleware: jsonBody(deps.maxBodyBytes ?? 4_096),
     request: {
       params: IdParam('eventId'),
-      headers: z.object({ 'idempotency-key': z.string().optional().openapi({ param: { name: 'idempotency-key', in: 'header', required: true, description: 'Idempotency-Key: 1–128 of A-Z a-z 0-9 _ . : -; the same key always returns the same purchase.' }, example: '7b0c4a1e-2f59-4a8e-9a57-3f1c1f0d9b11' }) }),
+      headers: z.object({
+        'idempotency-key': z
+          .string()
+          .optional()
+          .openapi({
+            param: {
+              name: 'idempotency-key',
+              in: 'header',
+              required: true,
+              description:
+                'Idempotency-Key: 1–128 of A-Z a-z 0-9 _ . : -; the same key always returns the same purchase.',
+            },
+            example: '7b0c4a1e-2f59-4a8e-9a57-3f1c1f0d9b11',
+          }),
+      }),
       body: { required: true, content: { 'application/json': { schema: purchaseBodySchema(deps.maxQuantity) } } },
     },
     responses: {
       202: { description: 'Queued; poll the Location', content: { 'application/json': { schema: ReceiptSchema } } },
-      200: { description: 'A replay of a purchase already decided', content: { 'application/json': { schema: ReceiptSchema } } },
-      201: { description: 'Decided inside the request (PURCHASE_MODE=sync, the benchmark baseline)', content: { 'application/json': { schema: ReceiptSchema } } },
+      200: {
+        description: 'A replay of a purchase already decided',
+        content: { 'application/json': { schema: ReceiptSchema } },
+      },
+      201: {
+        description: 'Decided inside the request (PURCHASE_MODE=sync, the benchmark baseline)',
+        content: { 'application/json': { schema: ReceiptSchema } },
+      },
       ...problems(400, 404, 409, 413, 415, 422, 429, 503),
     },
   });
 
   const getRoute = createRoute({
-    method: 'get', path: '/purchases/{purchaseId}', tags: ['purchases'], summary: 'What became of a purchase',
+    method: 'get',
+    path: '/purchases/{purchaseId}',
+    tags: ['purchases'],
+    summary: 'What became of a purchase',
     request: { params: IdParam('purchaseId') },
-    responses: { 200: { description: 'The purchase', content: { 'application/json': { schema: PurchaseViewSchema } } }, ...problems(400, 404, 503) },
+    responses: {
+      200: { description: 'The purchase', content: { 'application/json': { schema: PurchaseViewSchema } } },
+      ...problems(400, 404, 503),
+    },
   });
 
   app.openapi(postRoute, async (c) => {
     const idempotencyKey = requireIdempotencyKey(c.req.header('idempotency-key'));
     const { eventId } = c.req.valid('param');
     const body = c.req.valid('json');
-    const receipt = await deps.purchases.purchase({ ...body, eventId, idempotencyKey, requestId: c.get('requestId') }, c.get('log'));
+    const receipt = await deps.purchases.purchase(
+      { ...body, eventId, idempotencyKey, requestId: c.get('requestId') },
+      c.get('log'),
+    );
     const statusUrl = `/purchases/${receipt.purchaseId}`;
     setResponseHeaders(c, { Location: statusUrl, ...(receipt.replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
-    const json = { purchaseId: receipt.purchaseId, status: receipt.status, ...(receipt.reason ? { reason: receipt.reason } : {}), statusUrl };
+    const json = {
+      purchaseId: receipt.purchaseId,
+      status: receipt.status,
+      ...(receipt.reason ? { reason: receipt.reason } : {}),
+      statusUrl,
+    };
     if (receipt.httpStatus === 202) return c.json(json, 202);
     return receipt.httpStatus === 201 ? c.json(json, 201) : c.json(json, 200);
   });

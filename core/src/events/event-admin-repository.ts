@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../db.js';
-import { findEventWithTiers, type EventWithTiers } from './event-repository.js';
+import type { Sql } from '../db/sql.js';
+import { type EventWithTiers, findEventWithTiers } from './event-repository.js';
 
 export interface NewEvent {
   name: string;
@@ -52,7 +52,9 @@ export async function saleStats(sql: Sql, eventId: string): Promise<TierStats[]>
     return {
       ...t,
       confirmedPurchases: mine.filter((c) => c.status === 'confirmed').reduce((n, c) => n + c.n, 0),
-      rejected: Object.fromEntries(mine.filter((c) => c.status === 'rejected').map((c) => [c.reason ?? 'unknown', c.n])),
+      rejected: Object.fromEntries(
+        mine.filter((c) => c.status === 'rejected').map((c) => [c.reason ?? 'unknown', c.n]),
+      ),
     };
   });
 }

@@ -1,4 +1,4 @@
-import type { Sql } from '../db.js';
+import type { Sql } from '../db/sql.js';
 
 export interface TierRow {
   id: string;
@@ -64,7 +64,9 @@ export async function findEventWithTiers(sql: Sql, eventId: string): Promise<Eve
  * One statement, so the figures of all tiers come from the same snapshot.
  */
 export async function queryAvailability(sql: Sql, eventId: string): Promise<Availability | undefined> {
-  const rows = await sql<{ tierId: string | null; name: string | null; capacity: number | null; sold: number | null; asOf: Date }[]>`
+  const rows = await sql<
+    { tierId: string | null; name: string | null; capacity: number | null; sold: number | null; asOf: Date }[]
+  >`
     select t.id as "tierId", t.name, t.capacity, t.sold, now() as "asOf"
     from events e left join tiers t on t.event_id = e.id
     where e.id = ${eventId}
@@ -75,7 +77,13 @@ export async function queryAvailability(sql: Sql, eventId: string): Promise<Avai
     .filter((r) => r.tierId !== null)
     .map((r) => {
       const remaining = (r.capacity ?? 0) - (r.sold ?? 0);
-      return { tierId: r.tierId as string, name: r.name as string, capacity: r.capacity as number, remaining, soldOut: remaining <= 0 };
+      return {
+        tierId: r.tierId as string,
+        name: r.name as string,
+        capacity: r.capacity as number,
+        remaining,
+        soldOut: remaining <= 0,
+      };
     });
   return { eventId, soldOut: tiers.every((t) => t.soldOut), asOf: first.asOf.toISOString(), tiers };
 }

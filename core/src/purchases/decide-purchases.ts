@@ -1,9 +1,15 @@
-import type { Sql } from '../db.js';
+import type { Sql } from '../db/sql.js';
+import { type Payment, type Plan, planBatch } from './plan-batch.js';
 import type { PurchaseMessage, RejectionReason } from './purchase-message.js';
-import { planBatch, type Payment, type Plan } from './plan-batch.js';
 import {
-  buyerKey, confirmedByBuyer, findByKeys, lockBuyers, lockTiers, writePurchases,
-  type NewPurchaseRow, type StoredPurchase,
+  buyerKey,
+  confirmedByBuyer,
+  findByKeys,
+  lockBuyers,
+  lockTiers,
+  type NewPurchaseRow,
+  type StoredPurchase,
+  writePurchases,
 } from './purchase-store.js';
 
 export type { Payment } from './plan-batch.js';
@@ -45,7 +51,11 @@ export interface DecideOptions {
  * this code were wrong. Knows nothing of the broker: the synchronous baseline calls it
  * inside a request with a batch of one.
  */
-export async function decidePurchases(sql: Sql, messages: PurchaseMessage[], options: DecideOptions): Promise<Decision[]> {
+export async function decidePurchases(
+  sql: Sql,
+  messages: PurchaseMessage[],
+  options: DecideOptions,
+): Promise<Decision[]> {
   if (messages.length === 0) return [];
   const pairs = distinctBuyers(messages);
   return sql.begin(async (tx) => {
@@ -57,7 +67,11 @@ export async function decidePurchases(sql: Sql, messages: PurchaseMessage[], opt
       findByKeys(tx, [...new Set(messages.map((m) => m.idempotencyKey))]),
       confirmedByBuyer(tx, pairs),
     ]);
-    const plans = await planBatch(messages, { tiers, existing, bought, buyerLimit: options.buyerLimit }, options.payment);
+    const plans = await planBatch(
+      messages,
+      { tiers, existing, bought, buyerLimit: options.buyerLimit },
+      options.payment,
+    );
 
     const rows = messages.flatMap((m, i) => (plans[i]!.kind === 'new' ? [toRow(m, plans[i] as NewPlan)] : []));
     const inserted = await writePurchases(tx, rows);
@@ -66,7 +80,9 @@ export async function decidePurchases(sql: Sql, messages: PurchaseMessage[], opt
     const winners = lostKeys.length > 0 ? await findByKeys(tx, lostKeys) : new Map<string, StoredPurchase>();
 
     const decisions: Decision[] = [];
-    messages.forEach((m, i) => decisions.push(toDecision(m, plans[i]!, decisions, inserted, winners)));
+    messages.forEach((m, i) => {
+      decisions.push(toDecision(m, plans[i]!, decisions, inserted, winners));
+    });
     return decisions;
   });
 }
@@ -75,12 +91,26 @@ type NewPlan = Extract<Plan, { kind: 'new' }>;
 
 function toRow(m: PurchaseMessage, plan: NewPlan): NewPurchaseRow {
   return {
-    id: m.purchaseId, idempotencyKey: m.idempotencyKey, eventId: m.eventId, tierId: m.tierId, buyerId: m.buyerId,
-    quantity: m.quantity, status: plan.status, reason: plan.reason, requestId: m.requestId ?? null, acceptedAt: m.acceptedAt,
+    id: m.purchaseId,
+    idempotencyKey: m.idempotencyKey,
+    eventId: m.eventId,
+    tierId: m.tierId,
+    buyerId: m.buyerId,
+    quantity: m.quantity,
+    status: plan.status,
+    reason: plan.reason,
+    requestId: m.requestId ?? null,
+    acceptedAt: m.acceptedAt,
   };
 }
 
-function toDecision(m: PurchaseMessage, plan: Plan, earlier: Decision[], inserted: Map<string, Date>, winners: Map<string, StoredPurchase>): Decision {
+function toDecision(
+  m: PurchaseMessage,
+  plan: Plan,
+  earlier: Decision[],
+  inserted: Map<string, Date>,
+  winners: Map<string, StoredPurchase>,
+): Decision {
   switch (plan.kind) {
     case 'existing':
       return fromStored(m, plan.stored);
@@ -93,7 +123,15 @@ function toDecision(m: PurchaseMessage, plan: Plan, earlier: Decision[], inserte
     case 'new': {
       const decidedAt = inserted.get(m.idempotencyKey);
       if (decidedAt) {
-        return { kind: 'decided', message: m, purchaseId: m.purchaseId, status: plan.status, reason: plan.reason, duplicate: false, decidedAt: decidedAt.toISOString() };
+        return {
+          kind: 'decided',
+          message: m,
+          purchaseId: m.purchaseId,
+          status: plan.status,
+          reason: plan.reason,
+          duplicate: false,
+          decidedAt: decidedAt.toISOString(),
+        };
       }
       const winner = winners.get(m.idempotencyKey);
       if (!winner) throw new Error(`purchase ${m.purchaseId} was neither inserted nor found by its idempotency key`);
@@ -103,7 +141,15 @@ function toDecision(m: PurchaseMessage, plan: Plan, earlier: Decision[], inserte
 }
 
 function fromStored(m: PurchaseMessage, s: StoredPurchase): DecidedPurchase {
-  return { kind: 'decided', message: m, purchaseId: s.id, status: s.status, reason: s.reason, duplicate: true, decidedAt: s.decidedAt.toISOString() };
+  return {
+    kind: 'decided',
+    message: m,
+    purchaseId: s.id,
+    status: s.status,
+    reason: s.reason,
+    duplicate: true,
+    decidedAt: s.decidedAt.toISOString(),
+  };
 }
 
 function distinctBuyers(messages: PurchaseMessage[]): { eventId: string; buyerId: string }[] {

@@ -41,7 +41,9 @@ export async function planBatch(messages: PurchaseMessage[], state: BatchState, 
     });
     if (unpaid.length === 0) return plans;
     const results = await Promise.all(unpaid.map((m) => payment(m)));
-    unpaid.forEach((m, i) => paid.set(m.idempotencyKey, results[i]!));
+    unpaid.forEach((m, i) => {
+      paid.set(m.idempotencyKey, results[i]!);
+    });
   }
 }
 
@@ -57,7 +59,8 @@ function planOnce(messages: PurchaseMessage[], state: BatchState, paid: Map<stri
     firstIndex.set(m.idempotencyKey, i);
 
     const tier = state.tiers.get(m.tierId);
-    if (!tier || tier.eventId !== m.eventId) return { kind: 'poison', detail: `tier ${m.tierId} is not a tier of event ${m.eventId}` };
+    if (!tier || tier.eventId !== m.eventId)
+      return { kind: 'poison', detail: `tier ${m.tierId} is not a tier of event ${m.eventId}` };
     const key = buyerKey(m.eventId, m.buyerId);
     const already = bought.get(key) ?? 0;
     if (already + m.quantity > state.buyerLimit) return { kind: 'new', status: 'rejected', reason: 'limit_exceeded' };

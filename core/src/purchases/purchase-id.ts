@@ -15,6 +15,14 @@ export function purchaseIdFor(idempotencyKey: string): string {
 }
 
 /** A fingerprint of what was asked, to tell a retry (same) from a reused key (different). */
-export function requestFingerprint(parts: { eventId: string; tierId: string; buyerId: string; quantity: number }): string {
-  return createHash('sha256').update(`${parts.eventId}|${parts.tierId}|${parts.buyerId}|${parts.quantity}`).digest('base64url').slice(0, 22);
+export function requestFingerprint(parts: {
+  eventId: string;
+  tierId: string;
+  buyerId: string;
+  quantity: number;
+}): string {
+  return createHash('sha256')
+    .update(`${parts.eventId}|${parts.tierId}|${parts.buyerId}|${parts.quantity}`)
+    .digest('base64url')
+    .slice(0, 22);
 }

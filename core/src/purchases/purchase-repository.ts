@@ -1,4 +1,4 @@
-import type { Sql } from '../db.js';
+import type { Sql } from '../db/sql.js';
 
 /** A decided purchase as Postgres holds it. */
 export interface PurchaseRow {

@@ -1,4 +1,4 @@
-import type { TransactionSql } from '../db.js';
+import type { TransactionSql } from '../db/sql.js';
 import type { RejectionReason } from './purchase-message.js';
 import type { PurchaseRow } from './purchase-repository.js';
 
@@ -20,7 +20,10 @@ export interface StoredPurchase {
 }
 
 /** One row to insert; arrays of these columns go to Postgres in one statement. */
-export type NewPurchaseRow = Pick<PurchaseRow, 'id' | 'idempotencyKey' | 'eventId' | 'tierId' | 'buyerId' | 'quantity' | 'status'> & {
+export type NewPurchaseRow = Pick<
+  PurchaseRow,
+  'id' | 'idempotencyKey' | 'eventId' | 'tierId' | 'buyerId' | 'quantity' | 'status'
+> & {
   reason: RejectionReason | null;
   requestId: string | null;
   acceptedAt: string | null;
@@ -62,7 +65,10 @@ export async function findByKeys(tx: TransactionSql, keys: string[]): Promise<Ma
 }
 
 /** Confirmed tickets per `eventId|buyerId` for the given (distinct) pairs. */
-export async function confirmedByBuyer(tx: TransactionSql, pairs: { eventId: string; buyerId: string }[]): Promise<Map<string, number>> {
+export async function confirmedByBuyer(
+  tx: TransactionSql,
+  pairs: { eventId: string; buyerId: string }[],
+): Promise<Map<string, number>> {
   const rows = await tx<{ eventId: string; buyerId: string; quantity: number }[]>`
     select p.event_id as "eventId", p.buyer_id as "buyerId", sum(p.quantity)::int as quantity
     from purchases p

@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
 import { defineGateCommands } from '../gate/admission-gate.js';
+import type { Logger } from '../logger.js';
 
 export type { Redis } from 'ioredis';
+export { type RedisKeys, redisKeys } from './redis-keys.js';
 
 /**
  * A Redis client that never makes a request wait for a Redis that is not there:
@@ -15,7 +16,10 @@ export type { Redis } from 'ioredis';
  * as one socket write: under a spike one write per command was a fifth of a replica's
  * CPU on the sold-out path (the loopback send runs inside the write call).
  */
-export function createRedis(config: Pick<Config, 'REDIS_URL' | 'REDIS_COMMAND_TIMEOUT_MS' | 'REDIS_CONNECT_TIMEOUT_MS'>, log: Logger): Redis {
+export function createRedis(
+  config: Pick<Config, 'REDIS_URL' | 'REDIS_COMMAND_TIMEOUT_MS' | 'REDIS_CONNECT_TIMEOUT_MS'>,
+  log: Logger,
+): Redis {
   const redis = new Redis(config.REDIS_URL, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -42,20 +46,3 @@ export function createRedis(config: Pick<Config, 'REDIS_URL' | 'REDIS_COMMAND_TI
 export function redisIsReady(redis: Redis): boolean {
   return redis.status === 'ready';
 }
-
-/** Every Redis key Stampede uses, under one prefix so labs and tests can share a server. */
-export function redisKeys(prefix: string) {
-  return {
-    availability: (eventId: string) => `${prefix}avail:${eventId}`,
-    catalog: (eventId: string) => `${prefix}catalog:${eventId}`,
-    stock: (tierId: string) => `${prefix}stock:${tierId}`,
-    /** The set of tier ids the gate holds a stock count for: what reconciliation walks. */
-    gateTiers: () => `${prefix}gate:tiers`,
-    held: (tierId: string) => `${prefix}held:${tierId}`,
-    buyer: (eventId: string, buyerId: string) => `${prefix}buyer:${eventId}:${buyerId}`,
-    idempotency: (key: string) => `${prefix}idem:${key}`,
-    purchase: (purchaseId: string) => `${prefix}purchase:${purchaseId}`,
-  };
-}
-
-export type RedisKeys = ReturnType<typeof redisKeys>;

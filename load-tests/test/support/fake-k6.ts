@@ -6,9 +6,24 @@
  */
 import { vi } from 'vitest';
 
-export interface FakeRequest { method: string; url: string; body?: string; headers: Record<string, string>; tags: Record<string, string>; expected?: number[] }
-export interface FakeResponse { status: number; headers?: Record<string, string>; body?: string }
-export interface CheckRecord { name: string; ok: boolean; tags?: Record<string, string> }
+export interface FakeRequest {
+  method: string;
+  url: string;
+  body?: string;
+  headers: Record<string, string>;
+  tags: Record<string, string>;
+  expected?: number[];
+}
+export interface FakeResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+export interface CheckRecord {
+  name: string;
+  ok: boolean;
+  tags?: Record<string, string>;
+}
 
 interface State {
   handler: (req: FakeRequest) => FakeResponse;
@@ -16,7 +31,11 @@ interface State {
   checks: CheckRecord[];
   samples: Record<string, number[]>;
   logs: string[];
-  exec: { vu: { idInTest: number }; scenario: { name: string; iterationInTest: number }; test: { abort: (msg?: string) => never } };
+  exec: {
+    vu: { idInTest: number };
+    scenario: { name: string; iterationInTest: number };
+    test: { abort: (msg?: string) => never };
+  };
 }
 
 const g = globalThis as unknown as { __fakeK6?: State };
@@ -25,8 +44,19 @@ const g = globalThis as unknown as { __fakeK6?: State };
 export function fake(): State {
   g.__fakeK6 ??= {
     handler: () => ({ status: 599 }),
-    requests: [], checks: [], samples: {}, logs: [],
-    exec: { vu: { idInTest: 1 }, scenario: { name: 'default', iterationInTest: 0 }, test: { abort: (msg) => { throw new Error(`aborted: ${msg}`); } } },
+    requests: [],
+    checks: [],
+    samples: {},
+    logs: [],
+    exec: {
+      vu: { idInTest: 1 },
+      scenario: { name: 'default', iterationInTest: 0 },
+      test: {
+        abort: (msg) => {
+          throw new Error(`aborted: ${msg}`);
+        },
+      },
+    },
   };
   return g.__fakeK6;
 }
@@ -38,13 +68,32 @@ export function resetFake(handler: State['handler']): State {
   return s;
 }
 
-function respond(method: string, url: string, body: string | undefined, params: { headers?: Record<string, string>; tags?: Record<string, string>; responseCallback?: { statuses: number[] } } = {}) {
-  const req: FakeRequest = { method, url, body, headers: params.headers ?? {}, tags: params.tags ?? {}, expected: params.responseCallback?.statuses };
+function respond(
+  method: string,
+  url: string,
+  body: string | undefined,
+  params: {
+    headers?: Record<string, string>;
+    tags?: Record<string, string>;
+    responseCallback?: { statuses: number[] };
+  } = {},
+) {
+  const req: FakeRequest = {
+    method,
+    url,
+    body,
+    headers: params.headers ?? {},
+    tags: params.tags ?? {},
+    expected: params.responseCallback?.statuses,
+  };
   const res = fake().handler(req);
   fake().requests.push({ ...req, status: res.status });
   const text = res.body ?? '';
   return {
-    status: res.status, headers: res.headers ?? {}, body: text, timings: { duration: 1 },
+    status: res.status,
+    headers: res.headers ?? {},
+    body: text,
+    timings: { duration: 1 },
     json: () => JSON.parse(text),
   };
 }
@@ -63,7 +112,11 @@ export const k6Module = {
     let all = true;
     for (const [name, fn] of Object.entries(sets)) {
       let ok = false;
-      try { ok = !!fn(value); } catch { ok = false; }
+      try {
+        ok = !!fn(value);
+      } catch {
+        ok = false;
+      }
       fake().checks.push({ name, ok, tags });
       all &&= ok;
     }
@@ -75,11 +128,19 @@ export const k6Module = {
   group: (_name: string, fn: () => unknown) => fn(),
 };
 
-export const execModule = { get default() { return fake().exec; } };
+export const execModule = {
+  get default() {
+    return fake().exec;
+  },
+};
 
 class Metric {
-  constructor(readonly name: string) { fake().samples[name] ??= []; }
-  add(value: number | boolean) { (fake().samples[this.name] ??= []).push(Number(value)); }
+  constructor(readonly name: string) {
+    fake().samples[name] ??= [];
+  }
+  add(value: number | boolean) {
+    (fake().samples[this.name] ??= []).push(Number(value));
+  }
 }
 export const metricsModule = { Counter: Metric, Gauge: Metric, Rate: Metric, Trend: Metric };
 

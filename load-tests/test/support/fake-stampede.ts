@@ -18,15 +18,31 @@ export interface FakeOptions {
   oversell?: number;
 }
 
-interface Purchase { id: string; key: string; tierId: string; quantity: number; buyerId: string; status: 'queued' | 'confirmed' | 'rejected' }
+interface Purchase {
+  id: string;
+  key: string;
+  tierId: string;
+  quantity: number;
+  buyerId: string;
+  status: 'queued' | 'confirmed' | 'rejected';
+}
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): FakeResponse => ({
-  status, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body),
+  status,
+  headers: { 'Content-Type': 'application/json', ...headers },
+  body: JSON.stringify(body),
 });
-const problem = (status: number, code: string) => json(status, { type: `https://stampede.dev/problems/${code}`, title: code, status, detail: code, code });
+const problem = (status: number, code: string) =>
+  json(status, { type: `https://stampede.dev/problems/${code}`, title: code, status, detail: code, code });
 
 export function createFakeStampede(o: FakeOptions) {
-  const tiers = o.capacities.map((capacity, i) => ({ id: randomUUID(), name: `T${i}`, priceCents: 1000, capacity, sold: 0 }));
+  const tiers = o.capacities.map((capacity, i) => ({
+    id: randomUUID(),
+    name: `T${i}`,
+    priceCents: 1000,
+    capacity,
+    sold: 0,
+  }));
   const stock = new Map(tiers.map((t) => [t.id, t.capacity]));
   const byKey = new Map<string, Purchase>();
   const byId = new Map<string, Purchase>();
@@ -54,22 +70,55 @@ export function createFakeStampede(o: FakeOptions) {
     const body = JSON.parse(req.body ?? 'null');
     const tier = tiers.find((t) => t.id === body?.tierId);
     if (!tier) return problem(404, 'tier_not_found');
-    if (!Number.isInteger(body.quantity) || body.quantity < 1 || body.quantity > 6) return problem(400, 'validation_failed');
+    if (!Number.isInteger(body.quantity) || body.quantity < 1 || body.quantity > 6)
+      return problem(400, 'validation_failed');
     const existing = byKey.get(key);
-    if (existing) return json(existing.status === 'queued' ? 202 : 200, { purchaseId: existing.id, status: existing.status, statusUrl: `/purchases/${existing.id}` });
+    if (existing)
+      return json(existing.status === 'queued' ? 202 : 200, {
+        purchaseId: existing.id,
+        status: existing.status,
+        statusUrl: `/purchases/${existing.id}`,
+      });
     if (stock.get(tier.id)! < body.quantity) return problem(409, 'sold_out');
     if ((held.get(body.buyerId) ?? 0) + body.quantity > 6) return problem(409, 'limit_exceeded');
     stock.set(tier.id, stock.get(tier.id)! - body.quantity);
     held.set(body.buyerId, (held.get(body.buyerId) ?? 0) + body.quantity);
-    const p: Purchase = { id: randomUUID(), key, tierId: tier.id, quantity: body.quantity, buyerId: body.buyerId, status: 'queued' };
+    const p: Purchase = {
+      id: randomUUID(),
+      key,
+      tierId: tier.id,
+      quantity: body.quantity,
+      buyerId: body.buyerId,
+      status: 'queued',
+    };
     byKey.set(key, p);
     byId.set(p.id, p);
-    return json(202, { purchaseId: p.id, status: 'queued', statusUrl: `/purchases/${p.id}` }, { Location: `/purchases/${p.id}` });
+    return json(
+      202,
+      { purchaseId: p.id, status: 'queued', statusUrl: `/purchases/${p.id}` },
+      { Location: `/purchases/${p.id}` },
+    );
   }
 
   function availability() {
-    const view = tiers.map((t) => ({ tierId: t.id, name: t.name, capacity: t.capacity, remaining: t.capacity - t.sold, soldOut: t.capacity - t.sold <= 0 }));
-    return json(200, { eventId: o.eventId, soldOut: view.every((t) => t.soldOut), asOf: new Date().toISOString(), stale: false, tiers: view }, { 'X-Cache': 'hit', 'X-Served-By': 'api-1' });
+    const view = tiers.map((t) => ({
+      tierId: t.id,
+      name: t.name,
+      capacity: t.capacity,
+      remaining: t.capacity - t.sold,
+      soldOut: t.capacity - t.sold <= 0,
+    }));
+    return json(
+      200,
+      {
+        eventId: o.eventId,
+        soldOut: view.every((t) => t.soldOut),
+        asOf: new Date().toISOString(),
+        stale: false,
+        tiers: view,
+      },
+      { 'X-Cache': 'hit', 'X-Served-By': 'api-1' },
+    );
   }
 
   function handler(req: FakeRequest): FakeResponse {
@@ -77,7 +126,7 @@ export function createFakeStampede(o: FakeOptions) {
     const ev = `/events/${o.eventId}`;
     if (req.method === 'GET' && path === '/events') return json(200, { events: [{ id: o.eventId, name: 'Fake' }] });
     if (req.method === 'GET' && path === ev) {
-      const shown = tiers.map((t, i) => ({ ...t, sold: t.sold + (i === 0 ? o.oversell ?? 0 : 0) }));
+      const shown = tiers.map((t, i) => ({ ...t, sold: t.sold + (i === 0 ? (o.oversell ?? 0) : 0) }));
       return json(200, { id: o.eventId, name: 'Fake', tiers: shown });
     }
     if (req.method === 'GET' && path === `${ev}/availability`) return availability();
@@ -87,7 +136,11 @@ export function createFakeStampede(o: FakeOptions) {
       const p = byId.get(status[1]!);
       if (!p) return problem(404, 'purchase_not_found');
       if (p.status === 'queued') decide(p);
-      return json(200, { purchaseId: p.id, status: p.status, reason: p.status === 'rejected' ? 'payment_failed' : null });
+      return json(200, {
+        purchaseId: p.id,
+        status: p.status,
+        reason: p.status === 'rejected' ? 'payment_failed' : null,
+      });
     }
     return problem(404, 'not_found');
   }

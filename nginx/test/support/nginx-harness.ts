@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findNginxBinary, nginxArgs, renderNginxConfig, type NginxTemplateVars } from '../../../core/src/lab/nginx-config.js';
-import { freePort } from '../../../core/test/support/processes.js';
-import { waitFor } from '../../../core/test/support/fixtures.js';
+import { findNginxBinary, type NginxTemplateVars, nginxArgs, renderNginxConfig } from '@stampede/lab/nginx-config';
+import { freePort, waitFor } from '@stampede/lab/testing';
 
 /** What a fake replica saw of one request. */
 export interface Seen {
@@ -35,13 +34,22 @@ export async function startFakeReplica(name: string): Promise<FakeReplica> {
   const port = await freePort();
   let server: Server | undefined;
   const replica: FakeReplica = {
-    name, port, address: `127.0.0.1:${port}`, seen: [], crashOn: new Set(),
+    name,
+    port,
+    address: `127.0.0.1:${port}`,
+    seen: [],
+    crashOn: new Set(),
     async start() {
       server = createServer((req, res) => {
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
-          const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() };
+          const seen = {
+            method: req.method ?? '',
+            url: req.url ?? '',
+            headers: req.headers,
+            body: Buffer.concat(chunks).toString(),
+          };
           replica.seen.push(seen);
           if (replica.crashOn.has(seen.method)) return void req.socket.destroy();
           res.writeHead(seen.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
@@ -80,31 +88,53 @@ export async function renderToTempDir(vars: Omit<NginxTemplateVars, 'accessLog' 
   // When the tests run as root, nginx's workers run as nobody and must reach the temp dir.
   await chmod(dir, 0o755);
   await mkdir(join(dir, 'tmp'));
-  const paths = { accessLog: join(dir, 'access.log'), errorLog: join(dir, 'error.log'), pidFile: join(dir, 'nginx.pid'), tempDir: join(dir, 'tmp') };
+  const paths = {
+    accessLog: join(dir, 'access.log'),
+    errorLog: join(dir, 'error.log'),
+    pidFile: join(dir, 'nginx.pid'),
+    tempDir: join(dir, 'tmp'),
+  };
   const configFile = join(dir, 'nginx.conf');
   await writeFile(configFile, renderNginxConfig({ ...vars, ...paths }));
   return { dir, configFile, ...paths };
 }
 
-export async function startNginx(vars: { upstreams: string[]; rateLimitPerSecond?: number; rateLimitBurst?: number }): Promise<TestNginx> {
+export async function startNginx(vars: {
+  upstreams: string[];
+  rateLimitPerSecond?: number;
+  rateLimitBurst?: number;
+}): Promise<TestNginx> {
   const port = await freePort();
   const r = await renderToTempDir({ listenPort: port, ...vars });
-  const child: ChildProcess = spawn(findNginxBinary(), nginxArgs({ prefixDir: r.dir, configFile: r.configFile, errorLog: r.errorLog }), { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    findNginxBinary(),
+    nginxArgs({ prefixDir: r.dir, configFile: r.configFile, errorLog: r.errorLog }),
+    { stdio: 'ignore' },
+  );
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(async () => child.exitCode === null && (await fetch(`${url}/nginx-health`)).ok, { what: `nginx on ${port}`, timeoutMs: 10_000 });
+    await waitFor(async () => child.exitCode === null && (await fetch(`${url}/nginx-health`)).ok, {
+      what: `nginx on ${port}`,
+      timeoutMs: 10_000,
+    });
   } catch (err) {
     child.kill('SIGKILL');
     const log = await readFile(r.errorLog, 'utf8').catch(() => '');
     throw new Error(`nginx did not start: ${String(err)}\n${log}`);
   }
   return {
-    port, url, dir: r.dir, accessLog: r.accessLog,
+    port,
+    url,
+    dir: r.dir,
+    accessLog: r.accessLog,
     async accessLines() {
       const text = await readFile(r.accessLog, 'utf8').catch(() => '');
-      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
     async stop() {
       process.removeListener('exit', killOnExit);
@@ -127,7 +157,12 @@ export function cleanupList() {
       return thing;
     },
     async run() {
-      await Promise.allSettled(stops.splice(0).reverse().map((s) => s()));
+      await Promise.allSettled(
+        stops
+          .splice(0)
+          .reverse()
+          .map((s) => s()),
+      );
     },
   };
 }

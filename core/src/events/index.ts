@@ -1,0 +1,2 @@
+export * from './event-admin-repository.js';
+export * from './event-repository.js';

@@ -1,0 +1,2 @@
+export * from './admission-gate.js';
+export * from './gate-scripts.js';

@@ -1,0 +1,2 @@
+export * from './crash-guard.js';
+export * from './shutdown.js';

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brokerNames, deleteTopology } from '@stampede/core/broker';
+import { type Config, loadConfig } from '@stampede/core/config';
+import { deleteKeysByPrefix } from '@stampede/core/redis';
+import amqplib from 'amqplib';
+import { freePortRun, freeTcpPort } from '../local-lab/free-port.js';
+import { type Progress, startLab, stopLab } from '../local-lab/lab.js';
+import { type ComponentName, resolveLabDir } from '../local-lab/lab-options.js';
+import { type LabState, requireLabState } from '../local-lab/lab-state.js';
+import { startPrivatePostgres } from '../servers/private-postgres.js';
+import { startPrivateRabbitmq } from '../servers/private-rabbitmq.js';
+import { startPrivateRedisServer } from '../servers/private-redis.js';
+import type { PrivateService } from '../servers/service-process.js';
+
+export type ServiceName = 'redis' | 'postgres' | 'rabbitmq';
+export type PrivateServices = Partial<Record<ServiceName, PrivateService>>;
+
+/** A running lab as a scenario sees it: its state, its settings, the servers it owns. */
+export interface LabTarget {
+  dir: string;
+  state: LabState;
+  /** The settings its components run with (URLs, prefixes, admin token). */
+  config: Config;
+  /** nginx, the front door. */
+  base: string;
+  /** Servers of the lab's own, which a scenario may really kill; absent ones are shared. */
+  services: PrivateServices;
+}
+
+/** Reads the lab running in `dir` (its components already up). */
+export async function attachLab(dirOption: string | undefined, services: PrivateServices = {}): Promise<LabTarget> {
+  const dir = resolveLabDir(dirOption);
+  const state = await requireLabState(dir);
+  const config = loadConfig({ ...process.env, ...state.options.env });
+  return { dir, state, config, base: `http://127.0.0.1:${state.options.nginxPort}`, services };
+}
+
+/** The port of one component of the target. */
+export function portOf(target: LabTarget, name: Exclude<ComponentName, 'nginx' | 'worker'>): number {
+  return target.state.options.apiPorts[name];
+}
+
+export interface ScenarioLabOptions {
+  /** Servers to run privately, so a scenario can kill the real process. */
+  services: ServiceName[];
+  /** Default: a temp dir, removed by `close`. */
+  dir?: string;
+  /** More environment for every component (e.g. WORKER_BATCH_SIZE). */
+  env?: Record<string, string>;
+  onProgress?: Progress;
+}
+
+export interface ScenarioLab {
+  target: LabTarget;
+  /** Stops the lab and its servers, and removes its queues, keys and files. */
+  close(): Promise<void>;
+}
+
+/**
+ * A throwaway lab for a chaos run or a test: free ports, unique Redis and AMQP
+ * prefixes, the chaos API on (with a random token), a high edge rate limit (the run's
+ * own load must not be refused by nginx), and private servers for the services named
+ * — those the scenario will stop. The others are the machine's shared services.
+ */
+export async function startScenarioLab(options: ScenarioLabOptions): Promise<ScenarioLab> {
+  const tag = randomUUID().slice(0, 8);
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ? resolveLabDir(options.dir) : await mkdtemp(join(tmpdir(), 'stampede-chaos-'));
+  await mkdir(dir, { recursive: true });
+  // Readable by nginx's workers, which run as nobody when this runs as root.
+  await chmod(dir, 0o755);
+  const services: PrivateServices = {};
+  const env: Record<string, string> = {
+    REDIS_KEY_PREFIX: `chaos:${tag}:`,
+    AMQP_PREFIX: `chaos.${tag}`,
+    CHAOS_ENABLED: 'true',
+    ADMIN_TOKEN: `chaos-${randomUUID()}`,
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  let _state: LabState | undefined;
+  const close = async () => {
+    await stopLab(dir).catch(() => undefined);
+    const config = loadConfig({ ...process.env, ...env });
+    if (!services.rabbitmq) await deleteQueues(config);
+    if (!services.redis) await deleteLabKeys(config).catch(() => undefined);
+    await Promise.all(Object.values(services).map((s) => s.close()));
+    if (ownDir) await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const starters = { redis: startPrivateRedisServer, postgres: startPrivatePostgres, rabbitmq: startPrivateRabbitmq };
+    await Promise.all(
+      options.services.map(async (name) => {
+        const service = await starters[name]();
+        services[name] = service;
+        options.onProgress?.(`private ${name.padEnd(8)} up  ${service.url}  (files in ${service.dir})`);
+      }),
+    );
+    if (services.redis) env.REDIS_URL = services.redis.url;
+    if (services.postgres) env.DATABASE_URL = services.postgres.url;
+    if (services.rabbitmq) env.AMQP_URL = services.rabbitmq.url;
+    _state = await startLab({
+      dir,
+      nginxPort: await freeTcpPort(),
+      apiBasePort: await freePortRun(3),
+      workerPort: await freeTcpPort(),
+      rateLimitPerSecond: 100_000,
+      rateLimitBurst: 100_000,
+      env,
+      healthTimeoutMs: 60_000,
+      onProgress: options.onProgress,
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { target: await attachLab(dir, services), close };
+}
+
+/** Deletes the run's queues on a shared broker (its unique prefix only). */
+async function deleteQueues(config: Config): Promise<void> {
+  try {
+    const conn = await amqplib.connect(config.AMQP_URL, { timeout: 3_000 });
+    conn.on('error', () => undefined);
+    try {
+      await deleteTopology(await conn.createChannel(), brokerNames(config.AMQP_PREFIX));
+    } finally {
+      await conn.close().catch(() => undefined);
+    }
+  } catch {
+    // best effort: the names are unique to this run
+  }
+}
+
+/** Deletes every key under the lab's prefix (never another lab's); returns how many. */
+export function deleteLabKeys(config: Pick<Config, 'REDIS_URL' | 'REDIS_KEY_PREFIX'>): Promise<number> {
+  return deleteKeysByPrefix(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+}

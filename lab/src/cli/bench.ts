@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeBenchDocs } from '../bench/bench-doc.js';
+import type { BenchResults } from '../bench/bench-results.js';
+import { formatTable } from '../bench/bench-table.js';
+import { runBench } from '../bench/run-bench.js';
+import { evaluateTargets } from '../bench/targets.js';
+import { REPO_ROOT } from '../local-lab/lab-options.js';
+import { runCli } from './run-cli.js';
+
+const USAGE = `usage: npm run bench -- [--duration <s>] [--connections <n>] [--quick] [options]
+  --duration <s>      seconds of load per path (default 10; 3 with --quick)
+  --connections <n>   concurrent connections of the load generator (default 50)
+  --quick             a short run for development: 3 s per path, 1 s warm-ups, docs left alone
+  --warmup <s>        unmeasured seconds before each path (default 2; 1 with --quick)
+  --spike-rate <n/s>  arrivals per second of the open-model spike (default: 80 % of the
+                      queued closed-model purchase rate of the same run)
+  --results <dir>     where the results JSON goes (default bench-results/)
+  --docs / --no-docs  write docs/benchmarks.md and docs/benchmarks.svg (default: yes, except --quick)
+  --profile / --no-profile  CPU profile of api-1 under the admission load (default: yes, except --quick)
+  --render <file>     only regenerate the docs from a results JSON of an earlier run
+  --keep-data         keep the run's events and purchases in Postgres
+Starts a private lab (own ports, Redis prefix, queues, temp dir), measures, tears it down.`;
+
+/** `npm run bench`: the benchmark of docs/benchmarks.md. */
+runCli('bench', async () => {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      quick: { type: 'boolean' },
+      warmup: { type: 'string' },
+      'spike-rate': { type: 'string' },
+      results: { type: 'string' },
+      docs: { type: 'boolean' },
+      'no-docs': { type: 'boolean' },
+      render: { type: 'string' },
+      'keep-data': { type: 'boolean' },
+      profile: { type: 'boolean' },
+      'no-profile': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const print = (text: string): void => {
+    process.stdout.write(`${text}\n`);
+  };
+  if (values.help) return print(USAGE);
+  const docsDir = join(REPO_ROOT, 'docs');
+  if (values.render) {
+    const stored = JSON.parse(await readFile(values.render, 'utf8')) as BenchResults;
+    // The targets are judged again, so their wording follows the current code.
+    const results = { ...stored, targets: evaluateTargets(stored) };
+    for (const f of await writeBenchDocs(results, docsDir, relative(REPO_ROOT, resolve(values.render))))
+      print(`wrote ${f}`);
+    return;
+  }
+  const number = (name: string, raw: string | undefined, def: number) => {
+    const n = raw === undefined ? def : Number(raw);
+    if (!Number.isFinite(n) || n < 0)
+      throw new Error(`--${name} must be a non-negative number, not "${raw}"\n${USAGE}`);
+    return n;
+  };
+  const quick = values.quick ?? false;
+  const spikeRate = values['spike-rate'] === undefined ? undefined : number('spike-rate', values['spike-rate'], 0);
+  const { results, file } = await runBench({
+    durationS: number('duration', values.duration, quick ? 3 : 10),
+    connections: Math.max(1, Math.round(number('connections', values.connections, 50))),
+    warmupS: number('warmup', values.warmup, quick ? 1 : 2),
+    quick,
+    ...(spikeRate ? { spikeRate } : {}),
+    resultsDir: values.results ?? join(REPO_ROOT, 'bench-results'),
+    keepData: values['keep-data'] ?? false,
+    profile: values['no-profile'] ? false : (values.profile ?? !quick),
+    onProgress: print,
+    // Ctrl-C still stops the lab and removes its queues, keys and events.
+    onCleanup: (cleanup) => process.once('SIGINT', () => void cleanup().finally(() => process.exit(130))),
+  });
+  print(`\n${formatTable(results)}\n\nresults: ${file}`);
+  if (values['no-docs'] || (quick && !values.docs)) return;
+  for (const f of await writeBenchDocs(results, docsDir, relative(REPO_ROOT, file))) print(`wrote ${f}`);
+});

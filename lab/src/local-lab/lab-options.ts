@@ -1,0 +1,96 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configSchema } from '@stampede/core/config';
+
+/** The repository root, found from both lab/src/local-lab (tests) and lab/dist/local-lab (built). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export const API_REPLICAS = ['api-1', 'api-2', 'api-3'] as const;
+export const COMPONENTS = ['worker', ...API_REPLICAS, 'nginx'] as const;
+export type ComponentName = (typeof COMPONENTS)[number];
+
+/** Narrows a user-typed name to a component, or throws a message listing the valid ones. */
+export function parseComponent(name: string | undefined): ComponentName {
+  if (name && (COMPONENTS as readonly string[]).includes(name)) return name as ComponentName;
+  throw new Error(
+    `unknown component ${name ? `"${name}"` : '(none given)'}; expected one of: ${COMPONENTS.join(', ')}`,
+  );
+}
+
+/** What `startLab` accepts; every field has a default that matches the Docker topology. */
+export interface LabOptions {
+  /** State, logs and rendered nginx config live here (default `.lab/`). */
+  dir?: string;
+  /** nginx's port, the lab's front door (default 8080). */
+  nginxPort?: number;
+  /** api-1 listens on this port, api-2 on the next, api-3 on the one after (default 3001). */
+  apiBasePort?: number;
+  /** The worker's /health and /metrics port (default WORKER_METRICS_PORT or 9100). */
+  workerPort?: number;
+  /** Edge rate limit of POST purchases per client address (nginx), and its burst. */
+  rateLimitPerSecond?: number;
+  rateLimitBurst?: number;
+  /** Environment for every component, over the caller's own (prefixes, URLs, tunables). */
+  env?: Record<string, string>;
+  /** Empty the demo event before the run (`migrate --seed --reset`). */
+  resetDemo?: boolean;
+  /** How long to wait for each component to become healthy. */
+  healthTimeoutMs?: number;
+}
+
+/** The options of a running lab, as stored in its state file. */
+export interface ResolvedLabOptions {
+  dir: string;
+  nginxPort: number;
+  apiPorts: Record<(typeof API_REPLICAS)[number], number>;
+  workerPort: number;
+  rateLimitPerSecond?: number;
+  rateLimitBurst?: number;
+  env: Record<string, string>;
+}
+
+/** Per-component keys: the lab sets these itself, so they are not remembered from the caller. */
+const PER_COMPONENT_KEYS = new Set(['PORT', 'HOST', 'INSTANCE_NAME', 'WORKER_METRICS_PORT', 'LOG_PRETTY']);
+
+/**
+ * The environment the lab remembers for all its components: every Stampede setting the
+ * caller had in its environment, then `options.env`. A later `start worker` from another
+ * terminal uses the same prefixes and URLs as `up` did, whatever that terminal's env.
+ */
+export function labEnvironment(
+  callerEnv: NodeJS.ProcessEnv,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = callerEnv[key];
+    if (value !== undefined && !PER_COMPONENT_KEYS.has(key)) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Fills in the defaults; the directory becomes absolute so any terminal finds the same lab. */
+export function resolveLabOptions(options: LabOptions, callerEnv: NodeJS.ProcessEnv = process.env): ResolvedLabOptions {
+  const base = options.apiBasePort ?? 3001;
+  const env = labEnvironment(callerEnv, options.env);
+  return {
+    dir: resolveLabDir(options.dir),
+    nginxPort: options.nginxPort ?? 8080,
+    apiPorts: { 'api-1': base, 'api-2': base + 1, 'api-3': base + 2 },
+    workerPort: options.workerPort ?? Number(options.env?.WORKER_METRICS_PORT ?? callerEnv.WORKER_METRICS_PORT ?? 9100),
+    ...(options.rateLimitPerSecond !== undefined ? { rateLimitPerSecond: options.rateLimitPerSecond } : {}),
+    ...(options.rateLimitBurst !== undefined ? { rateLimitBurst: options.rateLimitBurst } : {}),
+    env,
+  };
+}
+
+export function resolveLabDir(dir: string | undefined): string {
+  return resolve(dir ?? '.lab');
+}
+
+/** The port a component listens on in this lab. */
+export function componentPort(options: ResolvedLabOptions, name: ComponentName): number {
+  if (name === 'nginx') return options.nginxPort;
+  if (name === 'worker') return options.workerPort;
+  return options.apiPorts[name];
+}

@@ -1,0 +1,40 @@
+import type { Sql } from '@stampede/core/db';
+
+/** The demo concert: fixed ids so the seed is idempotent and load tests can find it. */
+export const DEMO_EVENT_ID = '00000000-0000-4000-8000-00000000c0de';
+
+export const DEMO_TIERS = [
+  { id: '00000000-0000-4000-8000-0000000000a1', name: 'VIP', priceCents: 25_000, capacity: 500 },
+  { id: '00000000-0000-4000-8000-0000000000a2', name: 'Floor', priceCents: 12_000, capacity: 2_000 },
+  { id: '00000000-0000-4000-8000-0000000000a3', name: 'Lower Bowl', priceCents: 8_000, capacity: 4_000 },
+  { id: '00000000-0000-4000-8000-0000000000a4', name: 'Upper Bowl', priceCents: 4_500, capacity: 3_500 },
+] as const;
+
+/**
+ * Loads the demo concert (10,000 tickets in four tiers), on sale now. Safe to run twice:
+ * existing rows are left as they are. With `reset`, the demo's purchases are deleted
+ * and its tiers emptied, so a lab run starts from a full house.
+ */
+export async function seedDemo(
+  sql: Sql,
+  options: { reset?: boolean } = {},
+): Promise<{ eventId: string; tickets: number }> {
+  await sql.begin(async (tx) => {
+    await tx`
+      insert into events (id, name, venue, starts_at, sale_opens_at)
+      values (${DEMO_EVENT_ID}, 'Stampede Live: The Flash Sale Tour', 'Arena One', now() + interval '30 days', now() - interval '1 minute')
+      on conflict (id) do nothing`;
+    for (const t of DEMO_TIERS) {
+      await tx`
+        insert into tiers (id, event_id, name, price_cents, capacity)
+        values (${t.id}, ${DEMO_EVENT_ID}, ${t.name}, ${t.priceCents}, ${t.capacity})
+        on conflict (id) do nothing`;
+    }
+    if (options.reset) {
+      await tx`delete from purchases where event_id = ${DEMO_EVENT_ID}`;
+      await tx`update tiers set sold = 0 where event_id = ${DEMO_EVENT_ID}`;
+      await tx`update events set sale_opens_at = now() - interval '1 minute', sale_closes_at = null where id = ${DEMO_EVENT_ID}`;
+    }
+  });
+  return { eventId: DEMO_EVENT_ID, tickets: DEMO_TIERS.reduce((n, t) => n + t.capacity, 0) };
+}

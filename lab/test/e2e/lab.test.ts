@@ -1,0 +1,176 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recentLogs } from '../../src/local-lab/component-logs.js';
+import { killComponent, startComponent, startLab, stopComponent, stopLab } from '../../src/local-lab/lab.js';
+import { COMPONENTS } from '../../src/local-lab/lab-options.js';
+import { readRunRecord } from '../../src/local-lab/lab-state.js';
+import { isAlive } from '../../src/local-lab/processes.js';
+import { labStatus } from '../../src/local-lab/status.js';
+import { createTestEvent, testSql, waitFor } from '../../testing/fixtures.js';
+import { buy, type PrivateLab, pool, startPrivateLab } from './lab-fixture.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const sql = testSql();
+afterAll(() => sql.end({ timeout: 1 }));
+
+async function getThrough(base: string, path: string) {
+  const res = await fetch(`${base}${path}`);
+  await res.arrayBuffer();
+  return { status: res.status, servedBy: res.headers.get('x-served-by') };
+}
+
+/** Purchases of an event as Postgres decided them: status → count. */
+async function decided(eventId: string): Promise<Record<string, number>> {
+  const rows = await sql<{ status: string; n: number }[]>`
+    select status, count(*)::int as n from purchases where event_id = ${eventId} group by status`;
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** Exit code of `npm run lab -- status` (the compiled CLI) on a lab directory. */
+function statusExitCode(dir: string): number | null {
+  return spawnSync(process.execPath, ['lab/dist/cli/lab.js', 'status', '--dir', dir], {
+    cwd: ROOT,
+    stdio: 'ignore',
+    timeout: 30_000,
+  }).status;
+}
+
+const queueOf = async (lab: PrivateLab) => (await labStatus(lab.dir)).queues[0]!;
+
+describe('the local lab, end to end through nginx', () => {
+  let lab: PrivateLab;
+  // Rate limit well above the bursts below: these tests are about the queue, not the edge.
+  beforeAll(async () => {
+    lab = await startPrivateLab({ rateLimitPerSecond: 5_000, rateLimitBurst: 5_000 });
+  }, 180_000);
+  afterAll(async () => {
+    await lab?.close();
+  }, 60_000);
+
+  it('when the lab is up, then every component is up and a second `up` is refused', async () => {
+    const status = await labStatus(lab.dir);
+    expect(status.components.map((c) => [c.name, c.condition])).toEqual(COMPONENTS.map((n) => [n, 'up']));
+    expect(status.queues.map((q) => q.messages)).toEqual([0, 0]);
+    await expect(startLab({ dir: lab.dir, nginxPort: lab.state.options.nginxPort })).rejects.toThrow(/already running/);
+    expect((await labStatus(lab.dir)).components.every((c) => c.condition === 'up')).toBe(true);
+  });
+
+  it('when reads go through nginx, then all three replicas serve them', async () => {
+    const event = await createTestEvent(sql, [100]);
+    const results = await pool(300, 12, () => getThrough(lab.base, `/events/${event.id}/availability`));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    const perReplica = new Map<string, number>();
+    for (const r of results) perReplica.set(r.servedBy ?? '?', (perReplica.get(r.servedBy ?? '?') ?? 0) + 1);
+    expect([...perReplica.keys()].sort()).toEqual(['api-1', 'api-2', 'api-3']);
+  });
+
+  it('when api-2 is killed mid-load, then no GET fails, and it can be started again', async () => {
+    const event = await createTestEvent(sql, [100]);
+    let done = 0;
+    const load = pool(400, 10, async () => {
+      const r = await getThrough(lab.base, `/events/${event.id}/availability`);
+      done += 1;
+      return r;
+    });
+    await waitFor(() => done >= 100, { what: 'the first hundred reads' });
+    await killComponent(lab.dir, 'api-2');
+    const doneAtKill = done;
+    const results = await load;
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    // The kill really fell in the middle of the load, on a replica that was serving it.
+    expect(doneAtKill).toBeLessThan(350);
+    expect(results.slice(0, 100).some((r) => r.servedBy === 'api-2')).toBe(true);
+    expect((await labStatus(lab.dir)).components.find((c) => c.name === 'api-2')?.condition).toBe('killed');
+
+    await startComponent(lab.dir, 'api-2');
+    expect((await labStatus(lab.dir)).components.find((c) => c.name === 'api-2')?.condition).toBe('up');
+  });
+
+  it('when a component dies on its own, then status reports it DIED with how it ended', async () => {
+    const pid = (await readRunRecord(lab.dir, 'api-3'))!.pid!;
+    process.kill(pid, 'SIGKILL');
+    const api3 = await waitFor(
+      async () => {
+        const c = (await labStatus(lab.dir)).components.find((x) => x.name === 'api-3')!;
+        return c.condition === 'died' ? c : undefined;
+      },
+      { what: 'api-3 reported dead' },
+    );
+    expect(api3.label).toBe('DIED (signal SIGKILL)');
+    expect(statusExitCode(lab.dir)).toBe(1);
+    await startComponent(lab.dir, 'api-3');
+    expect(statusExitCode(lab.dir)).toBe(0);
+  });
+
+  it('when a burst of purchases arrives, then every one is accepted with 202 and decided in Postgres', async () => {
+    const event = await createTestEvent(sql, [1_000]);
+    const tier = event.tiers[0]!;
+    const results = await pool(200, 25, () => buy(lab.base, event.id, tier.id, 2));
+    expect(results.filter((r) => r.status !== 202)).toEqual([]);
+
+    const final = await waitFor(
+      async () => {
+        const d = await decided(event.id);
+        return (d.confirmed ?? 0) + (d.rejected ?? 0) === 200 ? d : undefined;
+      },
+      { timeoutMs: 60_000, what: 'every purchase decided' },
+    );
+    expect(final).toEqual({ confirmed: 200 });
+    const [{ sold }] = await sql<{ sold: number }[]>`select sold from tiers where id = ${tier.id}`;
+    expect(sold).toBe(400);
+    const sample = await fetch(`${lab.base}/purchases/${results[0]!.body.purchaseId}`).then((r) => r.json());
+    expect(sample.status).toBe('confirmed');
+  }, 120_000);
+
+  it('when the worker is stopped, then purchases are still accepted and queue up; when it starts, the queue drains and every purchase is final', async () => {
+    const event = await createTestEvent(sql, [1_000]);
+    const tier = event.tiers[0]!;
+    await stopComponent(lab.dir, 'worker');
+    expect((await labStatus(lab.dir)).components.find((c) => c.name === 'worker')?.condition).toBe('stopped');
+
+    const results = await pool(120, 20, () => buy(lab.base, event.id, tier.id, 1));
+    expect(results.filter((r) => r.status !== 202)).toEqual([]);
+    const backlog = await waitFor(
+      async () => {
+        const q = await queueOf(lab);
+        return (q.messages ?? 0) >= 120 ? q : undefined;
+      },
+      { what: 'the backlog' },
+    );
+    expect(backlog.messages).toBe(120);
+    expect(backlog.consumers).toBe(0);
+    expect(await decided(event.id)).toEqual({});
+    const queued = await fetch(`${lab.base}/purchases/${results[0]!.body.purchaseId}`).then((r) => r.json());
+    expect(queued.status).toBe('queued');
+
+    await startComponent(lab.dir, 'worker');
+    await waitFor(async () => (await queueOf(lab)).messages === 0, { timeoutMs: 60_000, what: 'the queue drained' });
+    const final = await waitFor(
+      async () => {
+        const d = await decided(event.id);
+        return (d.confirmed ?? 0) + (d.rejected ?? 0) === 120 ? d : undefined;
+      },
+      { timeoutMs: 30_000, what: 'every purchase final' },
+    );
+    expect(final).toEqual({ confirmed: 120 });
+    const status = await labStatus(lab.dir);
+    expect(status.queues.map((q) => q.messages)).toEqual([0, 0]);
+    expect(status.components.find((c) => c.name === 'worker')?.condition).toBe('up');
+  }, 120_000);
+
+  it('when the logs are read, then lines of every component, nginx access log included, come merged', async () => {
+    const sources = new Set((await recentLogs(lab.dir, undefined, 5_000)).map((l) => l.source));
+    for (const s of ['worker', 'api-1', 'api-2', 'api-3', 'nginx-access']) expect(sources).toContain(s);
+  });
+
+  it('when the lab is torn down, then no process is left and a second down is a no-op', async () => {
+    const records = await Promise.all(COMPONENTS.map((n) => readRunRecord(lab.dir, n)));
+    const pids = records.flatMap((r) => (r ? [r.pid!, r.watcherPid] : []));
+    expect(pids.length).toBe(2 * COMPONENTS.length);
+    const stopped = await stopLab(lab.dir);
+    expect([...stopped].sort()).toEqual([...COMPONENTS].sort());
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(await stopLab(lab.dir)).toEqual([]);
+  }, 60_000);
+});

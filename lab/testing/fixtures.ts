@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { type Config, loadConfig } from '@stampede/core/config';
+import { createSql, type Sql } from '@stampede/core/db';
+import { createLogger, type Logger } from '@stampede/core/logger';
+
+/** A config for one test: the local services, with key and queue names no other test uses. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const tag = randomUUID().slice(0, 8);
+  return loadConfig(
+    {},
+    {
+      LOG_LEVEL: (process.env.TEST_LOG_LEVEL as Config['LOG_LEVEL']) ?? 'silent',
+      REDIS_KEY_PREFIX: `test:${tag}:`,
+      AMQP_PREFIX: `test.${tag}`,
+      INSTANCE_NAME: `test-${tag}`,
+      ...overrides,
+    },
+  );
+}
+
+export function testLogger(config: Config = testConfig()): Logger {
+  return createLogger(config, 'test');
+}
+
+export function testSql(config: Config = testConfig(), max = 5): Sql {
+  return createSql(config, { max, applicationName: 'stampede-test' });
+}
+
+export interface TestTier {
+  id: string;
+  name: string;
+  capacity: number;
+}
+
+export interface TestEvent {
+  id: string;
+  tiers: TestTier[];
+}
+
+/**
+ * Creates an event of its own for one test, on sale now, with the given tier capacities.
+ * Ids are random, so tests run in parallel and again without meeting each other's rows.
+ */
+export async function createTestEvent(
+  sql: Sql,
+  capacities: number[] = [100],
+  options: { saleOpensAt?: Date; saleClosesAt?: Date | null } = {},
+): Promise<TestEvent> {
+  const id = randomUUID();
+  const opens = options.saleOpensAt ?? new Date(Date.now() - 60_000);
+  await sql`insert into events (id, name, venue, starts_at, sale_opens_at, sale_closes_at)
+    values (${id}, ${`Test event ${id.slice(0, 8)}`}, 'Test hall', now() + interval '7 days', ${opens}, ${options.saleClosesAt ?? null})`;
+  const tiers = capacities.map((capacity, i) => ({ id: randomUUID(), name: `Tier ${i + 1}`, capacity }));
+  for (const [i, t] of tiers.entries()) {
+    await sql`insert into tiers (id, event_id, name, price_cents, capacity) values (${t.id}, ${id}, ${t.name}, ${1000 * (i + 1)}, ${t.capacity})`;
+  }
+  return { id, tiers };
+}
+
+/** Polls `check` until it returns a truthy value or the time is up. */
+export async function waitFor<T>(
+  check: () => Promise<T> | T,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${options.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+  }
+}

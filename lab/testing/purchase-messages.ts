@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '@stampede/core/db';
+import type { PurchaseMessage } from '@stampede/core/purchases';
+import { purchaseIdFor } from '@stampede/core/purchases';
+import type { TestEvent } from './fixtures.js';
+
+/** A valid purchase message for a test event's tier; every field can be overridden. */
+export function purchaseMessage(
+  event: TestEvent,
+  overrides: Partial<PurchaseMessage> = {},
+  tierIndex = 0,
+): PurchaseMessage {
+  const idempotencyKey = overrides.idempotencyKey ?? `test-${randomUUID()}`;
+  return {
+    v: 1,
+    purchaseId: purchaseIdFor(idempotencyKey),
+    idempotencyKey,
+    eventId: event.id,
+    tierId: event.tiers[tierIndex]!.id,
+    buyerId: `buyer-${randomUUID().slice(0, 8)}`,
+    quantity: 1,
+    requestId: `req-${randomUUID().slice(0, 8)}`,
+    acceptedBy: 'test',
+    acceptedAt: new Date().toISOString(),
+    gated: false,
+    ...overrides,
+  };
+}
+
+/** What Postgres holds for an event: sold per tier and purchase rows by status. */
+export async function purchaseFigures(sql: Sql, event: TestEvent) {
+  const tiers = await sql<
+    { id: string; capacity: number; sold: number }[]
+  >`select id, capacity, sold from tiers where event_id = ${event.id} order by id`;
+  const rows = await sql<{ status: string; reason: string | null; count: number; quantity: number }[]>`
+    select status, reason, count(*)::int as count, sum(quantity)::int as quantity
+    from purchases where event_id = ${event.id} group by status, reason`;
+  const count = (status: string, reason?: string | null) =>
+    rows
+      .filter((r) => r.status === status && (reason === undefined || r.reason === reason))
+      .reduce((n, r) => n + r.count, 0);
+  const confirmedQuantity = rows.filter((r) => r.status === 'confirmed').reduce((n, r) => n + r.quantity, 0);
+  return {
+    tiers,
+    rows: rows.reduce((n, r) => n + r.count, 0),
+    count,
+    confirmedQuantity,
+    sold: tiers.reduce((n, t) => n + t.sold, 0),
+  };
+}
