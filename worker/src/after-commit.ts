@@ -24,7 +24,7 @@ export interface AfterCommitDeps {
  * Nothing here can undo the decision: Redis being down is logged, never fatal, and the
  * gate is made honest again by reconciliation.
  */
-export async function publishAfterCommit(deps: AfterCommitDeps, decisions: Decision[]): Promise<void> {
+export async function settleAfterCommit(deps: AfterCommitDeps, decisions: Decision[]): Promise<void> {
   const { log, redis, keys, sql, config } = deps;
   const decided = decisions.filter((d): d is DecidedPurchase => d.kind === 'decided');
 

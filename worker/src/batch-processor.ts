@@ -6,7 +6,7 @@ import type { WorkerMetrics } from '@stampede/core/metrics';
 import type { PurchaseMessage } from '@stampede/core/purchases';
 import { type Decision, decidePurchases, type Payment } from '@stampede/core/purchases';
 import type { Redis, RedisKeys } from '@stampede/core/redis';
-import { publishAfterCommit } from './after-commit.js';
+import { settleAfterCommit } from './after-commit.js';
 import { backoffMs, sleep } from './backoff.js';
 import { withDeadline } from './deadline.js';
 import type { DeadLetterReason } from './delivery.js';
@@ -140,7 +140,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
     }
     const decideMs = Math.round(performance.now() - started);
     countCommitted(deps.metrics, decisions, decideMs);
-    const settled: Promise<void> = publishAfterCommit(deps, decisions)
+    const settled: Promise<void> = settleAfterCommit(deps, decisions)
       .then(() => logCommitted(decisions, decideMs, started))
       .catch((err: unknown) =>
         log.error(
