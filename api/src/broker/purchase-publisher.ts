@@ -4,11 +4,15 @@ import type { Logger } from '@stampede/core/logger';
 import { redactUrl } from '@stampede/core/logger';
 import type { PurchaseMessage } from '@stampede/core/purchases';
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 
 /** Publishes purchase messages and resolves only once the broker has confirmed them. */
 export interface PurchasePublisher {
-  /** Rejects when the broker is not connected or does not confirm within the timeout. */
+  /**
+   * Resolves once the broker confirmed the message into the purchase queue. Rejects when
+   * the broker is not connected, does not confirm within the timeout, or returned the
+   * message as unroutable (no queue bound: the message is not queued).
+   */
   publish(message: PurchaseMessage): Promise<void>;
   isConnected(): boolean;
   close(): Promise<void>;
@@ -19,6 +23,12 @@ export interface PurchasePublisher {
  * channel's setup function, so they run again after every reconnect. A publish while
  * disconnected fails at once (the request is answered 503) instead of waiting in the
  * wrapper's memory, where a crash would lose it.
+ *
+ * Every publish is `mandatory`: RabbitMQ confirms a message it routed to no queue (the
+ * queue was deleted, or a broker came back without its definitions), so a confirm alone
+ * does not mean "queued". Such a message comes back as a basic.return, which the broker
+ * sends before its confirm; the publish then fails like an unconfirmed one, and the
+ * topology is declared again so the next purchase is routed.
  */
 export function createPurchasePublisher(
   config: Pick<Config, 'AMQP_URL' | 'AMQP_PREFIX' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'INSTANCE_NAME'>,
@@ -47,24 +57,65 @@ export function createPurchasePublisher(
     log.debug({ event: 'broker.connect_failed', err: err?.message }, 'broker connect failed'),
   );
 
+  // Message id of publishes awaiting their confirm (a replay can publish an id twice at once) → returned or not.
+  const inFlight = new Map<string, { publishes: number; returned: boolean }>();
+  let redeclaring = false;
+  const redeclare = (ch: ConfirmChannel) => {
+    if (redeclaring) return;
+    redeclaring = true;
+    assertTopology(ch, names)
+      .then(() => log.info({ event: 'broker.topology_declared', queue: names.queue }, 'purchase queue declared again'))
+      .catch((err: Error) =>
+        log.error({ event: 'broker.topology_failed', err: err.message }, 'declaring the purchase queue failed'),
+      )
+      .finally(() => {
+        redeclaring = false;
+      });
+  };
+  const onReturn = (ch: ConfirmChannel, msg: ConsumeMessage) => {
+    const id = msg.properties.messageId as string | undefined;
+    const pending = id === undefined ? undefined : inFlight.get(id);
+    if (pending) pending.returned = true;
+    log.warn(
+      { event: 'broker.unroutable', purchaseId: id, exchange: msg.fields.exchange, queue: names.queue },
+      'the broker routed a purchase to no queue; declaring the topology again',
+    );
+    redeclare(ch);
+  };
+
   const channel: ChannelWrapper = connection.createChannel({
     name: 'purchase-publisher',
     confirm: true,
-    setup: (ch: ConfirmChannel) => assertTopology(ch, names),
+    setup: async (ch: ConfirmChannel) => {
+      ch.on('return', (msg: ConsumeMessage) => onReturn(ch, msg));
+      await assertTopology(ch, names);
+    },
   });
   channel.on('error', (err) => log.error({ event: 'broker.channel_error', err }, 'broker channel error'));
 
   return {
     async publish(message) {
       if (!connection.isConnected()) throw new Error('broker not connected');
-      await channel.publish(names.exchange, names.routingKey, Buffer.from(JSON.stringify(message)), {
-        persistent: true,
-        contentType: 'application/json',
-        messageId: message.purchaseId,
-        timestamp: Math.floor(Date.now() / 1000),
-        headers: { 'x-request-id': message.requestId ?? '' },
-        timeout: config.PUBLISH_CONFIRM_TIMEOUT_MS,
-      });
+      const id = message.purchaseId;
+      const pending = inFlight.get(id) ?? { publishes: 0, returned: false };
+      pending.publishes += 1;
+      inFlight.set(id, pending);
+      try {
+        await channel.publish(names.exchange, names.routingKey, Buffer.from(JSON.stringify(message)), {
+          persistent: true,
+          mandatory: true,
+          contentType: 'application/json',
+          messageId: id,
+          timestamp: Math.floor(Date.now() / 1000),
+          headers: { 'x-request-id': message.requestId ?? '' },
+          timeout: config.PUBLISH_CONFIRM_TIMEOUT_MS,
+        });
+      } finally {
+        pending.publishes -= 1;
+        if (pending.publishes === 0) inFlight.delete(id);
+      }
+      // A return arrives before its confirm: by now it has been seen, or there is none.
+      if (pending.returned) throw new Error(`the broker routed purchase ${id} to no queue`);
     },
     isConnected: () => connection.isConnected(),
     async close() {
