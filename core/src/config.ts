@@ -50,6 +50,8 @@ export const configSchema = z.object({
   /** A Redis command that takes longer is abandoned and the read goes to Postgres. */
   REDIS_COMMAND_TIMEOUT_MS: int(250, 10),
   REDIS_CONNECT_TIMEOUT_MS: int(1_000, 50),
+  /** How often the backplane subscription is pinged; a failed ping reconnects and resubscribes. */
+  BACKPLANE_HEARTBEAT_MS: int(1_000, 50, 60_000),
 
   AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
   /** Prefix of the exchange and queue names, so tests can run side by side. */

@@ -10,6 +10,8 @@ export function redisKeys(prefix: string) {
     buyer: (eventId: string, buyerId: string) => `${prefix}buyer:${eventId}:${buyerId}`,
     idempotency: (key: string) => `${prefix}idem:${key}`,
     purchase: (purchaseId: string) => `${prefix}purchase:${purchaseId}`,
+    /** The pub/sub channel every replica listens on (core/src/backplane). */
+    backplane: () => `${prefix}backplane`,
   };
 }
 

@@ -1,0 +1,2 @@
+export * from './backplane.js';
+export * from './backplane-messages.js';
