@@ -1,10 +1,21 @@
 import { z } from '@hono/zod-openapi';
 
-/** A UUID path id; anything else is answered 400 invalid_id. */
+/**
+ * An id as the client sends it: any UUID, in either case (RFC 9562 reads them
+ * case-insensitively), brought to its one canonical form, lower case, as Postgres prints
+ * it. Every id is canonical from here on, so Redis keys, cache entries, gate counts and
+ * messages never see two spellings of one id.
+ */
+export function CanonicalId(name: string) {
+  return z.uuid({ message: `${name} must be a UUID` }).toLowerCase();
+}
+
+/** A UUID path id, canonical; anything else is answered 400 invalid_id. */
 export function IdParam<K extends string>(name: K) {
-  const id = z
-    .uuid({ message: `${name} must be a UUID` })
-    .openapi({ param: { name, in: 'path' }, example: '00000000-0000-4000-8000-00000000c0de' });
+  const id = CanonicalId(name).openapi({
+    param: { name, in: 'path' },
+    example: '00000000-0000-4000-8000-00000000c0de',
+  });
   return z.object({ [name]: id } as Record<K, typeof id>);
 }
 

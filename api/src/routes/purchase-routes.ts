@@ -4,7 +4,7 @@ import type { createPurchaseStatus } from '../domain/purchase-status.js';
 import type { AppEnv } from '../http/app-env.js';
 import { jsonBody, requireIdempotencyKey } from '../http/json-body.js';
 import { setResponseHeaders } from '../http/response-headers.js';
-import { IdParam, problems } from '../http/schemas.js';
+import { CanonicalId, IdParam, problems } from '../http/schemas.js';
 import { validationHook } from '../http/validation-hook.js';
 
 /** Buyer ids: printable, no control characters, bounded. */
@@ -13,7 +13,7 @@ const BUYER_ID = /^[\p{L}\p{N}_.@:+-]{1,64}$/u;
 export function purchaseBodySchema(maxQuantity: number) {
   return z
     .object({
-      tierId: z.uuid().openapi({ example: '00000000-0000-4000-8000-0000000000a2' }),
+      tierId: CanonicalId('tierId').openapi({ example: '00000000-0000-4000-8000-0000000000a2' }),
       quantity: z.number().int().min(1).max(maxQuantity).openapi({ example: 2 }),
       buyerId: z
         .string()
