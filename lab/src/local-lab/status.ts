@@ -54,27 +54,43 @@ export interface LabStatus {
   tickets: TicketsLeft;
 }
 
+/** A run record as read once, with whether its component was running at that read. */
+export interface SettledRecord {
+  record: RunRecord | undefined;
+  alive: boolean;
+}
+
 /**
  * The run record, once it tells the whole story: a component that has just died has a
  * watcher still writing its exit, so that is waited for (briefly) rather than reported
  * as "exit not recorded". Up to 5 s: on a machine busy with a spike (or a test suite)
  * the watcher once took longer than 2 s to be scheduled and write it.
+ *
+ * The watcher writes the exit and only then leaves, so a record read before the watcher
+ * was seen gone may predate the exit: it is read once more after, and that read is final.
+ * `alive` is judged once, with the record, so the caller never sees a record read while
+ * the component lived paired with a liveness checked after it died.
  */
-async function settledRecord(dir: string, name: ComponentName): Promise<RunRecord | undefined> {
+export async function settledRecord(
+  dir: string,
+  name: ComponentName,
+  read: typeof readRunRecord = readRunRecord,
+): Promise<SettledRecord> {
   const deadline = Date.now() + 5_000;
   for (;;) {
-    const record = await readRunRecord(dir, name);
-    const exiting = record && !record.exit && !componentRunning(record) && watcherRunning(record);
-    if (!exiting || Date.now() > deadline) return record;
+    const record = await read(dir, name);
+    if (!record || record.exit) return { record, alive: false };
+    if (componentRunning(record)) return { record, alive: true };
+    if (!watcherRunning(record)) return { record: await read(dir, name), alive: false };
+    if (Date.now() > deadline) return { record, alive: false };
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
 async function componentStatus(state: LabState, name: ComponentName): Promise<ComponentStatus> {
   const target = componentTarget(state.options, name);
-  const record = await settledRecord(state.options.dir, name);
+  const { record, alive } = await settledRecord(state.options.dir, name);
   const desired = state.desired[name] ?? 'stopped';
-  const alive = componentRunning(record);
   // The pid is shown while it runs, and after a death (to find it in the logs); not once stopped.
   const showPid = record?.pid && (alive || desired === 'running');
   const base = { name, port: target.port, ...(showPid ? { pid: record.pid } : {}) };
