@@ -13,13 +13,14 @@ export const DEMO_TIERS = [
 /**
  * Loads the demo concert (10,000 tickets in four tiers), on sale now. Safe to run twice:
  * existing rows are left as they are. With `reset`, the demo's purchases are deleted
- * and its tiers emptied, so a lab run starts from a full house.
+ * and its tiers emptied, so a lab run starts from a full house. Returns how many tickets
+ * are left, so a caller can say when a database used before holds a sold-out house.
  */
 export async function seedDemo(
   sql: Sql,
   options: { reset?: boolean } = {},
-): Promise<{ eventId: string; tickets: number }> {
-  await sql.begin(async (tx) => {
+): Promise<{ eventId: string; tickets: number; left: number }> {
+  const left = await sql.begin(async (tx) => {
     await tx`
       insert into events (id, name, venue, starts_at, sale_opens_at)
       values (${DEMO_EVENT_ID}, 'Stampede Live: The Flash Sale Tour', 'Arena One', now() + interval '30 days', now() - interval '1 minute')
@@ -35,6 +36,9 @@ export async function seedDemo(
       await tx`update tiers set sold = 0 where event_id = ${DEMO_EVENT_ID}`;
       await tx`update events set sale_opens_at = now() - interval '1 minute', sale_closes_at = null where id = ${DEMO_EVENT_ID}`;
     }
+    const [row] = await tx<{ left: number }[]>`
+      select coalesce(sum(capacity - sold), 0)::int as left from tiers where event_id = ${DEMO_EVENT_ID}`;
+    return row?.left ?? 0;
   });
-  return { eventId: DEMO_EVENT_ID, tickets: DEMO_TIERS.reduce((n, t) => n + t.capacity, 0) };
+  return { eventId: DEMO_EVENT_ID, tickets: DEMO_TIERS.reduce((n, t) => n + t.capacity, 0), left };
 }

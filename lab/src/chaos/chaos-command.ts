@@ -1,9 +1,9 @@
 import { relative } from 'node:path';
 import { DEFAULT_RATE_LIMIT_PER_SECOND } from '../local-lab/nginx-config.js';
 import { type RunOptions, runScenario } from './run-scenario.js';
-import { parseScenario, SCENARIOS } from './scenario-catalog.js';
+import { SCENARIOS } from './scenario-catalog.js';
 import { attachLab, type ServiceName, startScenarioLab } from './scenario-lab.js';
-import type { ScenarioResult } from './scenario-types.js';
+import type { Scenario, ScenarioResult } from './scenario-types.js';
 import { formatVerdict } from './verdict.js';
 
 export interface ChaosCommandOptions {
@@ -40,12 +40,7 @@ const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1_000);
  * verdict, and throws when the verdict is FAIL (so the command exits 1). Ctrl-C repairs
  * the fault and tears a private lab down before leaving.
  */
-export async function runChaosCommand(name: string | undefined, o: ChaosCommandOptions): Promise<ScenarioResult> {
-  if (!name) {
-    o.print(CHAOS_USAGE);
-    throw new Error('no scenario given');
-  }
-  const scenario = parseScenario(name);
+export async function runChaosCommand(scenario: Scenario, o: ChaosCommandOptions): Promise<ScenarioResult> {
   const abort = new AbortController();
   const onSigint = () => {
     o.print('interrupted: repairing the fault and stopping');

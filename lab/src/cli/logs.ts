@@ -1,6 +1,6 @@
 import { fstatSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { resolveLabDir } from '../local-lab/lab-options.js';
+import { requireLogDir } from '../local-lab/lab-state.js';
 import { createColors, shouldColor } from '../logs/colors.js';
 import { createFilter, parseTimeArg } from '../logs/filters.js';
 import { formatJson, formatPretty } from '../logs/format-line.js';
@@ -8,7 +8,7 @@ import { LEVELS, type LogEntry } from '../logs/log-entry.js';
 import { scrapeCache } from '../logs/metrics-scrape.js';
 import { followLogs, type LogInput, summarizeLogs } from '../logs/read-logs.js';
 import { formatSummary } from '../logs/summary-report.js';
-import { runCli } from './run-cli.js';
+import { asUsage, parseCommandLine, runCli, UsageError } from './run-cli.js';
 
 const USAGE = `usage: npm run logs -- [follow|summary] [-] [options]
   follow (default)   every component's lines merged in time order, then new ones as they are
@@ -31,23 +31,21 @@ options
                           (127.0.0.1:3001 is enough); without it the ratio is unknown
 colour on a terminal only; NO_COLOR=1 turns it off`;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    dir: { type: 'string' },
-    component: { type: 'string', multiple: true },
-    level: { type: 'string' },
-    request: { type: 'string', multiple: true },
-    purchase: { type: 'string', multiple: true },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    pretty: { type: 'boolean' },
-    json: { type: 'boolean' },
-    once: { type: 'boolean' },
-    metrics: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+const OPTIONS = {
+  dir: { type: 'string' },
+  component: { type: 'string', multiple: true },
+  level: { type: 'string' },
+  request: { type: 'string', multiple: true },
+  purchase: { type: 'string', multiple: true },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  pretty: { type: 'boolean' },
+  json: { type: 'boolean' },
+  once: { type: 'boolean' },
+  metrics: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+type Values = ReturnType<typeof parseCommandLine<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 const list = (v: string[] | undefined) =>
   v
@@ -71,17 +69,20 @@ function stdinIsPiped(): boolean {
   }
 }
 
-function minLevel(): number | undefined {
+function minLevel(values: Values): number | undefined {
   if (values.level === undefined) return undefined;
   const level = LEVELS[values.level];
-  if (level === undefined) throw new Error(`--level must be one of ${Object.keys(LEVELS).join(', ')}`);
+  if (level === undefined) throw new UsageError(`--level must be one of ${Object.keys(LEVELS).join(', ')}`, USAGE);
   return level;
 }
 
 runCli('logs', async () => {
+  const { values, positionals } = parseCommandLine({ options: OPTIONS, allowPositionals: true }, USAGE);
   if (values.help) return write(`${USAGE}\n`);
-  const [command = 'follow', source] = positionals[0] === '-' ? [positionals[1], '-'] : positionals;
-  if (command !== 'follow' && command !== 'summary') throw new Error(`unknown command "${command}"\n${USAGE}`);
+  const [command = 'follow', source, extra] = positionals[0] === '-' ? [positionals[1], '-'] : positionals;
+  if (command !== 'follow' && command !== 'summary') throw new UsageError(`unknown command "${command}"`, USAGE);
+  if (source !== undefined && source !== '-') throw new UsageError(`unexpected argument "${source}"`, USAGE);
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`, USAGE);
   // A reader piping into head closes the pipe early: that is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -89,12 +90,14 @@ runCli('logs', async () => {
   });
 
   const fromStdin = source === '-' || (values.dir === undefined && stdinIsPiped());
-  const input: LogInput = fromStdin ? { stream: process.stdin } : { dir: resolveLabDir(values.dir) };
-  const since = values.since ? parseTimeArg(values.since) : undefined;
-  const until = values.until ? parseTimeArg(values.until) : undefined;
+  const dir = resolveLabDir(values.dir);
+  if (!fromStdin) requireLogDir(dir);
+  const input: LogInput = fromStdin ? { stream: process.stdin } : { dir };
+  const since = values.since ? asUsage(() => parseTimeArg(values.since!), USAGE) : undefined;
+  const until = values.until ? asUsage(() => parseTimeArg(values.until!), USAGE) : undefined;
   const filter = createFilter({
     components: list(values.component),
-    minLevel: minLevel(),
+    minLevel: minLevel(values),
     requestIds: list(values.request),
     purchaseIds: list(values.purchase),
     since,

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
 import { redisKeys } from '@stampede/core/redis';
@@ -7,7 +6,7 @@ import { readAcceptedIds } from '../reconcile/accepted-ids.js';
 import { reconcile } from '../reconcile/reconcile.js';
 import { formatReport } from '../reconcile/report-text.js';
 import { DEMO_EVENT_ID } from '../seed.js';
-import { runCli } from './run-cli.js';
+import { parseCommandLine, runCli, UsageError } from './run-cli.js';
 
 const USAGE = `usage: npm run reconcile -- [--event <id>|all] [--accepted <file>] [--wait <seconds>] [--json]
   --event     the event to check (default: the demo event); "all" checks every event
@@ -40,18 +39,22 @@ function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
 
 /** `npm run reconcile`: checks the invariants after a load run or chaos scenario; see docs/reconcile.md. */
 runCli('reconcile', async () => {
-  const { values } = parseArgs({
-    options: {
-      event: { type: 'string' },
-      accepted: { type: 'string' },
-      wait: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+  const { values } = parseCommandLine(
+    {
+      options: {
+        event: { type: 'string' },
+        accepted: { type: 'string' },
+        wait: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     },
-  });
+    USAGE,
+  );
   if (values.help) return write(process.stdout, `${USAGE}\n`);
   const waitSeconds = Number(values.wait ?? 30);
-  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new Error(`--wait must be a number of seconds\n${USAGE}`);
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
+    throw new UsageError('--wait must be a number of seconds', USAGE);
   const event = values.event ?? DEMO_EVENT_ID;
   const acceptedIds = values.accepted ? await readAcceptedIds(values.accepted) : undefined;
 

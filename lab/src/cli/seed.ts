@@ -2,16 +2,28 @@ import { loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
 import { createLogger } from '@stampede/core/logger';
 import { seedDemo } from '../seed.js';
-import { runCli } from './run-cli.js';
+import { parseCommandLine, runCli } from './run-cli.js';
+
+const USAGE = `usage: npm run seed -- [--reset]
+  loads the demo concert (10,000 tickets in four tiers) into DATABASE_URL; safe to run twice
+  --reset   empties it first: its purchases deleted, every tier full again (a fresh sale)`;
 
 /** `npm run seed [-- --reset]`: loads the demo concert; --reset empties it for a fresh sale. */
 runCli('seed', async () => {
+  const { values } = parseCommandLine(
+    { options: { reset: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } },
+    USAGE,
+  );
+  if (values.help) return void process.stdout.write(`${USAGE}\n`);
   const config = loadConfig();
   const log = createLogger(config, 'seed');
   const sql = createSql(config, { max: 1, applicationName: 'stampede-seed' });
   try {
-    const seeded = await seedDemo(sql, { reset: process.argv.includes('--reset') });
-    log.info({ event: 'seed.done', ...seeded }, `demo event ${seeded.eventId} ready (${seeded.tickets} tickets)`);
+    const seeded = await seedDemo(sql, { reset: values.reset ?? false });
+    log.info(
+      { event: 'seed.done', ...seeded },
+      `demo event ${seeded.eventId} ready (${seeded.left} of ${seeded.tickets} tickets left)`,
+    );
   } finally {
     await sql.end({ timeout: 5 });
   }

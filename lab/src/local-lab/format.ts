@@ -45,22 +45,28 @@ export const USAGE = `Usage: npm run lab -- <command> [options]
 
 Commands
   up                          migrate and seed, start api-1..3, the worker and nginx; wait until healthy
+     [--reset]                  empty the demo event first (a fresh sale)
+     [--port <n>]               nginx port (default 8080)
+     [--api-base-port <n>]      api-1's port; api-2 and api-3 take the next two (default 3001)
+     [--worker-port <n>]        the worker's health/metrics port (default WORKER_METRICS_PORT or 9100)
+     [--rate-limit <n/s>]       nginx limit of purchases per client address (default 20; --rate-burst <n>, 40)
+     [--env KEY=VALUE]          environment for every component (repeatable); Stampede settings
+                                in your own environment and in .env are passed on too
   down                        stop everything (SIGTERM, then SIGKILL) and remove the state
-  status [--json]             each component, queue depth, tickets left of the demo event;
-                              exits 1 when a component died or is not answering
-  stop|start|restart <name>   one component: worker, api-1, api-2, api-3, nginx
+  status [--json] [--event <id>]
+                              each component, queue depth, tickets left of the demo event (or <id>);
+                              exits 1 when a component died, is not answering or never started
+  start|restart <name>        one component: worker, api-1, api-2, api-3, nginx
+     [--env KEY=VALUE]          added to the lab's settings: this component starts with it, the others
+                                at their next start
+     [--rate-limit <n/s>] [--rate-burst <n>]   nginx only: its new edge limit
+  stop <name>                 SIGTERM, SIGKILL after 15 s
   kill <name>                 SIGKILL, as in a crash
   logs [name] [-f] [-n N]     last N lines of all logs merged (or one component's); -f follows
-  chaos <scenario> [--private] load, fault, recovery, reconcile, verdict (\`chaos\` alone lists them; docs/chaos.md)
+  chaos [<scenario>] [--private]
+                              load, fault, recovery, reconcile, verdict; \`chaos\` alone lists the
+                              scenarios, \`chaos --help\` their options (docs/chaos.md)
 
-Options
-  --dir <path>                state and logs (default .lab/)
-  --port <n>                  nginx port (default 8080)
-  --api-base-port <n>         api-1's port; api-2 and api-3 take the next two (default 3001)
-  --worker-port <n>           the worker's health/metrics port (default WORKER_METRICS_PORT or 9100)
-  --rate-limit <n/s>          nginx limit of purchases per client address (and --rate-burst <n>)
-  --env KEY=VALUE             environment for every component (repeatable); Stampede
-                              settings in your own environment are passed on too
-  --reset                     up: empty the demo event first (a fresh sale)
-  --event <id>                status: show tickets of this event instead of the demo's
+Every command takes --dir <path> (state and logs, default .lab/) and --help; an option a
+command does not read is refused (exit 2).
 `;

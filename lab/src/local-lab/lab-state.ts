@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComponentName, ResolvedLabOptions } from './lab-options.js';
@@ -63,6 +64,19 @@ export async function requireLabState(dir: string): Promise<LabState> {
   const state = await readLabState(dir);
   if (!state) throw new Error(`no lab is running in ${dir} (start one with: npm run lab -- up)`);
   return state;
+}
+
+/**
+ * The lab's log folder, or an error that says there is none: a mistyped `--dir` must not
+ * look like a lab that logged nothing. Logs outlive `down`, so no running lab is needed.
+ */
+export function requireLogDir(dir: string): string {
+  const { logDir } = labPaths(dir);
+  if (!existsSync(logDir))
+    throw new Error(
+      `no lab logs in ${dir} (${logDir} does not exist): start a lab with \`npm run lab -- up\`, or point --dir at one`,
+    );
+  return logDir;
 }
 
 /**

@@ -87,12 +87,20 @@ async function claimLab(options: ResolvedLabOptions): Promise<void> {
   });
 }
 
-async function migrateAndSeed(options: ResolvedLabOptions, reset: boolean): Promise<void> {
+/** What `up` says about the demo concert once seeded. */
+export function describeDemo(seeded: { eventId: string; tickets: number; left: number }): string {
+  const left = `demo concert ${seeded.eventId}: ${seeded.left.toLocaleString('en')} of ${seeded.tickets.toLocaleString('en')} tickets left`;
+  return seeded.left > 0
+    ? left
+    : `${left}: SOLD OUT by an earlier run, so purchases will get 409 sold_out (down, then \`up --reset\` for a fresh sale)`;
+}
+
+async function migrateAndSeed(options: ResolvedLabOptions, reset: boolean, onProgress?: Progress): Promise<void> {
   const config = loadConfig({ ...process.env, ...options.env });
   const sql = createSql(config, { max: 1, applicationName: 'stampede-lab' });
   try {
     await migrate(sql);
-    await seedDemo(sql, { reset });
+    onProgress?.(describeDemo(await seedDemo(sql, { reset })));
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -161,6 +169,26 @@ export async function killComponent(dirOption: string | undefined, name: Compone
   await terminate(await readRunRecord(dir, name), 'SIGKILL', 5_000);
 }
 
+/** Settings of a running lab that `start` and `restart` may change (ports are chosen at `up` only). */
+export interface SettingChanges {
+  env?: Record<string, string>;
+  rateLimitPerSecond?: number;
+  rateLimitBurst?: number;
+}
+
+/**
+ * Changes what the lab remembers: components started from now on get the new settings
+ * (`start`/`restart <name> --env K=V` applies them to that component at once, the
+ * others at their next start); the rate limits are nginx's.
+ */
+export async function changeLabSettings(dirOption: string | undefined, changes: SettingChanges): Promise<LabState> {
+  return updateLabState(resolveLabDir(dirOption), (s) => {
+    s.options.env = { ...s.options.env, ...changes.env };
+    if (changes.rateLimitPerSecond !== undefined) s.options.rateLimitPerSecond = changes.rateLimitPerSecond;
+    if (changes.rateLimitBurst !== undefined) s.options.rateLimitBurst = changes.rateLimitBurst;
+  });
+}
+
 export async function restartComponent(
   dirOption: string | undefined,
   name: ComponentName,
@@ -183,7 +211,7 @@ export async function startLab(options: LabOptions & { onProgress?: Progress } =
   try {
     await preflight(resolved, portIsFree);
     options.onProgress?.('migrating and seeding the demo event');
-    await migrateAndSeed(resolved, options.resetDemo ?? false);
+    await migrateAndSeed(resolved, options.resetDemo ?? false, options.onProgress);
     await Promise.all(API_REPLICAS.map((r) => startComponent(dir, r, opts)));
     await startComponent(dir, 'worker', opts);
     await startComponent(dir, 'nginx', opts);

@@ -9,10 +9,14 @@ import { probeHttp } from './health.js';
 import { describeExit } from './lab.js';
 import { COMPONENTS, type ComponentName, resolveLabDir } from './lab-options.js';
 import { type LabState, type RunRecord, readRunRecord, requireLabState } from './lab-state.js';
-import { componentRunning, watcherRunning } from './processes.js';
+import { componentRunning, isAlive, watcherRunning } from './processes.js';
 
-/** up: alive and healthy; unhealthy: alive, not answering; died: gone while the lab wanted it running. */
-export type ComponentCondition = 'up' | 'unhealthy' | 'stopped' | 'killed' | 'died';
+/**
+ * up: alive and healthy; unhealthy: alive, not answering; died: gone while the lab wanted
+ * it running; never-started: the lab never got to start it (an `up` that was interrupted
+ * or is still starting).
+ */
+export type ComponentCondition = 'up' | 'unhealthy' | 'stopped' | 'killed' | 'died' | 'never-started';
 
 export interface ComponentStatus {
   name: ComponentName;
@@ -39,11 +43,11 @@ export interface TicketsLeft {
 
 /**
  * True when no component is unwell: each is up, or was stopped or killed on purpose
- * (`lab stop`, `lab kill`). A component that died on its own or is not answering is
- * what `lab status` exits 1 for, so scripts can check a lab with it.
+ * (`lab stop`, `lab kill`). A component that died on its own, is not answering, or was
+ * never started is what `lab status` exits 1 for, so scripts can check a lab with it.
  */
 export function labIsWell(status: Pick<LabStatus, 'components'>): boolean {
-  return status.components.every((c) => c.condition !== 'died' && c.condition !== 'unhealthy');
+  return status.components.every((c) => c.condition === 'up' || c.condition === 'stopped' || c.condition === 'killed');
 }
 
 export interface LabStatus {
@@ -90,7 +94,7 @@ export async function settledRecord(
 async function componentStatus(state: LabState, name: ComponentName): Promise<ComponentStatus> {
   const target = componentTarget(state.options, name);
   const { record, alive } = await settledRecord(state.options.dir, name);
-  const desired = state.desired[name] ?? 'stopped';
+  const desired = state.desired[name];
   // The pid is shown while it runs, and after a death (to find it in the logs); not once stopped.
   const showPid = record?.pid && (alive || desired === 'running');
   const base = { name, port: target.port, ...(showPid ? { pid: record.pid } : {}) };
@@ -106,6 +110,12 @@ async function componentStatus(state: LabState, name: ComponentName): Promise<Co
     return { ...base, condition: 'died', label: `DIED (${how})` };
   }
   if (desired === 'killed') return { ...base, condition: 'killed', label: 'killed (SIGKILL by the lab)' };
+  if (desired === undefined) {
+    const label = isAlive(state.startingPid)
+      ? 'not started yet (`up` is starting)'
+      : 'never started (`up` did not finish)';
+    return { ...base, condition: 'never-started', label };
+  }
   return { ...base, condition: 'stopped', label: 'stopped' };
 }
 

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recentLogs } from '../../src/local-lab/component-logs.js';
@@ -27,14 +27,22 @@ async function decided(eventId: string): Promise<Record<string, number>> {
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
-/** Exit code of `npm run lab -- status` (the compiled CLI) on a lab directory. */
-function statusExitCode(dir: string): number | null {
-  return spawnSync(process.execPath, ['lab/dist/cli/lab.js', 'status', '--dir', dir], {
-    cwd: ROOT,
-    stdio: 'ignore',
-    timeout: 30_000,
-  }).status;
+/**
+ * `npm run lab -- <args>` (the compiled CLI) on a lab directory. Asynchronous, so the
+ * test's own keep-alive connections see nginx close them while the command runs.
+ */
+function labCli(dir: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['lab/dist/cli/lab.js', ...args, '--dir', dir],
+      { cwd: ROOT, timeout: 60_000 },
+      (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+    );
+  });
 }
+
+const statusExitCode = async (dir: string) => (await labCli(dir, ['status'])).code;
 
 const queueOf = async (lab: PrivateLab) => (await labStatus(lab.dir)).queues[0]!;
 
@@ -98,9 +106,9 @@ describe('the local lab, end to end through nginx', () => {
       { what: 'api-3 reported dead' },
     );
     expect(api3.label).toBe('DIED (signal SIGKILL)');
-    expect(statusExitCode(lab.dir)).toBe(1);
+    expect(await statusExitCode(lab.dir)).toBe(1);
     await startComponent(lab.dir, 'api-3');
-    expect(statusExitCode(lab.dir)).toBe(0);
+    expect(await statusExitCode(lab.dir)).toBe(0);
   });
 
   it('when a burst of purchases arrives, then every one is accepted with 202 and decided in Postgres', async () => {
@@ -157,6 +165,22 @@ describe('the local lab, end to end through nginx', () => {
     const status = await labStatus(lab.dir);
     expect(status.queues.map((q) => q.messages)).toEqual([0, 0]);
     expect(status.components.find((c) => c.name === 'worker')?.condition).toBe('up');
+  }, 120_000);
+
+  it('when `restart nginx` is given a rate limit, then nginx comes back with it; `start` of a running component with new settings is refused', async () => {
+    const event = await createTestEvent(sql, [1_000]);
+    const tier = event.tiers[0]!;
+    const statuses = async () => (await pool(12, 12, () => buy(lab.base, event.id, tier.id))).map((r) => r.status);
+
+    expect((await labCli(lab.dir, ['restart', 'nginx', '--rate-limit', '1', '--rate-burst', '1'])).code).toBe(0);
+    const limited = await statuses();
+    expect(limited.filter((s) => s === 429).length).toBeGreaterThanOrEqual(8);
+
+    const refused = await labCli(lab.dir, ['start', 'nginx', '--rate-limit', '5000']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('nginx is already running; `restart nginx` starts it with the new settings');
+    expect((await labCli(lab.dir, ['restart', 'nginx', '--rate-limit', '5000', '--rate-burst', '5000'])).code).toBe(0);
+    expect(await statuses()).toEqual(Array(12).fill(202));
   }, 120_000);
 
   it('when the logs are read, then lines of every component, nginx access log included, come merged', async () => {
