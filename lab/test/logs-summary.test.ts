@@ -260,7 +260,7 @@ describe('npm run logs, as a real process', () => {
         .map((l) => (JSON.parse(l) as { event: string }).event),
     ).toEqual(['purchase.accepted', 'http.access', 'purchase.decided']);
     const bad = await run(['--level', 'loud', '--dir', dir]);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // a usage error
     expect(bad.stderr).toMatch(/--level must be one of/);
   });
 });
