@@ -4,6 +4,7 @@ import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
 import { queryAvailability } from '@stampede/core/events';
+import { createGate } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
 import { createApiMetrics, createRegistry } from '@stampede/core/metrics';
 import { type Redis, redisKeys } from '@stampede/core/redis';
@@ -101,12 +102,12 @@ export function buildApp(deps: AppDeps) {
   );
   app.route('/', eventRoutes({ sql, availability }));
   const catalog = createCatalog(sql, 5_000, { redis, keys, ttlSeconds: config.GATE_RECORD_TTL_S });
+  const gate = createGate(redis, keys);
   const purchases = createPurchaseService({
     config,
     log,
     sql,
-    redis,
-    keys,
+    gate,
     publisher,
     catalog,
     metrics,
@@ -116,7 +117,7 @@ export function buildApp(deps: AppDeps) {
     '/',
     purchaseRoutes({
       purchases,
-      status: createPurchaseStatus({ sql, redis, keys }),
+      status: createPurchaseStatus({ sql, gate }),
       maxQuantity: config.PURCHASE_MAX_QUANTITY,
     }),
   );

@@ -2,16 +2,17 @@ import { writeCachedAvailability } from '@stampede/core/cache';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { queryAvailability } from '@stampede/core/events';
-import { settleMany } from '@stampede/core/gate';
+import type { Gate } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
 import type { DecidedPurchase, Decision } from '@stampede/core/purchases';
 import type { Redis, RedisKeys } from '@stampede/core/redis';
-import { redisIsReady } from '@stampede/core/redis';
 
 export interface AfterCommitDeps {
   config: Pick<Config, 'GATE_RECORD_TTL_S' | 'CACHE_STALE_TTL_MS'>;
   log: Logger;
   sql: Sql;
+  gate: Gate;
+  /** The availability cache's client and keys. */
   redis: Redis;
   keys: RedisKeys;
 }
@@ -25,7 +26,7 @@ export interface AfterCommitDeps {
  * gate is made honest again by reconciliation.
  */
 export async function settleAfterCommit(deps: AfterCommitDeps, decisions: Decision[]): Promise<void> {
-  const { log, redis, keys, sql, config } = deps;
+  const { log, gate, redis, keys, sql, config } = deps;
   const decided = decisions.filter((d): d is DecidedPurchase => d.kind === 'decided');
 
   for (const d of decided) {
@@ -47,15 +48,13 @@ export async function settleAfterCommit(deps: AfterCommitDeps, decisions: Decisi
     );
   }
 
-  if (!redisIsReady(redis)) {
+  if (!gate.isReady()) {
     log.warn({ event: 'gate.settle_skipped', count: decided.length }, 'redis unavailable, gate left to reconciliation');
     return;
   }
   try {
     // One script call per few hundred purchases, not one round trip each.
-    await settleMany(
-      redis,
-      keys,
+    await gate.settleMany(
       decided.map((d) => ({
         message: d.message,
         settlement: { status: d.status, reason: d.reason, decidedAt: d.decidedAt },

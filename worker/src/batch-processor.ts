@@ -1,6 +1,7 @@
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { isTransientDbError } from '@stampede/core/errors';
+import { createGate } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
 import type { WorkerMetrics } from '@stampede/core/metrics';
 import type { PurchaseMessage } from '@stampede/core/purchases';
@@ -74,6 +75,7 @@ function countCommitted(metrics: WorkerMetrics | undefined, decisions: Decision[
  */
 export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
   const { config, log } = deps;
+  const afterCommitDeps = { ...deps, gate: createGate(deps.redis, deps.keys) };
   const afterCommits = new Set<Promise<void>>();
 
   async function decideWithRetry(messages: PurchaseMessage[]): Promise<Decision[]> {
@@ -140,7 +142,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
     }
     const decideMs = Math.round(performance.now() - started);
     countCommitted(deps.metrics, decisions, decideMs);
-    const settled: Promise<void> = settleAfterCommit(deps, decisions)
+    const settled: Promise<void> = settleAfterCommit(afterCommitDeps, decisions)
       .then(() => logCommitted(decisions, decideMs, started))
       .catch((err: unknown) =>
         log.error(

@@ -1,20 +1,19 @@
 import type { Sql } from '@stampede/core/db';
-import { reconcileTier } from '@stampede/core/gate';
+import { availableByTier } from '@stampede/core/events';
+import { createGate } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
-import { type Redis, type RedisKeys, redisIsReady, scanKeys } from '@stampede/core/redis';
+import type { Redis, RedisKeys } from '@stampede/core/redis';
 import { withDeadline } from './deadline.js';
 
 /** A hold older than this is an orphan: its purchase never reached the queue (crash between gate and publish). */
 export const ORPHAN_AGE_MS = 30_000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export interface GateReconcilerDeps {
   log: Logger;
   sql: Sql;
+  /** The gate's client and keys. */
   redis: Redis;
   keys: RedisKeys;
-  redisKeyPrefix: string;
   intervalMs: number;
   /** Deliveries of this worker waiting for a batch. */
   waiting: () => number;
@@ -34,23 +33,15 @@ const RECONCILE_DEADLINE_MS = 20_000;
  */
 export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Promise<boolean>; stop(): Promise<void> } {
   const { log } = deps;
+  const gate = createGate(deps.redis, deps.keys);
   let current: Promise<boolean> | undefined;
+  // The first pass also scans the keyspace, once, for stock counts primed before the gate's
+  // tier set existed; later passes read the set. A scan every few seconds cost Redis a
+  // tenth of a core once a sale had left a few hundred thousand purchase records behind.
   let scanned = false;
 
-  /**
-   * The first pass scans the keyspace once, for stock counts primed before the tier set
-   * existed (a lab upgraded in place), and registers them; later passes read the set.
-   * A scan every few seconds cost Redis a tenth of a core once a sale had left a few
-   * hundred thousand purchase records behind.
-   */
-  async function registerScannedTiers(): Promise<string[]> {
-    const found = await scanGateTiers(deps.redis, deps.redisKeyPrefix);
-    if (found.length > 0) await deps.redis.sadd(deps.keys.gateTiers(), ...found);
-    return deps.redis.smembers(deps.keys.gateTiers());
-  }
-
   async function reconcileAll(): Promise<boolean> {
-    if (deps.waiting() > 0 || !redisIsReady(deps.redis)) return false;
+    if (deps.waiting() > 0 || !gate.isReady()) return false;
     // Exclusive: a batch committing between our read of `sold` and the script would be counted wrong.
     // Bounded inside the exclusive section: a run stuck on a hung Postgres query would
     // otherwise hold the lock and stop every batch behind it.
@@ -59,24 +50,20 @@ export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Prom
 
   async function reconcileUnderLock(): Promise<boolean> {
     if (deps.waiting() > 0 || (await deps.queueDepth()) > 0) return false;
-    const tierIds = (scanned ? await deps.redis.smembers(deps.keys.gateTiers()) : await registerScannedTiers()).filter(
-      (id) => UUID.test(id),
-    );
+    const tierIds = await gate.tiers({ scan: !scanned });
     scanned = true;
     if (tierIds.length === 0) return true;
-    const tiers = await deps.sql<{ id: string; available: number }[]>`
-      select id, capacity - sold as available from tiers where id = any(${tierIds}::uuid[])`;
+    const available = await availableByTier(deps.sql, tierIds);
     // Tiers deleted from Postgres (their event was removed) leave the set.
-    const gone = tierIds.filter((id) => !tiers.some((t) => t.id === id));
-    if (gone.length > 0) await deps.redis.srem(deps.keys.gateTiers(), ...gone);
-    for (const t of tiers) {
-      const r = await reconcileTier(deps.redis, deps.keys, t.id, t.available, ORPHAN_AGE_MS);
+    await gate.forgetTiers(tierIds.filter((id) => !available.has(id)));
+    for (const [tierId, left] of available) {
+      const r = await gate.reconcileTier(tierId, left, ORPHAN_AGE_MS);
       if (r.previous !== r.stock || r.orphansReleased > 0) {
         log.info(
           {
             event: 'gate.reconciled',
-            tierId: t.id,
-            available: t.available,
+            tierId,
+            available: left,
             previous: r.previous,
             stock: r.stock,
             orphansReleased: r.orphansReleased,
@@ -109,17 +96,4 @@ export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Prom
       await current;
     },
   };
-}
-
-/** The tiers the gate holds a stock count for, found by scanning for their stock keys. */
-async function scanGateTiers(redis: Redis, prefix: string): Promise<string[]> {
-  const stockPrefix = `${prefix}stock:`;
-  const ids = new Set<string>();
-  for await (const keys of scanKeys(redis, stockPrefix)) {
-    for (const key of keys) {
-      const id = key.slice(stockPrefix.length);
-      if (UUID.test(id)) ids.add(id);
-    }
-  }
-  return [...ids];
 }

@@ -73,7 +73,6 @@ async function main(): Promise<void> {
     sql,
     redis,
     keys,
-    redisKeyPrefix: config.REDIS_KEY_PREFIX,
     intervalMs: config.RECONCILE_INTERVAL_MS,
     waiting: () => batcher.waiting,
     // No batch deciding, and every committed one settled: otherwise `sold` and `held` would count a purchase twice.

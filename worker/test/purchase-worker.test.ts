@@ -1,9 +1,7 @@
 import { readCachedAvailability } from '@stampede/core/cache';
-import { admit, primeStock, readPurchaseRecord } from '@stampede/core/gate';
-import { requestFingerprint } from '@stampede/core/purchases';
 import { createTestEvent, purchaseFigures, purchaseMessage, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { useWorkerTestbeds, type WorkerProcess } from './worker-fixture.js';
+import { admitThroughGate, useWorkerTestbeds, type WorkerProcess } from './worker-fixture.js';
 
 const sql = testSql();
 const testbed = useWorkerTestbeds();
@@ -14,7 +12,7 @@ const rowsOf = async (eventId: string) =>
 
 describe('the purchase worker, as a real process', () => {
   it('when a backlog larger than capacity is queued, then every purchase is decided exactly once, readers see it, and SIGTERM exits cleanly', async () => {
-    const { broker, redis, keys, start } = await testbed();
+    const { broker, redis, keys, gate, start } = await testbed();
     const event = await createTestEvent(sql, [4_000]);
     const messages = Array.from({ length: 5_000 }, () => purchaseMessage(event));
     await broker.publish(messages);
@@ -30,7 +28,7 @@ describe('the purchase worker, as a real process', () => {
     expect(figures.sold).toBe(4_000);
     expect(figures.count('rejected', 'sold_out')).toBe(1_000);
     const last = messages[messages.length - 1]!;
-    expect(await readPurchaseRecord(redis, keys, last.purchaseId)).toMatchObject({
+    expect(await gate.record(last.purchaseId)).toMatchObject({
       status: expect.stringMatching(/confirmed|rejected/),
     });
     expect((await readCachedAvailability(redis, keys, event.id))?.value.tiers[0]?.remaining).toBe(0);
@@ -96,22 +94,12 @@ describe('the purchase worker, as a real process', () => {
   }, 60_000);
 
   it('when Postgres rejects purchases the gate admitted, then settling gives their tickets back to the gate stock', async () => {
-    const { broker, redis, keys, start } = await testbed();
+    const { broker, redis, keys, gate, start } = await testbed();
     const event = await createTestEvent(sql, [3]);
     const tier = event.tiers[0]!;
     await redis.set(keys.stock(tier.id), 5); // the gate believes in two tickets Postgres does not have
     const messages = Array.from({ length: 5 }, () => purchaseMessage(event, { gated: true }));
-    for (const m of messages) {
-      const outcome = await admit(redis, keys, {
-        ...m,
-        fingerprint: requestFingerprint(m),
-        buyerLimit: 6,
-        ttlSeconds: 600,
-        requestId: m.requestId!,
-        acceptedBy: 'test',
-      });
-      expect(outcome.kind).toBe('admitted');
-    }
+    expect(await admitThroughGate(gate, messages)).toEqual(messages.map(() => 'admitted'));
     expect(await redis.get(keys.stock(tier.id))).toBe('0');
     await broker.publish(messages);
 
@@ -120,7 +108,7 @@ describe('the purchase worker, as a real process', () => {
     await waitFor(async () => (await redis.hlen(keys.held(tier.id))) === 0, { what: 'holds released' });
 
     expect(await redis.get(keys.stock(tier.id))).toBe('2');
-    const records = await Promise.all(messages.map((m) => readPurchaseRecord(redis, keys, m.purchaseId)));
+    const records = await Promise.all(messages.map((m) => gate.record(m.purchaseId)));
     expect(records.map((r) => r?.status).sort()).toEqual([
       'confirmed',
       'confirmed',
@@ -156,7 +144,7 @@ describe('the purchase worker, as a real process', () => {
   }, 60_000);
 
   it("when a tier is primed after the worker started, then reconciliation finds it through the gate's tier set, not a scan", async () => {
-    const { redis, keys, start } = await testbed();
+    const { redis, keys, gate, start } = await testbed();
     const event = await createTestEvent(sql, [5, 5]);
     const [early, late] = event.tiers as [(typeof event.tiers)[0], (typeof event.tiers)[0]];
     await redis.set(keys.stock(early.id), 9); // known only to the first pass's scan
@@ -166,7 +154,7 @@ describe('the purchase worker, as a real process', () => {
       'first pass reconciled the scanned tier',
     );
 
-    await primeStock(redis, keys, late.id, 8); // a drifted count, primed the way the API primes
+    await gate.prime(late.id, 8); // a drifted count, primed the way the API primes
     expect(await redis.sismember(keys.gateTiers(), late.id)).toBe(1);
     await worker.waitForLog(
       (l) => l.event === 'gate.reconciled' && l.tierId === late.id && l.stock === 5,

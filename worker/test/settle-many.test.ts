@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { admit, readPurchaseRecord, settleMany } from '@stampede/core/gate';
-import { requestFingerprint } from '@stampede/core/purchases';
+import { createGate } from '@stampede/core/gate';
 import { redisKeys } from '@stampede/core/redis';
 import { purchaseMessage, type TestEvent, testConfig } from '@stampede/lab/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteTestKeys } from './worker-fixture.js';
+import { admitThroughGate, deleteTestKeys } from './worker-fixture.js';
 
 const config = testConfig();
 const redis = new Redis(config.REDIS_URL);
 const keys = redisKeys(config.REDIS_KEY_PREFIX);
+const gate = createGate(redis, keys);
 afterAll(async () => {
   await deleteTestKeys(config);
   redis.disconnect();
@@ -21,17 +21,7 @@ describe('settling a committed batch in the gate at once', () => {
     const tier = event.tiers[0]!;
     await redis.set(keys.stock(tier.id), 1000);
     const messages = Array.from({ length: 600 }, () => purchaseMessage(event, { gated: true }));
-    for (const m of messages) {
-      const outcome = await admit(redis, keys, {
-        ...m,
-        fingerprint: requestFingerprint(m),
-        buyerLimit: 6,
-        ttlSeconds: 600,
-        requestId: m.requestId!,
-        acceptedBy: 'test',
-      });
-      expect(outcome.kind).toBe('admitted');
-    }
+    expect(await admitThroughGate(gate, messages)).toEqual(messages.map(() => 'admitted'));
     expect(await redis.get(keys.stock(tier.id))).toBe('400');
     const items = messages.map((message, i) => ({
       message,
@@ -41,21 +31,21 @@ describe('settling a committed batch in the gate at once', () => {
           : { status: 'confirmed' as const, reason: null, decidedAt: new Date().toISOString() },
     }));
 
-    expect(await settleMany(redis, keys, items, 600)).toBe(600);
+    expect(await gate.settleMany(items, 600)).toBe(600);
     expect(await redis.hlen(keys.held(tier.id))).toBe(0);
     expect(await redis.get(keys.stock(tier.id))).toBe('600'); // the 200 rejected tickets came back
     expect(await redis.get(keys.buyer(event.id, messages[0]!.buyerId))).toBe('0');
     expect(await redis.get(keys.buyer(event.id, messages[1]!.buyerId))).toBe('1');
 
-    expect(await settleMany(redis, keys, items, 600)).toBe(0); // a redelivered batch releases nothing
+    expect(await gate.settleMany(items, 600)).toBe(0); // a redelivered batch releases nothing
     expect(await redis.get(keys.stock(tier.id))).toBe('600');
-    const records = await Promise.all(messages.map((m) => readPurchaseRecord(redis, keys, m.purchaseId)));
+    const records = await Promise.all(messages.map((m) => gate.record(m.purchaseId)));
     expect(records.filter((r) => r?.status === 'rejected' && r.reason === 'sold_out')).toHaveLength(200);
-    expect(records.filter((r) => r?.status === 'confirmed' && r.reason === '')).toHaveLength(400);
-    expect(records.every((r) => r?.tierId === tier.id && r.quantity === '1')).toBe(true);
+    expect(records.filter((r) => r?.status === 'confirmed' && r.reason === null)).toHaveLength(400);
+    expect(records.every((r) => r?.tierId === tier.id && r.quantity === 1)).toBe(true);
   });
 
   it('when nothing was decided, then nothing is called and nothing is released', async () => {
-    expect(await settleMany(redis, keys, [], 600)).toBe(0);
+    expect(await gate.settleMany([], 600)).toBe(0);
   });
 });

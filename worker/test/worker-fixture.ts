@@ -2,7 +2,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { assertTopology, type BrokerNames, brokerNames, deleteTopology } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
-import type { PurchaseMessage } from '@stampede/core/purchases';
+import { createGate, type Gate } from '@stampede/core/gate';
+import { type PurchaseMessage, requestFingerprint } from '@stampede/core/purchases';
 import { redisKeys } from '@stampede/core/redis';
 import { freePort, testConfig, waitFor } from '@stampede/lab/testing';
 import amqp from 'amqplib';
@@ -135,6 +136,23 @@ export async function brokerFixture(config: Config) {
   };
 }
 
+/** Admits each message through the gate as the API would (limit 6 per buyer); returns each outcome's kind. */
+export async function admitThroughGate(gate: Gate, messages: PurchaseMessage[]): Promise<string[]> {
+  const kinds: string[] = [];
+  for (const m of messages) {
+    const outcome = await gate.admit({
+      ...m,
+      fingerprint: requestFingerprint(m),
+      buyerLimit: 6,
+      ttlSeconds: 600,
+      requestId: m.requestId!,
+      acceptedBy: 'test',
+    });
+    kinds.push(outcome.kind);
+  }
+  return kinds;
+}
+
 /** Deletes every Redis key under the test's own prefix (never anything else). */
 export async function deleteTestKeys(config: Config): Promise<void> {
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -165,6 +183,7 @@ export function useWorkerTestbeds() {
     const config = testConfig(overrides);
     const broker = await brokerFixture(config);
     const redis = new Redis(config.REDIS_URL);
+    const keys = redisKeys(config.REDIS_KEY_PREFIX);
     cleanups.push(
       () => broker.close(),
       () => deleteTestKeys(config),
@@ -174,7 +193,8 @@ export function useWorkerTestbeds() {
       config,
       broker,
       redis,
-      keys: redisKeys(config.REDIS_KEY_PREFIX),
+      keys,
+      gate: createGate(redis, keys),
       /** Registers more teardown (proxies and the like). */
       onCleanup: (fn: () => Promise<unknown>) => {
         cleanups.push(fn);

@@ -14,7 +14,7 @@ export interface AvailabilityResult {
   source: CacheSource;
 }
 
-export interface AvailabilityServiceOptions {
+export interface AvailabilityServiceDeps {
   redis: Redis;
   keys: RedisKeys;
   /** Reads availability from Postgres; undefined when there is no such event. */
@@ -37,10 +37,10 @@ const TIMED_OUT = Symbol('timed out');
  * and fill the cache; Redis down → straight to Postgres (bypass); Postgres down or
  * slower than the soft timeout → the last known value, marked stale; neither → 503.
  */
-export function createAvailabilityService(o: AvailabilityServiceOptions) {
+export function createAvailabilityService(deps: AvailabilityServiceDeps) {
   const flight = createSingleFlight<Availability | undefined>();
   const lastKnown = new Map<string, CachedAvailability>();
-  const limit = o.lastKnownLimit ?? 1_000;
+  const limit = deps.lastKnownLimit ?? 1_000;
   const staleWarnedAt = new Map<string, number>();
 
   function remember(entry: CachedAvailability): void {
@@ -50,23 +50,23 @@ export function createAvailabilityService(o: AvailabilityServiceOptions) {
   }
 
   async function readCache(eventId: string): Promise<{ entry?: CachedAvailability; reachable: boolean }> {
-    if (!redisIsReady(o.redis)) return { reachable: false };
+    if (!redisIsReady(deps.redis)) return { reachable: false };
     try {
-      return { entry: await readCachedAvailability(o.redis, o.keys, eventId), reachable: true };
+      return { entry: await readCachedAvailability(deps.redis, deps.keys, eventId), reachable: true };
     } catch (err) {
-      o.log.debug({ event: 'cache.read_failed', err: (err as Error).message }, 'cache read failed, bypassing');
+      deps.log.debug({ event: 'cache.read_failed', err: (err as Error).message }, 'cache read failed, bypassing');
       return { reachable: false };
     }
   }
 
   function loadFromDatabase(eventId: string): Promise<Availability | undefined> {
     return flight.run(eventId, async () => {
-      const value = await o.load(eventId);
+      const value = await deps.load(eventId);
       if (value) {
         remember({ value, cachedAt: Date.now() });
-        if (redisIsReady(o.redis)) {
-          writeCachedAvailability(o.redis, o.keys, value, o.staleTtlMs).catch((err: Error) =>
-            o.log.debug({ event: 'cache.write_failed', err: err.message }, 'cache write failed'),
+        if (redisIsReady(deps.redis)) {
+          writeCachedAvailability(deps.redis, deps.keys, value, deps.staleTtlMs).catch((err: Error) =>
+            deps.log.debug({ event: 'cache.write_failed', err: err.message }, 'cache write failed'),
           );
         }
       }
@@ -78,14 +78,14 @@ export function createAvailabilityService(o: AvailabilityServiceOptions) {
     /** Availability of an event, with where it came from. Throws event_not_found or data_unavailable. */
     async get(eventId: string): Promise<AvailabilityResult> {
       const result = await read(eventId);
-      o.metrics?.cacheReads.inc({ result: result.source });
+      deps.metrics?.cacheReads.inc({ result: result.source });
       return result;
     },
   };
 
   async function read(eventId: string): Promise<AvailabilityResult> {
     const { entry, reachable } = await readCache(eventId);
-    if (entry && Date.now() - entry.cachedAt < o.ttlMs) {
+    if (entry && Date.now() - entry.cachedAt < deps.ttlMs) {
       remember(entry);
       return { value: entry.value, source: 'hit' };
     }
@@ -95,14 +95,14 @@ export function createAvailabilityService(o: AvailabilityServiceOptions) {
     if (fallback) {
       const outcome = await Promise.race([
         loading.catch((err: unknown) => ({ failed: err })),
-        new Promise<typeof TIMED_OUT>((resolve) => setTimeout(resolve, o.softTimeoutMs, TIMED_OUT).unref()),
+        new Promise<typeof TIMED_OUT>((resolve) => setTimeout(resolve, deps.softTimeoutMs, TIMED_OUT).unref()),
       ]);
       if (outcome !== TIMED_OUT && outcome !== undefined && !('failed' in outcome))
         return { value: outcome, source: fresh };
       if (outcome === undefined) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
       if (Date.now() - (staleWarnedAt.get(eventId) ?? 0) > 1_000) {
         staleWarnedAt.set(eventId, Date.now()); // one warning a second per event, not one per read
-        o.log.warn(
+        deps.log.warn(
           { event: 'cache.stale_served', eventId, reason: outcome === TIMED_OUT ? 'soft_timeout' : 'database_error' },
           'serving last known availability',
         );

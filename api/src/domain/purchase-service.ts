@@ -1,28 +1,28 @@
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
-import { type AdmitRequest, admit, primeStock, readPurchaseRecord, undoAdmission } from '@stampede/core/gate';
+import { availableByTier } from '@stampede/core/events';
+import type { AdmitRequest, Gate, GatePurchase } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
-import type { PurchaseMessage } from '@stampede/core/purchases';
-import { purchaseIdFor, requestFingerprint } from '@stampede/core/purchases';
-import { type Redis, type RedisKeys, redisIsReady } from '@stampede/core/redis';
+import type { ApiMetrics } from '@stampede/core/metrics';
+import {
+  type PurchaseFields,
+  type PurchaseMessage,
+  purchaseFieldsOf,
+  purchaseIdFor,
+  requestFingerprint,
+} from '@stampede/core/purchases';
 import type { PurchasePublisher } from '../broker/purchase-publisher.js';
 import type { Catalog } from './catalog.js';
-import type { PurchaseReceipt } from './purchase-receipt.js';
+import { limitExceeded, soldOut } from './purchase-errors.js';
+import type { PurchaseOutcome } from './purchase-outcome.js';
 import { assertPurchasable } from './purchase-rules.js';
 import type { SoldOutFlags } from './sold-out-flags.js';
 import { createSyncPurchase } from './sync-purchase.js';
 
-export type { PurchaseReceipt } from './purchase-receipt.js';
+export type { PurchaseOutcome } from './purchase-outcome.js';
 
-import type { ApiMetrics } from '@stampede/core/metrics';
-
-export interface PurchaseRequest {
-  eventId: string;
-  tierId: string;
-  quantity: number;
-  buyerId: string;
-  idempotencyKey: string;
+export interface PurchaseRequest extends PurchaseFields {
   requestId: string;
 }
 
@@ -30,8 +30,7 @@ export interface PurchaseServiceDeps {
   config: Config;
   log: Logger;
   sql: Sql;
-  redis: Redis;
-  keys: RedisKeys;
+  gate: Gate;
   publisher: PurchasePublisher;
   catalog: Catalog;
   soldOut: SoldOutFlags;
@@ -52,35 +51,37 @@ const BROKER_DOWN = () =>
  * confirm, answer 202 only after the confirm. A confirm that fails undoes the gate.
  * With Redis away the gate is skipped: the message is queued ungated and Postgres decides.
  */
-export function createPurchaseService(d: PurchaseServiceDeps) {
-  const ttl = d.config.GATE_RECORD_TTL_S;
+export function createPurchaseService(deps: PurchaseServiceDeps) {
+  const { config, gate } = deps;
 
   async function publishOrUndo(
     message: PurchaseMessage,
-    admitted: AdmitRequest | undefined,
+    admitted: GatePurchase | undefined,
     log: Logger,
   ): Promise<void> {
     const started = performance.now();
     try {
-      await d.publisher.publish(message);
+      await deps.publisher.publish(message);
     } catch (err) {
-      d.metrics?.admissions.inc({ outcome: 'broker_unavailable' });
+      deps.metrics?.admissions.inc({ outcome: 'broker_unavailable' });
       log.warn(
         { event: 'purchase.publish_failed', purchaseId: message.purchaseId, err: (err as Error).message },
         'broker did not confirm, purchase refused',
       );
       if (admitted)
-        await undoAdmission(d.redis, d.keys, admitted).catch((e: Error) =>
-          log.error(
-            { event: 'gate.undo_failed', purchaseId: message.purchaseId, err: e.message },
-            'gate undo failed; reconciliation will release the hold',
-          ),
-        );
+        await gate
+          .undo(admitted)
+          .catch((e: Error) =>
+            log.error(
+              { event: 'gate.undo_failed', purchaseId: message.purchaseId, err: e.message },
+              'gate undo failed; reconciliation will release the hold',
+            ),
+          );
       throw BROKER_DOWN();
     }
     const confirmMs = performance.now() - started;
-    d.metrics?.confirmDuration.observe(confirmMs / 1000);
-    d.metrics?.admissions.inc({ outcome: message.gated ? 'admitted' : 'admitted_ungated' });
+    deps.metrics?.confirmDuration.observe(confirmMs / 1000);
+    deps.metrics?.admissions.inc({ outcome: message.gated ? 'admitted' : 'admitted_ungated' });
     log.info(
       {
         event: 'purchase.accepted',
@@ -100,26 +101,20 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
    * REPUBLISH_AFTER_MS may have been lost between gate and publish (a replica crash), so
    * it is published again; the worker dedups by key, so this never buys twice.
    */
-  async function replay(purchaseId: string, r: PurchaseRequest, log: Logger): Promise<PurchaseReceipt> {
-    const record = await readPurchaseRecord(d.redis, d.keys, purchaseId).catch(() => undefined);
-    const status = (record?.status ?? 'queued') as PurchaseReceipt['status'];
+  async function replay(purchaseId: string, r: PurchaseRequest, log: Logger): Promise<PurchaseOutcome> {
+    const record = await gate.record(purchaseId).catch(() => undefined);
+    const status = record?.status ?? 'queued';
     if (status !== 'queued')
-      return {
-        httpStatus: 200,
-        purchaseId,
-        status,
-        ...(record?.reason ? { reason: record.reason } : {}),
-        replayed: true,
-      };
+      return { kind: 'replayed', purchaseId, status, ...(record?.reason ? { reason: record.reason } : {}) };
     const age = record?.acceptedAt ? Date.now() - Date.parse(record.acceptedAt) : Infinity;
-    if (age < REPUBLISH_AFTER_MS) return { httpStatus: 202, purchaseId, status: 'queued', replayed: true };
+    if (age < REPUBLISH_AFTER_MS) return { kind: 'replayed', purchaseId, status: 'queued' };
     log.info(
       { event: 'purchase.republished', purchaseId, ageMs: Math.round(age) },
       'retry of a long-queued purchase, publishing again',
     );
-    const message = toMessage(r, purchaseId, record?.gated !== '0', record?.acceptedAt);
+    const message = toMessage(r, purchaseId, record?.gated ?? true, record?.acceptedAt ?? undefined);
     await publishOrUndo(message, undefined, log);
-    return { httpStatus: 202, purchaseId, status: 'queued', replayed: true };
+    return { kind: 'replayed', purchaseId, status: 'queued' };
   }
 
   function toMessage(
@@ -131,87 +126,74 @@ export function createPurchaseService(d: PurchaseServiceDeps) {
     return {
       v: 1,
       purchaseId,
-      idempotencyKey: r.idempotencyKey,
-      eventId: r.eventId,
-      tierId: r.tierId,
-      buyerId: r.buyerId,
-      quantity: r.quantity,
+      ...purchaseFieldsOf(r),
       requestId: r.requestId,
-      acceptedBy: d.config.INSTANCE_NAME,
+      acceptedBy: config.INSTANCE_NAME,
       acceptedAt,
       gated,
     };
   }
 
-  async function ungated(r: PurchaseRequest, log: Logger): Promise<PurchaseReceipt> {
+  async function ungated(r: PurchaseRequest, log: Logger): Promise<PurchaseOutcome> {
     const purchaseId = purchaseIdFor(r.idempotencyKey);
     await publishOrUndo(toMessage(r, purchaseId, false), undefined, log);
-    return { httpStatus: 202, purchaseId, status: 'queued', replayed: false };
+    return { kind: 'queued', purchaseId, status: 'queued' };
   }
 
-  const decideNow = d.config.PURCHASE_MODE === 'sync' ? createSyncPurchase(d.config, d.sql) : undefined;
+  const decideNow = config.PURCHASE_MODE === 'sync' ? createSyncPurchase(config, deps.sql) : undefined;
 
   return {
-    async purchase(r: PurchaseRequest, log: Logger): Promise<PurchaseReceipt> {
-      const tier = await assertPurchasable(d.catalog, r);
+    async purchase(r: PurchaseRequest, log: Logger): Promise<PurchaseOutcome> {
+      const tier = await assertPurchasable(deps.catalog, r);
       if (decideNow) return decideNow(toMessage(r, purchaseIdFor(r.idempotencyKey), false), log);
-      if (!d.publisher.isConnected()) throw BROKER_DOWN();
-      if (!redisIsReady(d.redis)) return ungated(r, log);
+      if (!deps.publisher.isConnected()) throw BROKER_DOWN();
+      if (!gate.isReady()) return ungated(r, log);
 
       try {
-        if (d.soldOut.isSoldOut(r.tierId) && !(await d.redis.exists(d.keys.idempotency(r.idempotencyKey)))) {
-          d.metrics?.admissions.inc({ outcome: 'sold_out' });
-          throw new AppError('sold_out', `Tier ${r.tierId} is sold out.`);
+        if (deps.soldOut.isSoldOut(r.tierId) && !(await gate.knowsKey(r.idempotencyKey))) {
+          deps.metrics?.admissions.inc({ outcome: 'sold_out' });
+          throw soldOut(r.tierId);
         }
         // Hashed only past the sold-out short-cut, which needs neither.
         const purchaseId = purchaseIdFor(r.idempotencyKey);
         const request: AdmitRequest = {
           purchaseId,
-          idempotencyKey: r.idempotencyKey,
+          ...purchaseFieldsOf(r),
           fingerprint: requestFingerprint(r),
-          eventId: r.eventId,
-          tierId: r.tierId,
-          buyerId: r.buyerId,
-          quantity: r.quantity,
-          buyerLimit: d.config.BUYER_LIMIT_PER_EVENT,
-          ttlSeconds: ttl,
+          buyerLimit: config.BUYER_LIMIT_PER_EVENT,
+          ttlSeconds: config.GATE_RECORD_TTL_S,
           requestId: r.requestId,
-          acceptedBy: d.config.INSTANCE_NAME,
+          acceptedBy: config.INSTANCE_NAME,
           acceptedAt: new Date().toISOString(),
         };
-        let outcome = await admit(d.redis, d.keys, request);
+        let outcome = await gate.admit(request);
         if (outcome.kind === 'unprimed') {
           // Prime from a fresh read: the catalog's figure may be seconds old.
-          const [row] = await d.sql<
-            { available: number }[]
-          >`select capacity - sold as available from tiers where id = ${tier.id}`;
-          await primeStock(d.redis, d.keys, r.tierId, row?.available ?? 0);
-          outcome = await admit(d.redis, d.keys, request);
+          const available = await availableByTier(deps.sql, [tier.id]);
+          await gate.prime(r.tierId, available.get(tier.id) ?? 0);
+          outcome = await gate.admit(request);
         }
         switch (outcome.kind) {
           case 'admitted':
             await publishOrUndo(toMessage(r, purchaseId, true, request.acceptedAt), request, log);
-            return { httpStatus: 202, purchaseId, status: 'queued', replayed: false };
+            return { kind: 'queued', purchaseId, status: 'queued' };
           case 'duplicate':
-            d.metrics?.admissions.inc({ outcome: 'duplicate' });
+            deps.metrics?.admissions.inc({ outcome: 'duplicate' });
             return await replay(outcome.purchaseId, r, log);
           case 'key_reused':
-            d.metrics?.admissions.inc({ outcome: 'key_reused' });
+            deps.metrics?.admissions.inc({ outcome: 'key_reused' });
             throw new AppError(
               'idempotency_key_reused',
               'This Idempotency-Key was first used with a different purchase. Use a new key for a new purchase.',
               { extensions: { purchaseId: outcome.purchaseId } },
             );
           case 'sold_out':
-            d.metrics?.admissions.inc({ outcome: 'sold_out' });
-            d.soldOut.markSoldOut(r.tierId);
-            throw new AppError('sold_out', `Tier ${r.tierId} is sold out.`);
+            deps.metrics?.admissions.inc({ outcome: 'sold_out' });
+            deps.soldOut.markSoldOut(r.tierId);
+            throw soldOut(r.tierId);
           case 'limit_exceeded':
-            d.metrics?.admissions.inc({ outcome: 'limit_exceeded' });
-            throw new AppError(
-              'limit_exceeded',
-              `A buyer may hold at most ${d.config.BUYER_LIMIT_PER_EVENT} tickets for this event.`,
-            );
+            deps.metrics?.admissions.inc({ outcome: 'limit_exceeded' });
+            throw limitExceeded(config.BUYER_LIMIT_PER_EVENT);
           default:
             return await ungated(r, log);
         }

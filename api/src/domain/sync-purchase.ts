@@ -4,7 +4,8 @@ import { AppError, isTransientDbError } from '@stampede/core/errors';
 import type { Logger } from '@stampede/core/logger';
 import type { PurchaseMessage } from '@stampede/core/purchases';
 import { decidePurchases, simulatedPayment } from '@stampede/core/purchases';
-import type { PurchaseReceipt } from './purchase-receipt.js';
+import { limitExceeded, soldOut } from './purchase-errors.js';
+import type { PurchaseOutcome } from './purchase-outcome.js';
 
 /**
  * The monolith baseline (PURCHASE_MODE=sync): the purchase is decided inside the request,
@@ -13,7 +14,7 @@ import type { PurchaseReceipt } from './purchase-receipt.js';
  */
 export function createSyncPurchase(config: Config, sql: Sql) {
   const payment = simulatedPayment(config);
-  return async function decideNow(message: PurchaseMessage, log: Logger): Promise<PurchaseReceipt> {
+  return async function decideNow(message: PurchaseMessage, log: Logger): Promise<PurchaseOutcome> {
     let decision: Awaited<ReturnType<typeof decidePurchases>>[number] | undefined;
     try {
       [decision] = await decidePurchases(sql, [message], {
@@ -42,19 +43,13 @@ export function createSyncPurchase(config: Config, sql: Sql) {
       },
       'purchase decided in request',
     );
-    if (!decision.duplicate && decision.reason === 'sold_out')
-      throw new AppError('sold_out', `Tier ${message.tierId} is sold out.`);
-    if (!decision.duplicate && decision.reason === 'limit_exceeded')
-      throw new AppError(
-        'limit_exceeded',
-        `A buyer may hold at most ${config.BUYER_LIMIT_PER_EVENT} tickets for this event.`,
-      );
+    if (!decision.duplicate && decision.reason === 'sold_out') throw soldOut(message.tierId);
+    if (!decision.duplicate && decision.reason === 'limit_exceeded') throw limitExceeded(config.BUYER_LIMIT_PER_EVENT);
     return {
-      httpStatus: decision.duplicate ? 200 : 201,
+      kind: decision.duplicate ? 'replayed' : 'decided',
       purchaseId: decision.purchaseId,
       status: decision.status,
       ...(decision.reason ? { reason: decision.reason } : {}),
-      replayed: decision.duplicate,
     };
   };
 }

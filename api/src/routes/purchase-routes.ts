@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { PurchaseService } from '../domain/purchase-service.js';
+import { PURCHASE_STATUSES, REJECTION_REASONS } from '@stampede/core/purchases';
+import type { PurchaseOutcome, PurchaseService } from '../domain/purchase-service.js';
 import type { createPurchaseStatus } from '../domain/purchase-status.js';
 import type { AppEnv } from '../http/app-env.js';
 import { jsonBody, requireIdempotencyKey } from '../http/json-body.js';
@@ -27,7 +28,7 @@ export function purchaseBodySchema(maxQuantity: number) {
 const ReceiptSchema = z
   .object({
     purchaseId: z.uuid(),
-    status: z.enum(['queued', 'confirmed', 'rejected']),
+    status: z.enum(PURCHASE_STATUSES),
     reason: z.string().optional(),
     statusUrl: z.string(),
   })
@@ -36,11 +37,11 @@ const ReceiptSchema = z
 const PurchaseViewSchema = z
   .object({
     purchaseId: z.uuid(),
-    status: z.enum(['queued', 'confirmed', 'rejected']),
+    status: z.enum(PURCHASE_STATUSES),
     reason: z
       .string()
       .nullable()
-      .openapi({ description: 'Why a purchase was rejected: sold_out, limit_exceeded, payment_failed.' }),
+      .openapi({ description: `Why a purchase was rejected: ${REJECTION_REASONS.join(', ')}.` }),
     eventId: z.uuid().nullable(),
     tierId: z.uuid().nullable(),
     quantity: z.number().int().nullable(),
@@ -48,6 +49,15 @@ const PurchaseViewSchema = z
     decidedAt: z.string().nullable(),
   })
   .openapi('Purchase');
+
+/**
+ * The HTTP status of what a purchase came to: 202 while it is queued (accepted now, or a
+ * retry of one still queued), 200 for a retry of a decided one, 201 decided in the request.
+ */
+function httpStatusOf(outcome: PurchaseOutcome): 200 | 201 | 202 {
+  if (outcome.status === 'queued') return 202;
+  return outcome.kind === 'decided' ? 201 : 200;
+}
 
 /** POST a purchase (202 once durably queued) and GET its status. */
 export function purchaseRoutes(deps: {
@@ -115,20 +125,22 @@ export function purchaseRoutes(deps: {
     const idempotencyKey = requireIdempotencyKey(c.req.header('idempotency-key'));
     const { eventId } = c.req.valid('param');
     const body = c.req.valid('json');
-    const receipt = await deps.purchases.purchase(
+    const outcome = await deps.purchases.purchase(
       { ...body, eventId, idempotencyKey, requestId: c.get('requestId') },
       c.get('log'),
     );
-    const statusUrl = `/purchases/${receipt.purchaseId}`;
-    setResponseHeaders(c, { Location: statusUrl, ...(receipt.replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
+    const statusUrl = `/purchases/${outcome.purchaseId}`;
+    const replayed = outcome.kind === 'replayed';
+    setResponseHeaders(c, { Location: statusUrl, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
     const json = {
-      purchaseId: receipt.purchaseId,
-      status: receipt.status,
-      ...(receipt.reason ? { reason: receipt.reason } : {}),
+      purchaseId: outcome.purchaseId,
+      status: outcome.status,
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
       statusUrl,
     };
-    if (receipt.httpStatus === 202) return c.json(json, 202);
-    return receipt.httpStatus === 201 ? c.json(json, 201) : c.json(json, 200);
+    const status = httpStatusOf(outcome);
+    if (status === 202) return c.json(json, 202);
+    return status === 201 ? c.json(json, 201) : c.json(json, 200);
   });
 
   app.openapi(getRoute, async (c) => {

@@ -1,1 +1,1 @@
-export * from './topology.js';
+export { assertTopology, type BrokerNames, brokerNames, deleteTopology, purchaseQueueArguments } from './topology.js';

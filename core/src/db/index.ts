@@ -1,2 +1,2 @@
-export * from './migrate.js';
-export * from './sql.js';
+export { type MigrationResult, migrate } from './migrate.js';
+export { createSql, type Sql } from './sql.js';

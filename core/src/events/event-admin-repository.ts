@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/sql.js';
+import type { DecidedStatus } from '../purchases/purchase-vocabulary.js';
 import { type EventWithTiers, findEventWithTiers } from './event-repository.js';
 
 export interface NewEvent {
@@ -45,7 +46,7 @@ export interface TierStats {
 export async function saleStats(sql: Sql, eventId: string): Promise<TierStats[]> {
   const tiers = await sql<{ tierId: string; name: string; capacity: number; sold: number }[]>`
     select id as "tierId", name, capacity, sold from tiers where event_id = ${eventId} order by price_cents desc, name`;
-  const counts = await sql<{ tierId: string; status: string; reason: string | null; n: number }[]>`
+  const counts = await sql<{ tierId: string; status: DecidedStatus; reason: string | null; n: number }[]>`
     select tier_id as "tierId", status, reason, count(*)::int as n from purchases where event_id = ${eventId} group by 1, 2, 3`;
   return tiers.map((t) => {
     const mine = counts.filter((c) => c.tierId === t.tierId);

@@ -60,6 +60,16 @@ export async function findEventWithTiers(sql: Sql, eventId: string): Promise<Eve
 }
 
 /**
+ * What Postgres has left of each tier (capacity − sold), read fresh: what the gate is
+ * primed and reconciled with. A tier that does not exist is absent from the map.
+ */
+export async function availableByTier(sql: Sql, tierIds: string[]): Promise<Map<string, number>> {
+  const rows = await sql<{ id: string; available: number }[]>`
+    select id, capacity - sold as available from tiers where id = any(${tierIds}::uuid[])`;
+  return new Map(rows.map((r) => [r.id, r.available]));
+}
+
+/**
  * Availability of an event in one query, or undefined when there is no such event.
  * One statement, so the figures of all tiers come from the same snapshot.
  */

@@ -1,2 +1,12 @@
-export * from './event-admin-repository.js';
-export * from './event-repository.js';
+export { createEvent, type NewEvent, saleStats, setSaleOpen, type TierStats } from './event-admin-repository.js';
+export {
+  type Availability,
+  availableByTier,
+  type EventRow,
+  type EventWithTiers,
+  findEventWithTiers,
+  listEvents,
+  queryAvailability,
+  type TierAvailability,
+  type TierRow,
+} from './event-repository.js';

@@ -1,7 +1,16 @@
 import type { Redis } from 'ioredis';
-import type { PurchaseMessage, PurchaseStatus, RejectionReason } from '../purchases/purchase-message.js';
+import type { PurchaseMessage } from '../purchases/purchase-message.js';
+import {
+  type DecidedStatus,
+  type PurchaseFields,
+  purchaseFieldsOf,
+  type RejectionReason,
+} from '../purchases/purchase-vocabulary.js';
+import { redisIsReady } from '../redis/redis-client.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
-import { ADMIT, RECONCILE, SETTLE, SETTLE_MANY, UNDO } from './gate-scripts.js';
+import { scanKeys } from '../redis/scan-keys.js';
+import { defineGateCommands } from './gate-commands.js';
+import { type PurchaseRecord, toPurchaseRecord } from './purchase-record.js';
 
 export type AdmitOutcome =
   | { kind: 'admitted'; purchaseId: string }
@@ -12,43 +21,11 @@ export type AdmitOutcome =
   /** The gate does not know this tier's stock yet: prime it from Postgres and ask again. */
   | { kind: 'unprimed' };
 
-interface GateCommands {
-  stampedeAdmit(...args: (string | number)[]): Promise<[string, string]>;
-  stampedeUndo(...args: (string | number)[]): Promise<number>;
-  stampedeSettle(...args: (string | number)[]): Promise<number>;
-  stampedeSettleMany(numberOfKeys: number, ...args: (string | number)[]): Promise<number>;
-  stampedeReconcile(...args: (string | number)[]): Promise<[number, number, number]>;
-}
+/** A purchase as the gate takes and gives back tickets for it. */
+export type GatePurchase = PurchaseFields & { purchaseId: string };
 
-const defined = new WeakSet<Redis>();
-
-/**
- * Registers the gate scripts on a client once; ioredis then calls them by SHA. A client
- * with auto-pipelining must have them before its first command: a pipeline opened
- * earlier in the same event-loop turn would not know a command defined later
- * (ioredis#1931), so createRedis calls this at once; other clients get it on first use.
- */
-export function defineGateCommands(redis: Redis): GateCommands {
-  if (!defined.has(redis)) {
-    redis.defineCommand('stampedeAdmit', { numberOfKeys: 5, lua: ADMIT });
-    redis.defineCommand('stampedeUndo', { numberOfKeys: 5, lua: UNDO });
-    redis.defineCommand('stampedeSettle', { numberOfKeys: 4, lua: SETTLE });
-    // Key count varies with the batch: passed first on each call.
-    redis.defineCommand('stampedeSettleMany', { lua: SETTLE_MANY });
-    redis.defineCommand('stampedeReconcile', { numberOfKeys: 2, lua: RECONCILE });
-    defined.add(redis);
-  }
-  return redis as unknown as GateCommands;
-}
-
-export interface AdmitRequest {
-  purchaseId: string;
-  idempotencyKey: string;
+export interface AdmitRequest extends GatePurchase {
   fingerprint: string;
-  eventId: string;
-  tierId: string;
-  buyerId: string;
-  quantity: number;
   buyerLimit: number;
   ttlSeconds: number;
   requestId: string;
@@ -56,140 +33,11 @@ export interface AdmitRequest {
   acceptedAt: string;
 }
 
-/**
- * One atomic step: the duplicate check first (a retry never takes tickets twice), then
- * stock, then the buyer's limit; on success the tickets are taken, held for this
- * purchase, and its status recorded as queued.
- */
-export async function admit(redis: Redis, keys: RedisKeys, r: AdmitRequest): Promise<AdmitOutcome> {
-  const [kind, purchaseId] = await defineGateCommands(redis).stampedeAdmit(
-    keys.idempotency(r.idempotencyKey),
-    keys.stock(r.tierId),
-    keys.buyer(r.eventId, r.buyerId),
-    keys.held(r.tierId),
-    keys.purchase(r.purchaseId),
-    r.purchaseId,
-    r.fingerprint,
-    r.quantity,
-    r.buyerLimit,
-    r.ttlSeconds,
-    Date.now(),
-    r.eventId,
-    r.tierId,
-    r.buyerId,
-    r.requestId,
-    r.acceptedBy,
-    r.acceptedAt,
-    r.idempotencyKey,
-  );
-  if (kind === 'admitted' || kind === 'duplicate' || kind === 'key_reused') return { kind, purchaseId };
-  return { kind } as AdmitOutcome;
-}
-
-/** Gives back an admission whose message could not be queued: stock, buyer count, key. */
-export async function undoAdmission(
-  redis: Redis,
-  keys: RedisKeys,
-  r: Pick<AdmitRequest, 'purchaseId' | 'idempotencyKey' | 'eventId' | 'tierId' | 'buyerId' | 'quantity'>,
-): Promise<void> {
-  await defineGateCommands(redis).stampedeUndo(
-    keys.idempotency(r.idempotencyKey),
-    keys.stock(r.tierId),
-    keys.buyer(r.eventId, r.buyerId),
-    keys.held(r.tierId),
-    keys.purchase(r.purchaseId),
-    r.purchaseId,
-    r.quantity,
-  );
-}
-
-/**
- * Sets a tier's gate stock if the gate does not know it yet (NX: never overwrites a live
- * count), and registers the tier in the gate's tier set, in one transaction, so that
- * reconciliation finds every stock count without scanning the keyspace.
- */
-export async function primeStock(redis: Redis, keys: RedisKeys, tierId: string, available: number): Promise<void> {
-  const results = await redis
-    .multi()
-    .sadd(keys.gateTiers(), tierId)
-    .set(keys.stock(tierId), Math.max(0, available), 'NX')
-    .exec();
-  const failed = results?.find(([err]) => err);
-  if (!results || failed) throw failed?.[0] ?? new Error('gate priming was not executed');
-}
-
+/** A committed decision, as the gate records it. */
 export interface Settlement {
-  status: Exclude<PurchaseStatus, 'queued'>;
+  status: DecidedStatus;
   reason: RejectionReason | null;
   decidedAt: string;
-}
-
-/**
- * Records a committed decision in the gate: releases the hold (a rejection gives the
- * tickets back), and writes the final status where pollers read it. Safe to repeat.
- * Returns true when this call released the hold.
- */
-export async function settle(
-  redis: Redis,
-  keys: RedisKeys,
-  m: PurchaseMessage,
-  s: Settlement,
-  ttlSeconds: number,
-): Promise<boolean> {
-  const [k, a] = settleArgs(keys, m, s, ttlSeconds);
-  return (await defineGateCommands(redis).stampedeSettle(...k, ...a)) === 1;
-}
-
-/** Purchases settled per Lua call: bounds how long one call holds Redis (~1 ms per few hundred). */
-const SETTLE_CHUNK = 250;
-
-/**
- * `settle` for a committed batch: the same script body run for every purchase, in a few
- * calls instead of one round trip each (a drain settles thousands per second). Atomic per
- * chunk, idempotent like `settle`. Returns how many holds these calls released.
- */
-export async function settleMany(
-  redis: Redis,
-  keys: RedisKeys,
-  items: { message: PurchaseMessage; settlement: Settlement }[],
-  ttlSeconds: number,
-): Promise<number> {
-  const calls: Promise<number>[] = [];
-  for (let i = 0; i < items.length; i += SETTLE_CHUNK) {
-    const chunk = items
-      .slice(i, i + SETTLE_CHUNK)
-      .map(({ message, settlement }) => settleArgs(keys, message, settlement, ttlSeconds));
-    calls.push(
-      defineGateCommands(redis).stampedeSettleMany(
-        chunk.length * 4,
-        ...chunk.flatMap(([k]) => k),
-        ...chunk.flatMap(([, a]) => a),
-      ),
-    );
-  }
-  return (await Promise.all(calls)).reduce((sum, n) => sum + n, 0);
-}
-
-/** The four keys and seven args of one purchase's settle (see SETTLE in gate-scripts.ts). */
-function settleArgs(
-  keys: RedisKeys,
-  m: PurchaseMessage,
-  s: Settlement,
-  ttlSeconds: number,
-): [string[], (string | number)[]] {
-  const fields = {
-    eventId: m.eventId,
-    tierId: m.tierId,
-    buyerId: m.buyerId,
-    quantity: m.quantity,
-    idempotencyKey: m.idempotencyKey,
-    acceptedAt: m.acceptedAt,
-    gated: m.gated ? '1' : '0',
-  };
-  return [
-    [keys.stock(m.tierId), keys.buyer(m.eventId, m.buyerId), keys.held(m.tierId), keys.purchase(m.purchaseId)],
-    [m.purchaseId, s.status, s.reason ?? '', m.quantity, ttlSeconds, s.decidedAt, JSON.stringify(fields)],
-  ];
 }
 
 export interface ReconcileResult {
@@ -198,33 +46,194 @@ export interface ReconcileResult {
   orphansReleased: number;
 }
 
-/**
- * Makes the gate offer exactly what Postgres has left (capacity − sold) minus what is
- * still held, releasing holds older than `orphanAgeMs`. Call only when the queue is idle.
- */
-export async function reconcileTier(
-  redis: Redis,
-  keys: RedisKeys,
-  tierId: string,
-  available: number,
-  orphanAgeMs: number,
-): Promise<ReconcileResult> {
-  const [previous, stock, orphansReleased] = await defineGateCommands(redis).stampedeReconcile(
-    keys.stock(tierId),
-    keys.held(tierId),
-    available,
-    Date.now(),
-    orphanAgeMs,
-  );
-  return { previous: previous < 0 ? null : previous, stock, orphansReleased };
+/** What the gate holds for a tier: the stock it still offers (null when unprimed) and the tickets held. */
+export interface TierState {
+  stock: number | null;
+  held: number;
 }
 
-/** The status record of a purchase as the gate and worker keep it in Redis. */
-export async function readPurchaseRecord(
-  redis: Redis,
-  keys: RedisKeys,
-  purchaseId: string,
-): Promise<Record<string, string> | undefined> {
-  const record = await redis.hgetall(keys.purchase(purchaseId));
-  return Object.keys(record).length > 0 ? record : undefined;
+/** Purchases settled per Lua call: bounds how long one call holds Redis (~1 ms per few hundred). */
+const SETTLE_CHUNK = 250;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The admission gate in Redis (keys under `keys`): every step one atomic script, so no
+ * two buyers take the same ticket and no retry is counted twice. The API admits, undoes
+ * and primes; the worker settles and reconciles; both read purchase records.
+ */
+export function createGate(redis: Redis, keys: RedisKeys) {
+  const commands = defineGateCommands(redis);
+
+  /** The five keys of one request, in the order ADMIT and UNDO take them. */
+  const requestKeys = (p: GatePurchase) => [
+    keys.idempotency(p.idempotencyKey),
+    keys.stock(p.tierId),
+    keys.buyer(p.eventId, p.buyerId),
+    keys.held(p.tierId),
+    keys.purchase(p.purchaseId),
+  ];
+
+  /** The four keys and seven args of one purchase's settle (see SETTLE_MANY in gate-scripts.ts). */
+  function settleArgs(m: PurchaseMessage, s: Settlement, ttlSeconds: number): [string[], (string | number)[]] {
+    const fields = { ...purchaseFieldsOf(m), acceptedAt: m.acceptedAt, gated: m.gated ? '1' : '0' };
+    return [
+      [keys.stock(m.tierId), keys.buyer(m.eventId, m.buyerId), keys.held(m.tierId), keys.purchase(m.purchaseId)],
+      [m.purchaseId, s.status, s.reason ?? '', m.quantity, ttlSeconds, s.decidedAt, JSON.stringify(fields)],
+    ];
+  }
+
+  /** Tier ids found by scanning for stock keys (counts primed before the tier set existed). */
+  async function scanStockTiers(): Promise<string[]> {
+    const stockPrefix = keys.stock('');
+    const ids = new Set<string>();
+    for await (const found of scanKeys(redis, stockPrefix)) {
+      for (const key of found) {
+        const id = key.slice(stockPrefix.length);
+        if (UUID.test(id)) ids.add(id);
+      }
+    }
+    return [...ids];
+  }
+
+  return {
+    /** True when Redis can take commands now; while it cannot, purchases go ungated. */
+    isReady: (): boolean => redisIsReady(redis),
+
+    /**
+     * One atomic step: the duplicate check first (a retry never takes tickets twice), then
+     * stock, then the buyer's limit; on success the tickets are taken, held for this
+     * purchase, and its status recorded as queued.
+     */
+    async admit(r: AdmitRequest): Promise<AdmitOutcome> {
+      const [kind, purchaseId] = await commands.stampedeAdmit(
+        ...requestKeys(r),
+        r.purchaseId,
+        r.fingerprint,
+        r.quantity,
+        r.buyerLimit,
+        r.ttlSeconds,
+        Date.now(),
+        r.eventId,
+        r.tierId,
+        r.buyerId,
+        r.requestId,
+        r.acceptedBy,
+        r.acceptedAt,
+        r.idempotencyKey,
+      );
+      if (kind === 'admitted' || kind === 'duplicate' || kind === 'key_reused') return { kind, purchaseId };
+      return { kind } as AdmitOutcome;
+    },
+
+    /** Gives back an admission whose message could not be queued: stock, buyer count, key. */
+    async undo(p: GatePurchase): Promise<void> {
+      await commands.stampedeUndo(...requestKeys(p), p.purchaseId, p.quantity);
+    },
+
+    /** True when the gate remembers this Idempotency-Key (the request is a retry). */
+    async knowsKey(idempotencyKey: string): Promise<boolean> {
+      return (await redis.exists(keys.idempotency(idempotencyKey))) > 0;
+    },
+
+    /**
+     * Sets a tier's stock if the gate does not know it yet (NX: never overwrites a live
+     * count), and registers the tier in the gate's tier set, in one transaction, so that
+     * reconciliation finds every stock count without scanning the keyspace.
+     */
+    async prime(tierId: string, available: number): Promise<void> {
+      const results = await redis
+        .multi()
+        .sadd(keys.gateTiers(), tierId)
+        .set(keys.stock(tierId), Math.max(0, available), 'NX')
+        .exec();
+      const failed = results?.find(([err]) => err);
+      if (!results || failed) throw failed?.[0] ?? new Error('gate priming was not executed');
+    },
+
+    /** The record of a purchase, or undefined when the gate holds none. */
+    async record(purchaseId: string): Promise<PurchaseRecord | undefined> {
+      const hash = await redis.hgetall(keys.purchase(purchaseId));
+      return Object.keys(hash).length > 0 ? toPurchaseRecord(hash) : undefined;
+    },
+
+    /**
+     * Records the committed decisions of a batch: each releases its hold (a rejection gives
+     * the tickets back) and writes the final status where pollers read it, in one script
+     * call per few hundred purchases instead of one round trip each. Atomic per chunk, safe
+     * to repeat (only the first settle of a purchase finds it held). Returns how many holds
+     * these calls released.
+     */
+    async settleMany(
+      items: { message: PurchaseMessage; settlement: Settlement }[],
+      ttlSeconds: number,
+    ): Promise<number> {
+      const calls: Promise<number>[] = [];
+      for (let i = 0; i < items.length; i += SETTLE_CHUNK) {
+        const chunk = items
+          .slice(i, i + SETTLE_CHUNK)
+          .map(({ message, settlement }) => settleArgs(message, settlement, ttlSeconds));
+        calls.push(
+          commands.stampedeSettleMany(chunk.length * 4, ...chunk.flatMap(([k]) => k), ...chunk.flatMap(([, a]) => a)),
+        );
+      }
+      return (await Promise.all(calls)).reduce((sum, n) => sum + n, 0);
+    },
+
+    /**
+     * Makes the gate offer exactly what Postgres has left (capacity − sold) minus what is
+     * still held, releasing holds older than `orphanAgeMs`. Call only when the queue is idle.
+     */
+    async reconcileTier(tierId: string, available: number, orphanAgeMs: number): Promise<ReconcileResult> {
+      const [previous, stock, orphansReleased] = await commands.stampedeReconcile(
+        keys.stock(tierId),
+        keys.held(tierId),
+        available,
+        Date.now(),
+        orphanAgeMs,
+      );
+      return { previous: previous < 0 ? null : previous, stock, orphansReleased };
+    },
+
+    /**
+     * The tiers the gate holds a stock count for, from its tier set. With `scan`, the
+     * keyspace is first scanned for stock counts primed before the set existed (a lab
+     * upgraded in place), and they join the set: a pass for once per process, not for
+     * every reconciliation.
+     */
+    async tiers(options: { scan?: boolean } = {}): Promise<string[]> {
+      if (options.scan) {
+        const found = await scanStockTiers();
+        if (found.length > 0) await redis.sadd(keys.gateTiers(), ...found);
+      }
+      return (await redis.smembers(keys.gateTiers())).filter((id) => UUID.test(id));
+    },
+
+    /** Takes tiers out of the tier set (their event was deleted from Postgres). */
+    async forgetTiers(tierIds: string[]): Promise<void> {
+      if (tierIds.length > 0) await redis.srem(keys.gateTiers(), ...tierIds);
+    },
+
+    /** The stock and the held tickets of each tier, read in one round trip. */
+    async tierStates(tierIds: string[]): Promise<Map<string, TierState>> {
+      const pipeline = redis.pipeline();
+      for (const id of tierIds) pipeline.get(keys.stock(id)).hvals(keys.held(id));
+      const replies = (await pipeline.exec()) ?? [];
+      const out = new Map<string, TierState>();
+      tierIds.forEach((id, i) => {
+        const [stockErr, stock] = replies[2 * i] ?? [new Error('no reply')];
+        const [heldErr, held] = replies[2 * i + 1] ?? [new Error('no reply')];
+        if (stockErr || heldErr) throw stockErr ?? heldErr;
+        out.set(id, { stock: stock === null ? null : Number(stock), held: sumHeld(held as string[]) });
+      });
+      return out;
+    },
+  };
+}
+
+export type Gate = ReturnType<typeof createGate>;
+
+/** Held entries are `qty|acceptedAtMs|buyerKey` (see the gate scripts); the quantity is what counts. */
+function sumHeld(entries: string[]): number {
+  return entries.reduce((n, v) => n + (Number.parseInt(v.split('|', 1)[0]!, 10) || 0), 0);
 }

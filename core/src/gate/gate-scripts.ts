@@ -50,7 +50,6 @@ return 1
  * Records one decision after the worker's commit. Idempotent: only the first settle of a
  * purchase finds it held, so a redelivered message never gives tickets back twice.
  * Keys: stock, buyer, held, purchase. Args: purchaseId, status, reason, qty, ttlSeconds, decidedAtIso, purchaseFieldsJson.
- * Shared by SETTLE (one purchase) and SETTLE_MANY (a committed batch).
  */
 const SETTLE_ONE = `
 local function settle_one(k, a)
@@ -67,14 +66,9 @@ local function settle_one(k, a)
 end
 `;
 
-/** One decision. KEYS: stock, buyer, held, purchase. ARGV: as settle_one. Returns 1 when this call released the hold. */
-export const SETTLE = `${SETTLE_ONE}
-return settle_one(KEYS, ARGV)
-`;
-
 /**
- * Many decisions in one call (one round trip per committed batch instead of one per
- * purchase): KEYS are the four keys of each purchase in turn, ARGV its seven args in turn.
+ * The decisions of a committed batch in one call (one round trip per batch instead of one
+ * per purchase): KEYS are the four keys of each purchase in turn, ARGV its seven args in turn.
  * Returns how many holds this call released.
  */
 export const SETTLE_MANY = `${SETTLE_ONE}

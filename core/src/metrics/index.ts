@@ -1,1 +1,7 @@
-export * from './registry.js';
+export {
+  type ApiMetrics,
+  createApiMetrics,
+  createRegistry,
+  createWorkerMetrics,
+  type WorkerMetrics,
+} from './registry.js';

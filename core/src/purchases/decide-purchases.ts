@@ -1,6 +1,6 @@
 import type { Sql } from '../db/sql.js';
 import { type Payment, type Plan, planBatch } from './plan-batch.js';
-import type { PurchaseMessage, RejectionReason } from './purchase-message.js';
+import type { PurchaseMessage } from './purchase-message.js';
 import {
   buyerKey,
   confirmedByBuyer,
@@ -11,6 +11,7 @@ import {
   type StoredPurchase,
   writePurchases,
 } from './purchase-store.js';
+import type { DecidedStatus, RejectionReason } from './purchase-vocabulary.js';
 
 export type { Payment } from './plan-batch.js';
 
@@ -19,7 +20,7 @@ export interface DecidedPurchase {
   kind: 'decided';
   message: PurchaseMessage;
   purchaseId: string;
-  status: 'confirmed' | 'rejected';
+  status: DecidedStatus;
   reason: RejectionReason | null;
   duplicate: boolean;
   decidedAt: string;

@@ -1,7 +1,13 @@
-export * from './decide-purchases.js';
-export * from './plan-batch.js';
-export * from './purchase-id.js';
-export * from './purchase-message.js';
-export * from './purchase-repository.js';
-export * from './purchase-store.js';
-export * from './simulated-payment.js';
+export {
+  type DecidedPurchase,
+  type DecideOptions,
+  type Decision,
+  decidePurchases,
+  type Payment,
+  type PoisonPurchase,
+} from './decide-purchases.js';
+export { purchaseIdFor, requestFingerprint } from './purchase-id.js';
+export { type PurchaseMessage, purchaseMessageSchema } from './purchase-message.js';
+export { findPurchase, type PurchaseRow } from './purchase-store.js';
+export * from './purchase-vocabulary.js';
+export { simulatedPayment } from './simulated-payment.js';

@@ -1,5 +1,6 @@
-import type { PurchaseMessage, RejectionReason } from './purchase-message.js';
+import type { PurchaseMessage } from './purchase-message.js';
 import { buyerKey, type LockedTier, type StoredPurchase } from './purchase-store.js';
+import type { DecidedStatus, RejectionReason } from './purchase-vocabulary.js';
 
 /** What the batch decided for one message, before anything is written. */
 export type Plan =
@@ -9,7 +10,7 @@ export type Plan =
   | { kind: 'repeat'; of: number }
   /** Can never be decided (the tier is not a tier of this event). */
   | { kind: 'poison'; detail: string }
-  | { kind: 'new'; status: 'confirmed' | 'rejected'; reason: RejectionReason | null };
+  | { kind: 'new'; status: DecidedStatus; reason: RejectionReason | null };
 
 /** What Postgres says, read under the batch's locks. */
 export interface BatchState {

@@ -1,6 +1,19 @@
-import type { TransactionSql } from '../db/sql.js';
-import type { RejectionReason } from './purchase-message.js';
-import type { PurchaseRow } from './purchase-repository.js';
+import type { Sql, TransactionSql } from '../db/sql.js';
+import type { DecidedStatus, PurchaseFields, RejectionReason } from './purchase-vocabulary.js';
+
+/**
+ * Data access of the purchases table (and the tier rows a decision locks): what the
+ * decision reads and writes inside its transaction, and the reads of one purchase.
+ */
+
+/** A decided purchase as Postgres holds it. */
+export interface PurchaseRow extends PurchaseFields {
+  id: string;
+  status: DecidedStatus;
+  reason: RejectionReason | null;
+  acceptedAt: Date | null;
+  decidedAt: Date;
+}
 
 /** A tier as the decision sees it, locked for the length of the transaction. */
 export interface LockedTier {
@@ -11,23 +24,22 @@ export interface LockedTier {
 }
 
 /** A purchase already decided (a redelivery, a retried key, or a concurrent batch's row). */
-export interface StoredPurchase {
-  id: string;
-  idempotencyKey: string;
-  status: 'confirmed' | 'rejected';
-  reason: RejectionReason | null;
-  decidedAt: Date;
-}
+export type StoredPurchase = Pick<PurchaseRow, 'id' | 'idempotencyKey' | 'status' | 'reason' | 'decidedAt'>;
 
 /** One row to insert; arrays of these columns go to Postgres in one statement. */
-export type NewPurchaseRow = Pick<
-  PurchaseRow,
-  'id' | 'idempotencyKey' | 'eventId' | 'tierId' | 'buyerId' | 'quantity' | 'status'
-> & {
-  reason: RejectionReason | null;
+export type NewPurchaseRow = Omit<PurchaseRow, 'acceptedAt' | 'decidedAt'> & {
   requestId: string | null;
   acceptedAt: string | null;
 };
+
+/** One purchase by id, or undefined when Postgres has no decision for it (yet). */
+export async function findPurchase(sql: Sql, purchaseId: string): Promise<PurchaseRow | undefined> {
+  const [row] = await sql<PurchaseRow[]>`
+    select id, idempotency_key as "idempotencyKey", event_id as "eventId", tier_id as "tierId", buyer_id as "buyerId",
+           quantity, status, reason, accepted_at as "acceptedAt", decided_at as "decidedAt"
+    from purchases where id = ${purchaseId}`;
+  return row;
+}
 
 /** Namespace of the buyer advisory locks (first int of the two-int form), so they never meet other locks. */
 const BUYER_LOCK_NAMESPACE = 0x5354_4252;

@@ -1,3 +1,3 @@
-export * from './delete-by-prefix.js';
-export * from './redis-client.js';
-export * from './scan-keys.js';
+export { deleteKeysByPrefix } from './delete-by-prefix.js';
+export { createRedis, type Redis, type RedisKeys, redisIsReady, redisKeys } from './redis-client.js';
+export { scanKeys } from './scan-keys.js';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { defineGateCommands } from '../gate/admission-gate.js';
+import { defineGateCommands } from '../gate/gate-commands.js';
 import type { Logger } from '../logger.js';
 
 export type { Redis } from 'ioredis';

@@ -1,5 +1,5 @@
 import type { Sql } from '@stampede/core/db';
-import { purchaseIdFor } from '@stampede/core/purchases';
+import { type DecidedStatus, purchaseIdFor } from '@stampede/core/purchases';
 
 /** Ids per query: big enough for few round trips, small enough for one bind parameter. */
 const CHUNK = 5_000;
@@ -9,7 +9,7 @@ export interface DecidedRow {
   id: string;
   idempotencyKey: string;
   eventId: string;
-  status: 'confirmed' | 'rejected';
+  status: DecidedStatus;
   reason: string | null;
 }
 
@@ -65,7 +65,7 @@ export function countOutcomes(rows: (Pick<DecidedRow, 'status' | 'reason'> & { n
 
 /** Outcomes of every purchase of the event (or of every event), counted in Postgres. */
 export async function scopeOutcomes(sql: Sql, eventId: string | undefined): Promise<Outcomes> {
-  const groups = await sql<{ status: 'confirmed' | 'rejected'; reason: string | null; n: number }[]>`
+  const groups = await sql<{ status: DecidedStatus; reason: string | null; n: number }[]>`
     select status, reason, count(*)::int as n from purchases
     ${eventId ? sql`where event_id = ${eventId}` : sql``}
     group by status, reason`;

@@ -1,4 +1,5 @@
 import type { Sql } from '@stampede/core/db';
+import { createGate } from '@stampede/core/gate';
 import type { Redis, RedisKeys } from '@stampede/core/redis';
 import { type BrokerProbe, type BrokerSource, openBrokerProbe } from './broker-facts.js';
 import {
@@ -9,7 +10,7 @@ import {
   rowsOf,
   scopeOutcomes,
 } from './purchase-facts.js';
-import { readGate, readTiers } from './tier-facts.js';
+import { readTiers } from './tier-facts.js';
 import { sumFigure, type TierFigures, tierFigures, type Verdict, verdictOf } from './tier-figures.js';
 import { type DrainProgress, waitForDrain } from './wait-for-drain.js';
 
@@ -149,7 +150,7 @@ async function readGateFacts(
     return undefined;
   }
   try {
-    return await readGate(deps.redis, deps.keys, tierIds);
+    return await createGate(deps.redis, deps.keys).tierStates(tierIds);
   } catch (err) {
     notMeasured.undersold = `Redis unreachable: ${message(err)}`;
     return undefined;

@@ -1,0 +1,42 @@
+import type { PurchaseStatus, RejectionReason } from '../purchases/purchase-vocabulary.js';
+
+/**
+ * A purchase as the gate keeps it in Redis, where pollers read it: written `queued` at
+ * admission, made final by the worker's settle (which also fills in the fields of a
+ * purchase accepted ungated). A field the record does not hold is null.
+ */
+export interface PurchaseRecord {
+  status: PurchaseStatus;
+  /** Why it was rejected; null while queued and once confirmed. */
+  reason: RejectionReason | null;
+  eventId: string | null;
+  tierId: string | null;
+  buyerId: string | null;
+  quantity: number | null;
+  idempotencyKey: string | null;
+  requestId: string | null;
+  acceptedBy: string | null;
+  acceptedAt: string | null;
+  decidedAt: string | null;
+  /** False when the purchase was accepted while the gate was away (it took no tickets). */
+  gated: boolean;
+}
+
+/** The record of a purchase hash as the scripts write it (every value a string, '' for none). */
+export function toPurchaseRecord(hash: Record<string, string>): PurchaseRecord {
+  const text = (field: string) => hash[field] || null;
+  return {
+    status: hash.status as PurchaseStatus,
+    reason: text('reason') as RejectionReason | null,
+    eventId: text('eventId'),
+    tierId: text('tierId'),
+    buyerId: text('buyerId'),
+    quantity: hash.quantity ? Number(hash.quantity) : null,
+    idempotencyKey: text('idempotencyKey'),
+    requestId: text('requestId'),
+    acceptedBy: text('acceptedBy'),
+    acceptedAt: text('acceptedAt'),
+    decidedAt: text('decidedAt'),
+    gated: hash.gated !== '0',
+  };
+}
