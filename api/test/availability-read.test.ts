@@ -5,6 +5,7 @@ import {
   startPrivateRedis,
   startTcpProxy,
   type TcpProxy,
+  testDatabaseUrlVia,
   testLogger,
   testSql,
   waitFor,
@@ -137,7 +138,7 @@ describe('availability reads when Postgres is unreachable', () => {
   beforeAll(async () => {
     proxy = await startTcpProxy(5432);
     t = buildTestApp({
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`,
+      DATABASE_URL: testDatabaseUrlVia(proxy.port),
       CACHE_TTL_MS: 20,
       DATABASE_CONNECT_TIMEOUT_S: 1,
     });

@@ -1,6 +1,14 @@
 import { createSql } from '@stampede/core/db';
 import { createRedis, redisKeys } from '@stampede/core/redis';
-import { createTestEvent, startTcpProxy, testConfig, testLogger, testSql, waitFor } from '@stampede/lab/testing';
+import {
+  createTestEvent,
+  startTcpProxy,
+  testConfig,
+  testDatabaseUrlVia,
+  testLogger,
+  testSql,
+  waitFor,
+} from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../src/domain/catalog.js';
 
@@ -11,7 +19,7 @@ describe('the purchase catalog', () => {
   it('when the database turns slow after an event was loaded, then purchases read the known event without waiting, and the refresh lands later', async () => {
     const event = await createTestEvent(sql, [5]);
     const proxy = await startTcpProxy(5432);
-    const slowSql = createSql(testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test` }), {
+    const slowSql = createSql(testConfig({ DATABASE_URL: testDatabaseUrlVia(proxy.port) }), {
       max: 2,
     });
     try {
@@ -42,7 +50,7 @@ describe('the purchase catalog', () => {
     const proxy = await startTcpProxy(5432);
     await proxy.cut();
     const deadSql = createSql(
-      testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1 }),
+      testConfig({ DATABASE_URL: testDatabaseUrlVia(proxy.port), DATABASE_CONNECT_TIMEOUT_S: 1 }),
       { max: 1 },
     );
     try {
@@ -61,7 +69,7 @@ describe('the purchase catalog shared through Redis', () => {
     const redis = createRedis(config, testLogger(config));
     const proxy = await startTcpProxy(5432);
     const viaProxy = createSql(
-      testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`, DATABASE_CONNECT_TIMEOUT_S: 1 }),
+      testConfig({ DATABASE_URL: testDatabaseUrlVia(proxy.port), DATABASE_CONNECT_TIMEOUT_S: 1 }),
       { max: 1 },
     );
     try {

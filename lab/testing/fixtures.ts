@@ -3,11 +3,14 @@ import { type Config, loadConfig } from '@stampede/core/config';
 import { createSql, type Sql } from '@stampede/core/db';
 import { createLogger, type Logger } from '@stampede/core/logger';
 
-/** A config for one test: the local services, with key and queue names no other test uses. */
+/**
+ * A config for one test: the local services, the run's own database (DATABASE_URL, set by
+ * the global setup), with key and queue names no other test uses.
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const tag = randomUUID().slice(0, 8);
   return loadConfig(
-    {},
+    { DATABASE_URL: process.env.DATABASE_URL },
     {
       LOG_LEVEL: (process.env.TEST_LOG_LEVEL as Config['LOG_LEVEL']) ?? 'silent',
       REDIS_KEY_PREFIX: `test:${tag}:`,
@@ -16,6 +19,14 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       ...overrides,
     },
   );
+}
+
+/** The run's database reached on another port of 127.0.0.1: through a proxy a test controls. */
+export function testDatabaseUrlVia(port: number): string {
+  const url = new URL(testConfig().DATABASE_URL);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return url.toString();
 }
 
 export function testLogger(config: Config = testConfig()): Logger {

@@ -1,12 +1,11 @@
-import { loadConfig } from '@stampede/core/config';
-import { createSql, migrate } from '@stampede/core/db';
+import { createTestDatabase } from './test-database.js';
 
-/** Once per test run: the schema is current. Every test then makes its own data. */
-export default async function setup(): Promise<void> {
-  const sql = createSql(loadConfig({}), { max: 1 });
-  try {
-    await migrate(sql);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+/**
+ * Once per test run: a database of the run's own, migrated, named in DATABASE_URL for
+ * every test process and every process a test starts; dropped at the end of the run.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  const db = await createTestDatabase();
+  process.env.DATABASE_URL = db.url;
+  return () => db.drop();
 }

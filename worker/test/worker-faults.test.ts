@@ -3,6 +3,7 @@ import {
   purchaseFigures,
   purchaseMessage,
   startTcpProxy,
+  testDatabaseUrlVia,
   testSql,
   waitFor,
 } from '@stampede/lab/testing';
@@ -69,7 +70,7 @@ describe('the purchase worker under faults', () => {
     onCleanup(() => proxy.close());
     const event = await createTestEvent(sql, [1_000]);
     const worker = await start({
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`,
+      DATABASE_URL: testDatabaseUrlVia(proxy.port),
       DATABASE_CONNECT_TIMEOUT_S: 1,
       ...env,
     });
@@ -132,7 +133,7 @@ describe('the purchase worker under faults', () => {
     onCleanup(() => proxy.close());
     const event = await createTestEvent(sql, [100]);
     const env = {
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/test`,
+      DATABASE_URL: testDatabaseUrlVia(proxy.port),
       DATABASE_CONNECT_TIMEOUT_S: 1,
       WORKER_RETRY_BASE_MS: 50,
       WORKER_RETRY_MAX_MS: 200,

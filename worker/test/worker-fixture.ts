@@ -48,6 +48,7 @@ export async function startWorker(config: Config, env: Record<string, string | n
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       INSTANCE_NAME: config.INSTANCE_NAME,
+      DATABASE_URL: config.DATABASE_URL,
       AMQP_PREFIX: config.AMQP_PREFIX,
       REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
       WORKER_METRICS_PORT: String(port),
