@@ -8,6 +8,16 @@ import { EXPECTED_STATUSES, isExpectedStatus, purchaseOutcome, retryAfterSeconds
 
 const TIER = '00000000-0000-4000-8000-0000000000a1';
 
+describe('spike.js defaults', () => {
+  it('when spike.js runs with its defaults, then each scenario has its peak VUs pre-allocated (none made mid-spike, which drops iterations on 2 cores)', () => {
+    const { spike } = readConfig({});
+    // Little's law: arrivals/s × seconds per iteration; 250 ms is a slow answer under a spike.
+    const needed = Math.ceil(Math.max(spike.readPeak, spike.buyPeak) * 0.25);
+    expect(spike.preVUs).toBeGreaterThanOrEqual(needed);
+    expect(spike.maxVUs).toBeGreaterThanOrEqual(4 * spike.preVUs);
+  });
+});
+
 describe('config from the environment', () => {
   it('when nothing is set, then the defaults point at the local lab and the demo event', () => {
     const cfg = readConfig({});
