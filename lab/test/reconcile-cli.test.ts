@@ -11,6 +11,7 @@ import { insertPurchase, openLab, type ReconcileLab } from './reconcile-support.
 
 /** The built command, as `npm run reconcile` runs it (npm test builds before testing). */
 const CLI = fileURLToPath(new URL('../dist/cli/reconcile.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const sql = testSql();
 afterAll(() => sql.end({ timeout: 1 }));
@@ -77,6 +78,20 @@ describe('npm run reconcile, as a real process', () => {
       verdict: { pass: false, failures: ['lost=1'] },
     });
     expect(json.code).toBe(1);
+  });
+
+  it('when run as the docs say for a script, `npm run --silent reconcile -- --json`, then stdout is one JSON document', async () => {
+    const event = await createTestEvent(sql, [10]);
+    const env = { ...process.env, REDIS_KEY_PREFIX: lab.config.REDIS_KEY_PREFIX, AMQP_PREFIX: lab.config.AMQP_PREFIX };
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'npm',
+        ['run', '--silent', 'reconcile', '--', '--event', event.id, '--wait', '0', '--json'],
+        { cwd: ROOT, env, timeout: 30_000 },
+        (err, out) => (err ? reject(err) : resolve(out)),
+      ),
+    );
+    expect(JSON.parse(stdout)).toMatchObject({ verdict: { pass: true } });
   });
 
   it('when no accepted-ids file is given, then lost is "not measured" and the run still passes', async () => {

@@ -14,7 +14,17 @@ if (!input) {
   process.stderr.write('usage: collect-accepted.js <k6 console log> [<output file>]\n');
   process.exit(2);
 }
-const ids = acceptedIdsFromLog(readFileSync(input, 'utf8'));
+let log;
+try {
+  log = readFileSync(input, 'utf8');
+} catch (err) {
+  // A wrong path is the usual mistake: say which file, not a stack trace.
+  process.stderr.write(
+    `collect-accepted: cannot read ${input}: ${err.code === 'ENOENT' ? 'no such file' : err.message}\n`,
+  );
+  process.exit(1);
+}
+const ids = acceptedIdsFromLog(log);
 const text = ids.length ? `${ids.join('\n')}\n` : '';
 if (output) writeFileSync(output, text);
 else process.stdout.write(text);
