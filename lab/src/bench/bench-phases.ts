@@ -1,24 +1,6 @@
-import { API_REPLICAS } from '../local-lab/lab-options.js';
-import type { BenchLab } from './bench-lab.js';
-import type { LoadResult, PhaseBreakdown, WireRequest } from './bench-types.js';
+import type { LoadResult, PhaseBreakdown, RoundResult } from './bench-types.js';
 import { type Classifier, cpuBetween, cpuSnapshot, serviceOf } from './proc-cpu.js';
 import { meanBetween, scrapeReplicas } from './replica-metrics.js';
-
-/** A purchase request source: a new Idempotency-Key and buyer per request, one ticket each. */
-export function purchaseRequests(eventId: string, tierId: string, keyPrefix: string): () => WireRequest {
-  let n = 0;
-  const path = `/events/${eventId}/purchases`;
-  return () => {
-    n += 1;
-    const key = `${keyPrefix}-${n}`;
-    return {
-      method: 'POST',
-      path,
-      headers: { 'content-type': 'application/json', 'idempotency-key': key },
-      body: `{"tierId":"${tierId}","quantity":1,"buyerId":"b-${key}"}`,
-    };
-  };
-}
 
 const PURCHASE_ID = /"purchaseId":"([0-9a-f-]{36})"/;
 
@@ -42,6 +24,16 @@ export class AcceptedIds {
     };
   }
 
+  /** Takes the ids wrk's script collected for one load phase (closed-load.ts). */
+  adder(eventId: string): (ids: string[], unreadable: number) => void {
+    const list = this.byEvent.get(eventId) ?? [];
+    this.byEvent.set(eventId, list);
+    return (ids, unreadable) => {
+      for (const id of ids) list.push(id);
+      this.unreadable += unreadable;
+    };
+  }
+
   of(eventId: string): string[] {
     return this.byEvent.get(eventId) ?? [];
   }
@@ -56,31 +48,48 @@ export interface SeriesMatch {
   confirm?: boolean;
 }
 
-/** Tells the lab's processes (by process group), the generator (this process) and the shared services apart. */
-export async function classifier(lab: BenchLab): Promise<Classifier> {
-  const pids = await lab.pids();
+/** What the breakdown of a phase reads: the processes of the stack under load, and its metrics. */
+export interface BreakdownTarget {
+  /** Pid of each process of the stack, by name (api-1, ref-2, nginx, worker, drain). */
+  pids(): Promise<Record<string, number>> | Record<string, number>;
+  /** Ports of the replicas' /metrics; none for the reference, which keeps no metrics. */
+  metricsPorts: number[];
+}
+
+/** The group of a process of a stack, for the CPU table: the replicas are "api", a drain is "worker". */
+export function roleOf(name: string): string {
+  if (name.startsWith('api-') || name.startsWith('ref-')) return 'api';
+  return name === 'drain' ? 'worker' : name;
+}
+
+/**
+ * Tells the stack's processes (by process group), the generator (this process, for the
+ * paced generator) and the shared services apart. The processes of the stack not under
+ * load are left to "other".
+ */
+export async function classifier(target: BreakdownTarget): Promise<Classifier> {
   const groups = new Map<number, string>();
-  for (const [name, pid] of Object.entries(pids)) groups.set(pid!, name.startsWith('api-') ? 'api' : name);
+  for (const [name, pid] of Object.entries(await target.pids())) groups.set(pid, roleOf(name));
   return (pid, p) => (pid === process.pid ? 'generator' : (groups.get(p.pgrp) ?? serviceOf(p.comm)));
 }
 
 /**
  * Runs one load phase and records where its time went: CPU per process group between the
- * start and the end of the load, and the replicas' own mean request time (and broker
- * confirm time) from their metrics, read before and after.
+ * start and the end of the load (wrk's own CPU as it reported it, since it has exited by
+ * the second reading), and the replicas' own mean request time (and broker confirm time)
+ * from their metrics, read before and after.
  */
-export async function withBreakdown<T extends LoadResult>(
-  lab: BenchLab,
+export async function withBreakdown(
+  target: BreakdownTarget,
   match: SeriesMatch,
-  run: () => Promise<T>,
-): Promise<T & { breakdown: PhaseBreakdown }> {
-  const ports = API_REPLICAS.map((r) => lab.state.options.apiPorts[r]);
-  const classify = await classifier(lab);
-  const metricsBefore = await scrapeReplicas(ports);
+  run: () => Promise<LoadResult & { generatorTicks?: number }>,
+): Promise<RoundResult & { breakdown: PhaseBreakdown }> {
+  const classify = await classifier(target);
+  const metricsBefore = await scrapeReplicas(target.metricsPorts);
   const cpuBefore = await cpuSnapshot();
-  const result = await run();
+  const { generatorTicks, ...result } = await run();
   const cpuAfter = await cpuSnapshot();
-  const metricsAfter = await scrapeReplicas(ports);
+  const metricsAfter = await scrapeReplicas(target.metricsPorts);
   const statuses = result.expected.map((s) => `status="${s}"`);
   const serverMeanMs = meanBetween(metricsBefore, metricsAfter, [
     'stampede_http_request_duration_seconds',
@@ -92,9 +101,10 @@ export async function withBreakdown<T extends LoadResult>(
     ? meanBetween(metricsBefore, metricsAfter, ['stampede_broker_confirm_duration_seconds'])
     : undefined;
   const breakdown: PhaseBreakdown = {
-    cpu: cpuBetween(cpuBefore, cpuAfter, classify),
+    cpu: cpuBetween(cpuBefore, cpuAfter, classify, generatorTicks !== undefined ? { generator: generatorTicks } : {}),
     ...(serverMeanMs !== undefined ? { serverMeanMs } : {}),
     ...(confirmMeanMs !== undefined ? { confirmMeanMs } : {}),
   };
-  return { ...result, breakdown };
+  const generatorCpu = result.generatorCpu ?? breakdown.cpu.generator;
+  return { ...result, ...(generatorCpu !== undefined ? { generatorCpu } : {}), breakdown };
 }

@@ -1,52 +1,66 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BenchLab } from './bench-lab.js';
-import type { RequestSource } from './bench-types.js';
-import { runClosedLoad } from './closed-load.js';
+import { type OnAccepted, runClosedLoad } from './closed-load.js';
 import { type ProfileSummary, readProfileSummary } from './cpu-profile.js';
+import type { LoadRequest } from './load-request.js';
 
-/** One path to profile a replica under. */
+/** A replica restarted under the CPU profiler: `start` after the warm-up, `finish` writes the profile. */
+export type Profiler = (outDir: string) => Promise<{ start(): void; finish(): Promise<string | undefined> }>;
+
+/** One path to profile one stack's first replica under. */
 export interface ProfileTask {
   key: string;
   label: string;
-  request: RequestSource;
+  /** Which stack: the replica's name goes into the summary (api-1, ref-1). */
+  stack: 'stampede' | 'reference';
+  replica: string;
+  base: string;
+  profiler: Profiler;
+  request: (phase: string) => LoadRequest;
   expected: number[];
-  onResponse?: (status: number, body: string) => void;
+  onAccepted?: OnAccepted;
 }
 
 export interface ProfileRun {
-  lab: BenchLab;
   connections: number;
+  threads: number;
   durationS: number;
   warmupS: number;
-  /** The profile is copied to `<fileBase>-<key>.cpuprofile`. */
+  /** Where the profiler writes. */
+  dir: string;
+  /** The profile is copied to `<fileBase>-<stack>-<key>.cpuprofile`. */
   fileBase: string;
 }
 
 /**
- * Profiles api-1 under the same closed-model load as the path's own measurement: restart
- * api-1 with the profiler preloaded, warm up, start profiling, load, restart it plainly
- * (which writes the profile). The profile is kept beside the results, and summarized.
+ * Profiles a replica under the same closed-model load as the path's own measurement:
+ * restart it with the profiler preloaded, warm up, start profiling, load, restart it
+ * plainly (which writes the profile). The profile is kept beside the results, and summarized.
  */
 export async function profileUnder(run: ProfileRun, task: ProfileTask): Promise<ProfileSummary | undefined> {
-  const { lab, connections } = run;
-  const profiler = await lab.profileReplica('api-1', join(lab.dir, 'profiles', task.key));
-  const load = (durationS: number) =>
+  const profiler = await task.profiler(join(run.dir, 'profiles', `${task.stack}-${task.key}`));
+  const load = (durationS: number, phase: string) =>
     runClosedLoad({
-      base: lab.base,
-      connections,
+      base: task.base,
+      connections: run.connections,
+      threads: run.threads,
       durationS,
-      request: task.request,
+      request: task.request(phase),
       expected: task.expected,
-      ...(task.onResponse ? { onResponse: task.onResponse } : {}),
+      ...(task.onAccepted ? { onAccepted: task.onAccepted } : {}),
     });
-  if (run.warmupS > 0) await load(run.warmupS);
+  if (run.warmupS > 0) await load(run.warmupS, 'prof-warm');
   profiler.start();
-  await load(run.durationS);
+  await load(run.durationS, 'prof');
   const file = await profiler.finish();
   if (!file) return undefined;
-  const kept = `${run.fileBase}-${task.key}.cpuprofile`;
+  const kept = `${run.fileBase}-${task.stack}-${task.key}.cpuprofile`;
   await mkdir(join(kept, '..'), { recursive: true });
   await copyFile(file, kept);
-  return { ...(await readProfileSummary(file, 'api-1', task.label)), file: kept };
+  return {
+    ...(await readProfileSummary(file, task.replica, task.label)),
+    key: task.key,
+    stack: task.stack,
+    file: kept,
+  };
 }

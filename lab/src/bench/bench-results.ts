@@ -31,6 +31,8 @@ export interface ReconcileFigures {
 }
 
 export interface TargetResult {
+  /** The issue that set the target. */
+  issue: number;
   target: string;
   measured: string;
   met: boolean;
@@ -39,30 +41,50 @@ export interface TargetResult {
 export interface BenchSettings {
   durationS: number;
   connections: number;
+  /** wrk's threads. */
+  threads: number;
+  /** Rounds of each compared path (reference, Stampede, reference, Stampede, …). */
+  rounds: number;
+  /** The closed-model generator, as it names itself. */
+  generator: string;
   warmupS: number;
   quick: boolean;
   /** Arrivals per second of the open-model spike (both modes). */
   spikeRate: number;
   /** Open-model availability reads: 80 % of the closed-model read rate. */
   readRate: number;
+  /** Open-model admission: 80 % of the closed-model admission rate. */
+  admissionRate: number;
   nginxRateLimit: number;
   nginxWorkers: number;
   replicas: number;
   logLevel: string;
+  /** The private names of each stack (all removed at the end of the run). */
+  names: {
+    lab: { redisKeyPrefix: string; amqpPrefix: string };
+    reference: { redisKeyPrefix: string; amqpPrefix: string; schema: string };
+  };
 }
+
+/** Drain rounds: their summary (rounds.ts), each round, and Stampede ÷ reference. */
+export type DrainRounds = DrainResult & { rounds?: DrainResult[]; ratios?: number[]; ratio?: number };
 
 /** Everything one `npm run bench` measured: written as JSON, rendered as the doc. */
 export interface BenchResults {
-  version: 1;
+  version: 2;
   startedAt: string;
   finishedAt: string;
   machine: MachineInfo;
   settings: BenchSettings;
+  /** Every Stampede phase; the compared ones carry their rounds and their ratio to the reference. */
   paths: PathResult[];
-  drain: DrainResult;
+  /** The minimal reference on the compared paths (same keys), measured in the rounds between Stampede's. */
+  reference: PathResult[];
+  drain: DrainRounds;
+  referenceDrain: DrainRounds;
   comparisons: SpikeComparison[];
   reconciliation: ReconcileFigures[];
-  /** CPU profiles of one replica under some paths' load, when taken. */
+  /** CPU profiles of one replica of each stack under the compared paths' load, when taken. */
   profiles?: ProfileSummary[];
   targets: TargetResult[];
 }

@@ -1,67 +1,92 @@
 import type { BenchResults } from './bench-results.js';
+import type { PathResult } from './bench-types.js';
 
 /** One row of the results table, for the terminal and the doc alike. */
 export interface TableRow {
   path: string;
   rate: string;
+  reference: string;
+  ratio: string;
   p50: string;
   p99: string;
-  ratio: string;
+  referenceP99: string;
+  generator: string;
   notes: string;
 }
 
 const num = (n: number) => n.toLocaleString('en-US');
 const ms = (v: number) => v.toFixed(v < 10 ? 2 : 1);
+const cores = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(2));
 
 function statusNote(statuses: Record<string, number>, expected: number[]): string {
   const other = Object.entries(statuses).filter(([s]) => !expected.includes(Number(s)));
   return other.length === 0 ? '' : other.map(([s, n]) => `${num(n)}× ${s}`).join(', ');
 }
 
-/** The table's rows: every path, then the drain. */
+const ratioCell = (ratio: number | undefined, ratios: number[] | undefined) =>
+  ratio === undefined ? '–' : `${ratio.toFixed(2)} (${(ratios ?? []).map((x) => x.toFixed(2)).join(', ')})`;
+
+/** The table's rows: every path (with its reference when it has one), the drains after admission. */
 export function tableRows(r: BenchResults): TableRow[] {
-  const rows: TableRow[] = r.paths.map((p) => ({
-    path: p.label,
-    rate: num(p.rate),
-    p50: ms(p.p50Ms),
-    p99: ms(p.p99Ms),
-    ratio: p.ratio === undefined ? '1.00' : p.ratio.toFixed(2),
-    notes: [
-      p.note,
-      p.notSent ? `${num(p.notSent)} arrivals not sent` : '',
-      p.errors ? `${num(p.errors)} errors` : '',
-      statusNote(p.statuses, p.expected),
-    ]
-      .filter(Boolean)
-      .join('; '),
-  }));
-  const ceiling = r.paths.find((p) => p.key === 'ceiling')?.rate ?? 0;
+  const refOf = (p: PathResult) => r.reference.find((x) => x.key === p.key);
+  const rows: TableRow[] = r.paths.map((p) => {
+    const ref = refOf(p);
+    return {
+      path: p.label,
+      rate: num(p.rate),
+      reference: ref ? num(ref.rate) : '–',
+      ratio: ratioCell(p.ratio, p.ratios),
+      p50: ms(p.p50Ms),
+      p99: ms(p.p99Ms),
+      referenceP99: ref ? ms(ref.p99Ms) : '–',
+      generator: ref ? `${cores(p.generatorCpu)} / ${cores(ref.generatorCpu)}` : cores(p.generatorCpu),
+      notes: [
+        p.note,
+        p.notSent ? `${num(p.notSent)} arrivals not sent` : '',
+        p.errors ? `${num(p.errors)} errors` : '',
+        statusNote(p.statuses, p.expected),
+        ref && statusNote(ref.statuses, ref.expected) ? `reference: ${statusNote(ref.statuses, ref.expected)}` : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
+    };
+  });
+  const d = r.drain;
+  const rd = r.referenceDrain;
   rows.splice(r.paths.findIndex((p) => p.key === 'admission') + 1, 0, {
-    path: 'drain (worker, decided in Postgres)',
-    rate: num(r.drain.rate),
+    path: 'drain (decided in Postgres)',
+    rate: num(d.rate),
+    reference: num(rd.rate),
+    ratio: ratioCell(d.ratio, d.ratios),
     p50: '–',
     p99: '–',
-    ratio: ceiling > 0 ? (r.drain.rate / ceiling).toFixed(2) : '–',
-    notes: `${num(r.drain.decided)} purchases in ${r.drain.decideSeconds} s${r.drain.complete ? '' : ' (INCOMPLETE)'}`,
+    referenceP99: '–',
+    generator: '–',
+    notes: `${num(d.decided)} purchases in ${d.decideSeconds} s, reference ${num(rd.decided)} in ${rd.decideSeconds} s${d.complete && rd.complete ? '' : ' (INCOMPLETE)'}`,
   });
   return rows;
 }
 
+export const TABLE_HEAD: TableRow = {
+  path: 'path',
+  rate: 'Stampede req/s',
+  reference: 'reference req/s',
+  ratio: 'Stampede ÷ reference (rounds)',
+  p50: 'p50 ms',
+  p99: 'p99 ms',
+  referenceP99: 'reference p99 ms',
+  generator: 'generator cores',
+  notes: 'notes',
+};
+
 /** The table as aligned text, with the comparison, the reconciliation and the targets. */
 export function formatTable(r: BenchResults): string {
   const rows = tableRows(r);
-  const head: TableRow = {
-    path: 'path',
-    rate: 'req/s',
-    p50: 'p50 ms',
-    p99: 'p99 ms',
-    ratio: '× ceiling',
-    notes: 'notes',
-  };
-  const w = (k: keyof TableRow) => Math.max(...[head, ...rows].map((x) => x[k].length));
+  const keys = Object.keys(TABLE_HEAD) as (keyof TableRow)[];
+  const w = (k: keyof TableRow) => Math.max(...[TABLE_HEAD, ...rows].map((x) => x[k].length));
   const fmt = (x: TableRow) =>
-    `${x.path.padEnd(w('path'))}  ${x.rate.padStart(w('rate'))}  ${x.p50.padStart(w('p50'))}  ${x.p99.padStart(w('p99'))}  ${x.ratio.padStart(w('ratio'))}  ${x.notes}`;
-  const lines = [fmt(head), '-'.repeat(fmt(head).length), ...rows.map(fmt), ''];
+    keys.map((k) => (k === 'path' || k === 'notes' ? x[k].padEnd(w(k)) : x[k].padStart(w(k)))).join('  ');
+  const lines = [fmt(TABLE_HEAD), '-'.repeat(fmt(TABLE_HEAD).length), ...rows.map(fmt), ''];
   for (const c of r.comparisons) {
     lines.push(
       `queued vs sync (${c.model} model): ${c.throughputRatio}× the accepted throughput, ${c.p99Ratio}× lower p99`,
@@ -73,6 +98,7 @@ export function formatTable(r: BenchResults): string {
     '',
   );
   lines.push('targets:');
-  for (const t of r.targets) lines.push(`  ${t.met ? 'met    ' : 'NOT MET'}  ${t.target}: ${t.measured}`);
+  for (const t of r.targets)
+    lines.push(`  ${t.met ? 'met    ' : 'NOT MET'}  issue ${t.issue}: ${t.target}: ${t.measured}`);
   return lines.join('\n');
 }

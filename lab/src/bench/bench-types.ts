@@ -13,7 +13,7 @@ export type RequestSource = WireRequest | (() => WireRequest);
 
 /** What one load run of a path measured. */
 export interface LoadResult extends LatencySummary {
-  /** closed: N connections as fast as the server answers (autocannon); open: a fixed arrival rate. */
+  /** closed: N connections as fast as the server answers (wrk); open: a fixed arrival rate. */
   model: 'closed' | 'open';
   connections: number;
   /** Open model: arrivals per second asked for. */
@@ -32,18 +32,31 @@ export interface LoadResult extends LatencySummary {
   errors: number;
   /** Open model: arrivals never sent because every connection was busy until the end. */
   notSent?: number;
+  /** The load generator's CPU during the phase, in cores: wrk from its own /proc, the paced generator this process. */
+  generatorCpu?: number;
 }
 
-/** A measured path, named, with its ratio to the ceiling of the same run. */
-export interface PathResult extends LoadResult {
+/** One measurement of a path, with where its time went. */
+export interface RoundResult extends LoadResult {
+  breakdown?: PhaseBreakdown;
+}
+
+/**
+ * A measured path, named. A path measured against the reference in alternating rounds has
+ * its rounds, and its top-level figures are their medians (rounds.ts).
+ */
+export interface PathResult extends RoundResult {
   key: string;
   label: string;
   method: string;
   route: string;
-  /** rate ÷ the ceiling's rate; undefined for the ceiling's own row. */
-  ratio?: number;
   note?: string;
-  breakdown?: PhaseBreakdown;
+  /** Each round's own measurement, in the order they ran. */
+  rounds?: RoundResult[];
+  /** Stampede ÷ reference of each round (each Stampede round over the reference round just before it). */
+  ratios?: number[];
+  /** Stampede ÷ reference: the median of `ratios`. */
+  ratio?: number;
 }
 
 /** Where the time of a phase went: the replicas' own view, and CPU per process group. */

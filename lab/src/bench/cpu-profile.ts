@@ -17,6 +17,9 @@ export interface ProfileShare {
 export interface ProfileSummary {
   replica: string;
   phase: string;
+  /** The path's key and which stack ran it, when taken by the benchmark. */
+  key?: string;
+  stack?: 'stampede' | 'reference';
   /** Where the .cpuprofile was kept. */
   file?: string;
   seconds: number;
@@ -36,6 +39,7 @@ export function packageOf(url: string, functionName: string): string {
   if (url.startsWith('node:internal/deps/')) return `node's bundled ${url.split('/')[2]}`;
   if (url.startsWith('node:internal/')) return `node:internal/${url.split('/')[1]}`;
   if (url.startsWith('node:')) return url;
+  if (/\/lab\/(?:dist|src)\/bench\/reference\//.test(url)) return 'the reference (ours)';
   const ours = /\/(api|core|worker)\/(?:dist|src)\//.exec(url);
   if (ours) return `stampede ${ours[1]} (ours)`;
   return url;
@@ -71,7 +75,7 @@ export function summarizeProfile(profile: CpuProfileFile, replica: string, phase
     const pkg = packageOf(url, functionName);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + hits);
     const where = url
-      ? ` ${url.replace(/^.*node_modules\//, '').replace(/^.*\/(api|core|worker)\//, '$1/')}:${lineNumber + 1}`
+      ? ` ${url.replace(/^.*node_modules\//, '').replace(/^.*\/(api|core|worker|lab)\//, '$1/')}:${lineNumber + 1}`
       : '';
     const fn = `${functionName || '(anonymous)'}${where}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + hits);

@@ -36,44 +36,75 @@ export async function workerBatches(workerPort: number): Promise<DrainResult['ba
   };
 }
 
+/** Reads the drain's progress from a purchases table (Stampede's, or the reference's of the same shape). */
+export interface PurchaseRows {
+  /** Rows of an event decided since `since` (epoch seconds), and Postgres' clock at the reading. */
+  count(eventId: string, since: number): Promise<{ n: number; now: number }>;
+  /** When the first of those rows was decided (a batch's transaction start), epoch seconds. */
+  firstDecidedAt(eventId: string, since: number): Promise<number | undefined>;
+  /** Postgres' clock, epoch seconds. */
+  now(): Promise<number>;
+}
+
+export function purchaseRows(sql: Sql, table = 'purchases'): PurchaseRows {
+  return {
+    async count(eventId, since) {
+      const [row] = await sql<{ n: number; now: number }[]>`
+        select count(*)::int as n, extract(epoch from clock_timestamp())::float8 as now
+        from ${sql(table)} where event_id = ${eventId} and decided_at >= to_timestamp(${since})`;
+      return row!;
+    },
+    async firstDecidedAt(eventId, since) {
+      const [row] = await sql<{ t: number | null }[]>`
+        select extract(epoch from min(decided_at))::float8 as t
+        from ${sql(table)} where event_id = ${eventId} and decided_at >= to_timestamp(${since})`;
+      return row?.t ?? undefined;
+    },
+    async now() {
+      const [row] = await sql<{ now: number }[]>`select extract(epoch from clock_timestamp())::float8 as now`;
+      return row!.now;
+    },
+  };
+}
+
 /**
- * The drain: the worker is stopped and the purchases of `eventId` wait in the queue
- * (`acceptedAnswers` of them were answered 202). Starts the worker and polls until the
- * queue is empty and every queued purchase has its row in Postgres. The rate is timed on Postgres' clock from the first decision
- * (`min(decided_at)`, a batch's transaction start) to the poll that saw the last row, so
- * the worker's boot does not count; the wall time including boot is reported beside it.
+ * The drain: the consumer is stopped and purchases of `eventId` wait in the queue
+ * (`acceptedAnswers` of them were answered 202 since the last drain). Starts the consumer
+ * (the worker, or the reference drain) and polls until the queue is empty and every queued
+ * purchase has its row; only rows decided after the start count, so an event can be
+ * drained in several rounds. The rate is timed on Postgres' clock from the first decision (`min(decided_at)`, a
+ * batch's transaction start) to the poll that saw the last row, so the consumer's boot
+ * does not count; the wall time including boot is reported beside it.
  */
 export async function measureDrain(
-  deps: { sql: Sql; broker: BrokerSource; startWorker: () => Promise<void> },
+  deps: { rows: PurchaseRows; broker: BrokerSource; start: () => Promise<void> },
   eventId: string,
   acceptedAnswers: number,
   options: { timeoutMs?: number; pollMs?: number } = {},
 ): Promise<DrainResult> {
-  const { sql } = deps;
   const probe = await openBrokerProbe(deps.broker);
   try {
     // Requests in flight when the load stopped are published a moment later.
     await new Promise((r) => setTimeout(r, 500));
     const backlog = (await probe.depths()).queued;
     const target = Math.max(backlog, acceptedAnswers);
+    const since = await deps.rows.now();
     const started = performance.now();
-    await deps.startWorker();
+    await deps.start();
     const deadline = Date.now() + (options.timeoutMs ?? 300_000);
     let decided = 0;
     let endAt = 0;
     for (;;) {
-      const [row] = await sql<{ n: number; now: number }[]>`
-        select count(*)::int as n, extract(epoch from clock_timestamp())::float8 as now from purchases where event_id = ${eventId}`;
-      decided = row!.n;
-      endAt = row!.now;
+      const row = await deps.rows.count(eventId, since);
+      decided = row.n;
+      endAt = row.now;
       if (decided >= target && (await probe.depths()).queued === 0) break;
       if (Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, options.pollMs ?? 50));
     }
     const wallSeconds = (performance.now() - started) / 1000;
-    const [first] = await sql<{ t: number | null }[]>`
-      select extract(epoch from min(decided_at))::float8 as t from purchases where event_id = ${eventId}`;
-    const decideSeconds = first?.t ? Math.max(0.001, endAt - first.t) : wallSeconds;
+    const first = await deps.rows.firstDecidedAt(eventId, since);
+    const decideSeconds = first ? Math.max(0.001, endAt - first) : wallSeconds;
     return {
       backlog,
       acceptedAnswers,

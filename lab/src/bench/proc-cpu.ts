@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Linux's USER_HZ: /proc counts CPU time in 1/100 s on every common kernel. */
-const TICKS_PER_SECOND = 100;
+export const TICKS_PER_SECOND = 100;
 
 interface ProcTicks {
   comm: string;
@@ -62,12 +62,19 @@ export type Classifier = (pid: number, p: { comm: string; pgrp: number }) => str
  * group, plus `irq` (interrupt time, charged to no process: loopback networking is much
  * of it under load), `machine` (all of it) and `other` (the rest: processes no group
  * claimed, such as other work on the machine, and kernel time outside interrupts).
+ * `exited` adds ticks of processes that began and ended between the snapshots (wrk,
+ * which reports its own), which neither snapshot can see.
  */
-export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, classify: Classifier): Record<string, number> {
+export function cpuBetween(
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+  classify: Classifier,
+  exited: Record<string, number> = {},
+): Record<string, number> {
   const seconds = (after.at - before.at) / 1000;
   if (seconds <= 0 || after.procs.size === 0) return {};
-  const groups: Record<string, number> = {};
-  let claimed = 0;
+  const groups: Record<string, number> = { ...exited };
+  let claimed = Object.values(exited).reduce((a, b) => a + b, 0);
   for (const [pid, p] of after.procs) {
     const group = classify(pid, p);
     if (!group) continue;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
  * watcher) are left alone.
  */
 const dir = process.env.STAMPEDE_CPU_PROFILE_DIR;
-if (dir && /api[\\/]dist[\\/]main\.js$/.test(process.argv[1] ?? '')) {
+if (dir && /(api[\\/]dist[\\/]main|bench[\\/]reference[\\/]reference-main)\.js$/.test(process.argv[1] ?? '')) {
   const session = new Session();
   session.connect();
   let started = false;

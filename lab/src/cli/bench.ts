@@ -10,18 +10,22 @@ import { REPO_ROOT } from '../local-lab/lab-options.js';
 import { runCli } from './run-cli.js';
 
 const USAGE = `usage: npm run bench -- [--duration <s>] [--connections <n>] [--quick] [options]
-  --duration <s>      seconds of load per path (default 10; 3 with --quick)
-  --connections <n>   concurrent connections of the load generator (default 50)
-  --quick             a short run for development: 3 s per path, 1 s warm-ups, docs left alone
-  --warmup <s>        unmeasured seconds before each path (default 2; 1 with --quick)
+  --duration <s>      whole seconds of load per path, stack and round (default 10; 3 with --quick)
+  --rounds <n>        rounds per compared path, reference and Stampede alternately (default 2, at least 2)
+  --connections <n>   concurrent connections of the load generator (default 64)
+  --threads <n>       wrk threads (default 1)
+  --quick             a short run for development: 3 s per round, 1 s warm-ups, docs left alone
+  --warmup <s>        unmeasured seconds before each path and stack (default 2; 1 with --quick)
   --spike-rate <n/s>  arrivals per second of the open-model spike (default: 80 % of the
                       queued closed-model purchase rate of the same run)
   --results <dir>     where the results JSON goes (default bench-results/)
-  --docs / --no-docs  write docs/benchmarks.md and docs/benchmarks.svg (default: yes, except --quick)
-  --profile / --no-profile  CPU profile of api-1 under the admission load (default: yes, except --quick)
+  --docs / --no-docs  write docs/benchmarks.md and its chart (default: yes, except --quick)
+  --profile / --no-profile  CPU profiles of api-1 and of the reference's ref-1 under each
+                      compared path (default: yes, except --quick)
   --render <file>     only regenerate the docs from a results JSON of an earlier run
   --keep-data         keep the run's events and purchases in Postgres
-Starts a private lab (own ports, Redis prefix, queues, temp dir), measures, tears it down.`;
+Needs wrk (apt-get install wrk) and nginx. Starts a private lab and the minimal reference
+(own ports, Redis prefixes, queues, tables, temp dirs), measures, tears them down.`;
 
 /** `npm run bench`: the benchmark of docs/benchmarks.md. */
 runCli('bench', async () => {
@@ -29,6 +33,8 @@ runCli('bench', async () => {
     options: {
       duration: { type: 'string' },
       connections: { type: 'string' },
+      rounds: { type: 'string' },
+      threads: { type: 'string' },
       quick: { type: 'boolean' },
       warmup: { type: 'string' },
       'spike-rate': { type: 'string' },
@@ -49,6 +55,10 @@ runCli('bench', async () => {
   const docsDir = join(REPO_ROOT, 'docs');
   if (values.render) {
     const stored = JSON.parse(await readFile(values.render, 'utf8')) as BenchResults;
+    if (stored.version !== 2)
+      throw new Error(
+        `${values.render} is a results file of version ${stored.version}, from before the reference was measured; run the benchmark again`,
+      );
     // The targets are judged again, so their wording follows the current code.
     const results = { ...stored, targets: evaluateTargets(stored) };
     for (const f of await writeBenchDocs(results, docsDir, relative(REPO_ROOT, resolve(values.render))))
@@ -64,9 +74,11 @@ runCli('bench', async () => {
   const quick = values.quick ?? false;
   const spikeRate = values['spike-rate'] === undefined ? undefined : number('spike-rate', values['spike-rate'], 0);
   const { results, file } = await runBench({
-    durationS: number('duration', values.duration, quick ? 3 : 10),
-    connections: Math.max(1, Math.round(number('connections', values.connections, 50))),
-    warmupS: number('warmup', values.warmup, quick ? 1 : 2),
+    durationS: Math.max(1, Math.round(number('duration', values.duration, quick ? 3 : 10))),
+    connections: Math.max(1, Math.round(number('connections', values.connections, 64))),
+    threads: Math.max(1, Math.round(number('threads', values.threads, 1))),
+    rounds: Math.max(2, Math.round(number('rounds', values.rounds, 2))),
+    warmupS: Math.round(number('warmup', values.warmup, quick ? 1 : 2)),
     quick,
     ...(spikeRate ? { spikeRate } : {}),
     resultsDir: values.results ?? join(REPO_ROOT, 'bench-results'),

@@ -1,0 +1,49 @@
+import { serve } from '@hono/node-server';
+import { brokerNames } from '@stampede/core/broker';
+import { loadConfig } from '@stampede/core/config';
+import { defineGateCommands } from '@stampede/core/gate';
+import { redisKeys } from '@stampede/core/redis';
+import { Redis } from 'ioredis';
+import { openConfirmPublisher } from './confirm-publisher.js';
+import { buildReferenceApp } from './reference-app.js';
+
+/**
+ * One replica of the benchmark's minimal reference (reference-app.ts), started by the
+ * benchmark like an API replica: the same config variables, its own key prefix and queues.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  // The same client settings that matter for speed as Stampede's: auto-pipelining.
+  const redis = new Redis(config.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
+  // With auto-pipelining the gate's script must be defined before the first command (ioredis#1931).
+  defineGateCommands(redis);
+  const publisher = await openConfirmPublisher(
+    config.AMQP_URL,
+    brokerNames(config.AMQP_PREFIX),
+    `${config.INSTANCE_NAME}-publisher`,
+  );
+  const app = buildReferenceApp({
+    redis,
+    keys: redisKeys(config.REDIS_KEY_PREFIX),
+    publisher,
+    instance: config.INSTANCE_NAME,
+    buyerLimit: config.BUYER_LIMIT_PER_EVENT,
+    ttlSeconds: config.GATE_RECORD_TTL_S,
+  });
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  const stop = () => {
+    server.close(() => {
+      void publisher.close().finally(() => {
+        redis.disconnect();
+        process.exit(0);
+      });
+    });
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`reference replica failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
