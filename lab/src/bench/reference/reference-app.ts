@@ -1,5 +1,5 @@
 import type { HttpBindings } from '@hono/node-server';
-import { admit } from '@stampede/core/gate';
+import { createGate } from '@stampede/core/gate';
 import type { PurchaseMessage } from '@stampede/core/purchases';
 import { purchaseIdFor, requestFingerprint } from '@stampede/core/purchases';
 import type { Redis, RedisKeys } from '@stampede/core/redis';
@@ -70,6 +70,7 @@ function readJson(incoming: HttpBindings['incoming']): Promise<unknown> {
 export function buildReferenceApp(d: ReferenceDeps): Hono<{ Bindings: HttpBindings }> {
   const app = new Hono<{ Bindings: HttpBindings }>();
   const soldOut = new Set<string>();
+  const gate = createGate(d.redis, d.keys);
 
   app.get('/health/live', (c) => c.json({ status: 'ok' }));
 
@@ -97,7 +98,7 @@ export function buildReferenceApp(d: ReferenceDeps): Hono<{ Bindings: HttpBindin
     const purchaseId = purchaseIdFor(key);
     const acceptedAt = new Date().toISOString();
     const requestId = c.req.header('x-request-id') ?? '';
-    const outcome = await admit(d.redis, d.keys, {
+    const outcome = await gate.admit({
       purchaseId,
       idempotencyKey: key,
       fingerprint: requestFingerprint({ eventId, ...body }),

@@ -1,7 +1,7 @@
 import { serve } from '@hono/node-server';
 import { brokerNames } from '@stampede/core/broker';
 import { loadConfig } from '@stampede/core/config';
-import { defineGateCommands } from '@stampede/core/gate';
+import { createGate } from '@stampede/core/gate';
 import { redisKeys } from '@stampede/core/redis';
 import { Redis } from 'ioredis';
 import { openConfirmPublisher } from './confirm-publisher.js';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   // The same client settings that matter for speed as Stampede's: auto-pipelining.
   const redis = new Redis(config.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
   // With auto-pipelining the gate's script must be defined before the first command (ioredis#1931).
-  defineGateCommands(redis);
+  createGate(redis, redisKeys(config.REDIS_KEY_PREFIX));
   const publisher = await openConfirmPublisher(
     config.AMQP_URL,
     brokerNames(config.AMQP_PREFIX),
