@@ -4,6 +4,8 @@
  * the single list that the error handler and the OpenAPI document read.
  */
 export const ERROR_CATALOGUE = {
+  /** Not parseable as HTTP at all (answered by nginx or by Node's parser, before any route). */
+  bad_request: { status: 400, title: 'The request is malformed' },
   validation_failed: { status: 400, title: 'The request is not valid' },
   malformed_json: { status: 400, title: 'The request body is not valid JSON' },
   invalid_id: { status: 400, title: 'A path id is not a valid id' },
@@ -16,17 +18,27 @@ export const ERROR_CATALOGUE = {
   tier_not_found: { status: 404, title: 'No such tier in this event' },
   purchase_not_found: { status: 404, title: 'No such purchase' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'The request took too long to arrive' },
   sold_out: { status: 409, title: 'Sold out' },
   limit_exceeded: { status: 409, title: 'Ticket limit per buyer reached' },
   sale_not_open: { status: 409, title: 'The sale is not open' },
   duplicate: { status: 409, title: 'The resource already exists' },
+  length_required: { status: 411, title: 'The request must declare its length' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  uri_too_long: { status: 414, title: 'The request URI is too long' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  unsupported_encoding: { status: 415, title: 'The request body must not be content-encoded' },
   idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used with a different request' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  headers_too_large: { status: 431, title: 'The request headers are too large' },
   internal: { status: 500, title: 'Internal server error' },
+  not_implemented: { status: 501, title: 'The request uses a feature that is not implemented' },
+  upstream_unavailable: { status: 502, title: 'No API replica is available' },
   broker_unavailable: { status: 503, title: 'The purchase could not be queued; retry later' },
   data_unavailable: { status: 503, title: 'The data is unavailable right now; retry later' },
+  service_unavailable: { status: 503, title: 'The service is unavailable right now; retry later' },
+  upstream_timeout: { status: 504, title: 'No API replica answered in time' },
+  http_version_not_supported: { status: 505, title: 'The HTTP version is not supported' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

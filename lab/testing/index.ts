@@ -2,4 +2,5 @@ export * from './broker.js';
 export * from './fixtures.js';
 export * from './processes.js';
 export * from './purchase-messages.js';
+export * from './raw-http.js';
 export * from './tcp-proxy.js';

@@ -131,7 +131,7 @@ describe('nginx edge in front of two replicas', () => {
       component: 'nginx',
       event: 'http.access',
       method: 'GET',
-      uri: '/events/e1/availability?x=1',
+      uri: '/events/e1/availability?',
       status: 200,
       remoteAddr: '127.0.0.1',
       upstreamStatus: '200',
