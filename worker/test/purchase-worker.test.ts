@@ -32,7 +32,13 @@ describe('the purchase worker, as a real process', () => {
       status: expect.stringMatching(/confirmed|rejected/),
     });
     expect((await readCachedAvailability(redis, keys, event.id))?.value.tiers[0]?.remaining).toBe(0);
-    const decided = worker.logs.filter((l) => l.event === 'purchase.decided');
+    // The decided lines are written after the commit that made the rows: wait for them too.
+    const decidedLines = () => worker.logs.filter((l) => l.event === 'purchase.decided');
+    await waitFor(async () => decidedLines().length >= 5_000 || undefined, {
+      timeoutMs: 30_000,
+      what: 'decided lines',
+    });
+    const decided = decidedLines();
     expect(decided).toHaveLength(5_000);
     expect(decided[0]).toMatchObject({
       requestId: messages[0]!.requestId,
