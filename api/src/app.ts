@@ -19,6 +19,7 @@ import { createPurchaseStatus } from './domain/purchase-status.js';
 import { createSoldOutFlags } from './domain/sold-out-flags.js';
 import type { AppEnv } from './http/app-env.js';
 import { httpMetrics } from './http/http-metrics.js';
+import { allowedMethods } from './http/method-not-allowed.js';
 import { handleError } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -142,7 +143,18 @@ export function buildApp(deps: AppDeps) {
     async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }) as never,
   );
 
-  app.notFound((c) => handleError(new AppError('not_found', `No route for ${c.req.method} ${c.req.path}.`), c, log));
+  // A known path asked with another method is a 405 that says which methods it serves.
+  const allowed = allowedMethods(() => app.routes);
+  app.notFound((c) => {
+    const methods = allowed(c.req.path);
+    const err =
+      methods.length > 0
+        ? new AppError('method_not_allowed', 'This path does not serve this method; Allow lists those it does.', {
+            headers: { Allow: methods.join(', ') },
+          })
+        : new AppError('not_found', 'No route matches this path.');
+    return handleError(err, c, log);
+  });
   app.onError((err, c) => handleError(err, c, log));
   return app;
 }

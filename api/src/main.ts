@@ -1,4 +1,4 @@
-import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
 import { loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
 import { createShutdown, installCrashGuard, onTerminationSignals } from '@stampede/core/lifecycle';
@@ -6,6 +6,7 @@ import { createLogger, redactUrl } from '@stampede/core/logger';
 import { createRedis } from '@stampede/core/redis';
 import { buildApp } from './app.js';
 import { createPurchasePublisher } from './broker/purchase-publisher.js';
+import { createApiServer } from './http/node-server.js';
 
 /** Boots one API replica: config, clients, app, port; and the ordered shutdown. */
 async function main(): Promise<void> {
@@ -18,17 +19,24 @@ async function main(): Promise<void> {
   let shuttingDown = false;
 
   const app = buildApp({ config, log, sql, redis, publisher, isShuttingDown: () => shuttingDown });
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
+  const server = createApiServer({
+    fetch: app.fetch,
+    log,
+    instanceName: config.INSTANCE_NAME,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+  });
+  server.listen(config.PORT, config.HOST, () => {
+    const { port } = server.address() as AddressInfo;
     log.info(
       {
         event: 'api.listening',
-        port: info.port,
+        port,
         database: redactUrl(config.DATABASE_URL),
         redis: redactUrl(config.REDIS_URL),
       },
-      `listening on ${info.port}`,
-    ),
-  );
+      `listening on ${port}`,
+    );
+  });
 
   const shutdown = createShutdown(
     log,

@@ -1,10 +1,10 @@
-import { type ServerType, serve } from '@hono/node-server';
 import type { Config } from '@stampede/core/config';
 import { createSql, type Sql } from '@stampede/core/db';
 import { createRedis, type Redis } from '@stampede/core/redis';
 import { deleteTestTopology, freePort, testConfig, testLogger, waitFor } from '@stampede/lab/testing';
 import { type AppDeps, buildApp } from '../src/app.js';
 import { createPurchasePublisher, type PurchasePublisher } from '../src/broker/purchase-publisher.js';
+import { createApiServer } from '../src/http/node-server.js';
 
 export interface TestApp {
   app: ReturnType<typeof buildApp>;
@@ -45,14 +45,20 @@ export interface ServedTestApp extends TestApp {
 }
 
 /**
- * The test app served by @hono/node-server on a free port, as main.ts serves it (some
+ * The test app served on a free port by the server main.ts uses (some
  * paths differ from app.request(): the Node body stream, headers set on Node's
  * response); resolves once the broker and Redis are connected.
  */
 export async function serveTestApp(overrides: Partial<Config> = {}): Promise<ServedTestApp> {
   const t = buildTestApp(overrides);
   const port = await freePort();
-  const server: ServerType = serve({ fetch: t.app.fetch, port, hostname: '127.0.0.1' });
+  const server = createApiServer({
+    fetch: t.app.fetch,
+    log: testLogger(t.config),
+    instanceName: t.config.INSTANCE_NAME,
+    requestTimeoutMs: t.config.HTTP_REQUEST_TIMEOUT_MS,
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
   return {
     ...t,

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { redisKeys } from '@stampede/core/redis';
-import { createTestEvent, queueDepths, type TestEvent, testSql, waitFor } from '@stampede/lab/testing';
+import { mapPostgresError } from '@stampede/core/errors';
+import { createTestEvent, type TestEvent, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from './app-fixture.js';
+import { expectNothingChanged } from './nothing-changed.js';
 
 const sql = testSql();
+const ADMIN = `admin-${randomUUID()}`;
 let t: TestApp;
 let event: TestEvent;
 let other: TestEvent;
 
 beforeAll(async () => {
-  t = buildTestApp();
+  t = buildTestApp({ ADMIN_TOKEN: ADMIN });
   event = await createTestEvent(sql, [10]);
   other = await createTestEvent(sql, [10]);
   await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
@@ -27,7 +29,11 @@ interface Case {
   path?: () => string;
   headers?: Record<string, string | undefined>;
   body?: () => string;
+  /** Text of the request that must not come back in the answer. */
+  notEchoed?: string[];
 }
+
+const MARKUP_KEY = '<img src=x onerror=alert(1)>';
 
 const tier = () => event.tiers[0]!.id;
 const good = () => ({ tierId: tier(), quantity: 1, buyerId: 'buyer-1' });
@@ -182,6 +188,66 @@ const cases: Case[] = [
     body: () => JSON.stringify({ ...good(), tierId: randomUUID() }),
   },
   {
+    name: 'a br Content-Encoding',
+    status: 415,
+    code: 'unsupported_encoding',
+    headers: { 'content-encoding': 'br' },
+  },
+  {
+    name: 'a gzip Content-Encoding',
+    status: 415,
+    code: 'unsupported_encoding',
+    headers: { 'content-encoding': 'gzip' },
+  },
+  {
+    name: 'an unknown key named like markup',
+    status: 400,
+    code: 'validation_failed',
+    body: () => JSON.stringify({ ...good(), [MARKUP_KEY]: 1 }),
+    notEchoed: ['<img', 'onerror'],
+  },
+  {
+    name: 'a __proto__ key',
+    status: 400,
+    code: 'validation_failed',
+    body: () => `{"__proto__":{"admin":true},${JSON.stringify(good()).slice(1)}`,
+    notEchoed: ['__proto__', 'admin'],
+  },
+  {
+    name: 'a key given twice (the last one too big)',
+    status: 400,
+    code: 'validation_failed',
+    body: () => `{"quantity":1,${JSON.stringify({ ...good(), quantity: 100 }).slice(1)}`,
+  },
+  {
+    name: 'markup in buyerId',
+    status: 400,
+    code: 'validation_failed',
+    body: () => JSON.stringify({ ...good(), buyerId: '<script>alert(1)</script>' }),
+    notEchoed: ['<script', 'alert('],
+  },
+  {
+    name: 'SQL in tierId',
+    status: 400,
+    code: 'validation_failed',
+    body: () => JSON.stringify({ ...good(), tierId: "x'; drop table purchases; --" }),
+    notEchoed: ['drop table'],
+  },
+  {
+    name: 'markup as the event id',
+    status: 400,
+    code: 'invalid_id',
+    path: () => `/events/${encodeURIComponent(MARKUP_KEY)}/purchases`,
+    // `instance` is the path as sent, still percent-encoded: never the decoded markup
+    notEchoed: ['<img', 'src=x'],
+  },
+  {
+    name: 'JSON nested 2,000 deep',
+    status: 400,
+    code: 'validation_failed',
+    body: () => `${'['.repeat(2_000)}${']'.repeat(2_000)}`,
+  },
+  {
     name: 'tier of another event',
     status: 404,
     code: 'tier_not_found',
@@ -205,14 +271,9 @@ describe('bad input on POST /events/:id/purchases', () => {
     const problem = await res.json();
     expect(problem).toMatchObject({ status: c.status, code: c.code });
     expect(JSON.stringify(problem)).not.toMatch(/at .*\.(ts|js):\d+|select |insert /i);
+    for (const text of c.notEchoed ?? []) expect(JSON.stringify(problem)).not.toContain(text);
 
-    expect((await queueDepths(t.config.AMQP_PREFIX)).queue).toBe(0);
-    const [{ n }] = await sql<
-      { n: number }[]
-    >`select count(*)::int as n from purchases where event_id in (${event.id}, ${other.id})`;
-    expect(n).toBe(0);
-    const stock = await t.redis.get(redisKeys(t.config.REDIS_KEY_PREFIX).stock(tier()));
-    expect(stock === null || Number(stock) === 10).toBe(true);
+    await expectNothingChanged(t, sql, [event, other]);
   });
 
   it('when GET ids are not UUIDs, then 400 invalid_id problems', async () => {
@@ -223,9 +284,70 @@ describe('bad input on POST /events/:id/purchases', () => {
     }
   });
 
-  it('when an unknown route or method is asked for, then a 404 problem without internals', async () => {
-    const res = await t.app.request('/nope', { method: 'DELETE' });
+  it('when an unknown route is asked for, then a 404 problem that repeats neither the method nor the path', async () => {
+    const res = await t.app.request('/nope-<b>', { method: 'DELETE' });
     expect(res.status).toBe(404);
-    expect((await res.json()).code).toBe('not_found');
+    const problem = await res.json();
+    expect(problem.code).toBe('not_found');
+    expect(problem.detail).not.toMatch(/DELETE|nope|<b>/);
+    expect(JSON.stringify(problem)).not.toContain('<b>');
+  });
+
+  const wrongMethods: { method: string; path: () => string; allow: string }[] = [
+    { method: 'GET', path: () => `/events/${event.id}/purchases`, allow: 'POST' },
+    { method: 'PUT', path: () => `/events/${event.id}/purchases`, allow: 'POST' },
+    { method: 'DELETE', path: () => `/purchases/${randomUUID()}`, allow: 'GET, HEAD' },
+    { method: 'POST', path: () => `/purchases/${randomUUID()}`, allow: 'GET, HEAD' },
+    { method: 'POST', path: () => '/events', allow: 'GET, HEAD' },
+    { method: 'PATCH', path: () => `/events/${event.id}`, allow: 'GET, HEAD' },
+    { method: 'OPTIONS', path: () => `/events/${event.id}/availability`, allow: 'GET, HEAD' },
+    { method: 'DELETE', path: () => '/metrics', allow: 'GET, HEAD' },
+  ];
+  it.each(wrongMethods)(
+    'when $method is sent to a path that does not serve it, then 405 method_not_allowed with Allow: $allow',
+    async ({ method, path, allow }) => {
+      const res = await t.app.request(path(), { method, headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      expect(res.headers.get('allow')).toBe(allow);
+      expect((await res.json()).code).toBe('method_not_allowed');
+      await expectNothingChanged(t, sql, [event, other]);
+    },
+  );
+});
+
+describe('bad input on POST /admin/events', () => {
+  const create = (body: Record<string, unknown>) =>
+    t.app.request('/admin/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify(body),
+    });
+  const dated = (dates: Record<string, string>) => ({
+    name: `bad-dates-${randomUUID()}`,
+    startsAt: '2030-01-01T20:00:00Z',
+    tiers: [{ name: 'GA', priceCents: 100, capacity: 1 }],
+    ...dates,
+  });
+
+  it.each([
+    ['startsAt in year 0', { startsAt: '0000-01-01T00:00:00Z' }],
+    ['startsAt before 1970', { startsAt: '1969-12-31T23:59:59Z' }],
+    ['saleOpensAt in year 0', { saleOpensAt: '0000-06-01T00:00:00+01:00' }],
+    ['saleClosesAt in year 0', { saleClosesAt: '0000-01-01T00:00:00Z' }],
+    ['startsAt on 30 February', { startsAt: '2030-02-30T20:00:00Z' }],
+  ])('when %s, then 400 validation_failed and no event is created', async (_name, dates) => {
+    const body = dated(dates);
+    const res = await create(body);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect((await res.json()).code).toBe('validation_failed');
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from events where name = ${body.name}`;
+    expect(row?.n).toBe(0);
+  });
+
+  it('when Postgres refuses a value as out of range (22008, 22007, 22003), then it is a 400, not a 500', () => {
+    for (const code of ['22008', '22007', '22003'])
+      expect(mapPostgresError({ code })).toMatchObject({ code: 'validation_failed', status: 400 });
   });
 });

@@ -35,6 +35,8 @@ export const configSchema = z.object({
 
   PORT: int(3000, 0, 65535),
   HOST: z.string().default('0.0.0.0'),
+  /** An HTTP request (headers and body) must have arrived within this, in total, or it is answered 408. */
+  HTTP_REQUEST_TIMEOUT_MS: int(10_000, 100),
   /** How long shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
 
@@ -88,6 +90,11 @@ export const configSchema = z.object({
   /** A batch decision not answered by Postgres in this time is abandoned and retried (see worker/src/deadline.ts). Must exceed a batch's simulated payment time. */
   WORKER_DECIDE_TIMEOUT_MS: int(20_000, 100),
   WORKER_METRICS_PORT: int(9100, 0, 65535),
+  /**
+   * Address of the worker's health and metrics port: loopback by default, like the lab's
+   * replicas; 0.0.0.0 where another host or container scrapes it.
+   */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** How often the gate is reconciled with Postgres when the queue is idle. */
   RECONCILE_INTERVAL_MS: int(5_000, 100),
   PAYMENT_LATENCY_MS: int(0, 0, 60_000),

@@ -105,6 +105,9 @@ export function mapPostgresError(err: unknown): unknown {
   if (code === '23505') return new AppError('duplicate', undefined, { cause: err });
   if (code === '22P02') return new AppError('invalid_id', undefined, { cause: err });
   if (code === '23503') return new AppError('not_found', undefined, { cause: err });
+  // A value Postgres cannot store (a date out of its range, a number too large): the client's.
+  if (code === '22008' || code === '22007' || code === '22003')
+    return new AppError('validation_failed', 'A value is outside the range that can be stored.', { cause: err });
   if (isTransientDbError(err)) return new AppError('data_unavailable', undefined, { cause: err });
   return err;
 }

@@ -86,7 +86,7 @@ async function main(): Promise<void> {
 
   const health = await startHealthServer({
     port: config.WORKER_METRICS_PORT,
-    host: config.HOST,
+    host: config.WORKER_METRICS_HOST,
     instance: config.INSTANCE_NAME,
     isShuttingDown: () => shuttingDown,
     metrics: registry,

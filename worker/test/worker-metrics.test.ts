@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { createTestEvent, purchaseMessage, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useWorkerTestbeds } from './worker-fixture.js';
@@ -14,7 +16,39 @@ function series(text: string, name: string, labels = ''): number | undefined {
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
+/** This machine's first address that is not loopback, if it has one. */
+const outsideAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+
+/** Whether a TCP connect to host:port is accepted. */
+const accepts = (host: string, port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, host);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
 describe("the worker's /metrics", () => {
+  it.skipIf(!outsideAddress)(
+    'when the worker starts with the default settings, then its metrics port answers on loopback only; WORKER_METRICS_HOST opens it',
+    async () => {
+      const { start } = await testbed();
+      // HOST is the API's listen address (0.0.0.0 by default); it no longer decides the worker's.
+      const worker = await start({ HOST: '0.0.0.0' });
+      expect((await fetch(`http://127.0.0.1:${worker.port}/health/live`)).status).toBe(200);
+      expect(await accepts(outsideAddress!, worker.port)).toBe(false);
+      await worker.kill('SIGTERM');
+
+      const open = await start({ WORKER_METRICS_HOST: '0.0.0.0' });
+      expect(await accepts(outsideAddress!, open.port)).toBe(true);
+    },
+    60_000,
+  );
+
   it('when purchases are decided and one is poison, then outcomes, dead-letters, batches and the queue depth are counted', async () => {
     const { broker, start } = await testbed();
     const event = await createTestEvent(sql, [2]);

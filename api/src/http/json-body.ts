@@ -13,6 +13,17 @@ function requireJsonType(c: Context<AppEnv>): void {
     throw new AppError('unsupported_media_type', 'Send the body as application/json.');
 }
 
+/**
+ * No content coding is decoded here: a gzip or br body would be read as if it were plain
+ * JSON (or refused as malformed). RFC 9110 answers it 415 with the codings accepted.
+ */
+function requireIdentityEncoding(encoding: string | undefined): void {
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
+    throw new AppError('unsupported_encoding', 'Send the body without a Content-Encoding.', {
+      headers: { 'Accept-Encoding': 'identity' },
+    });
+}
+
 const malformed = () => new AppError('malformed_json', 'The body is not valid JSON.');
 
 /** The whole body of a Node request, or null as soon as it passes maxBytes. */
@@ -78,10 +89,12 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv>[] {
       incoming.readableDidRead ||
       Object.keys(c.req.bodyCache).length > 0
     ) {
+      requireIdentityEncoding(c.req.header('content-encoding'));
       return limit(c, async () => {
         await parse(c, next);
       });
     }
+    requireIdentityEncoding(incoming.headers['content-encoding']);
     const declared = incoming.headers['content-length'];
     if (
       declared !== undefined &&

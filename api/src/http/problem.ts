@@ -37,9 +37,20 @@ export function toProblem(err: AppError, instance?: string, requestId?: string):
   };
 }
 
+/**
+ * The request's path as it came, percent-encoded (Hono's `c.req.path` is decoded): the
+ * problem's `instance` then carries no character a client put there to be echoed.
+ */
+function encodedPath(url: string): string {
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  if (start < 0) return '/';
+  const query = url.indexOf('?', start);
+  return url.slice(start, query < 0 ? undefined : query);
+}
+
 /** Sends an AppError as application/problem+json. */
 export function sendProblem(c: Context<AppEnv>, err: AppError): Response {
-  const body = toProblem(err, c.req.path, c.get('requestId'));
+  const body = toProblem(err, encodedPath(c.req.url), c.get('requestId'));
   return new Response(JSON.stringify(body), {
     status: err.status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...err.headers },

@@ -19,6 +19,20 @@ export function IdParam<K extends string>(name: K) {
   return z.object({ [name]: id } as Record<K, typeof id>);
 }
 
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(10_000, 0, 1);
+
+/**
+ * An ISO 8601 date-time with its offset, from 1970 to 9999. The format alone lets year 0
+ * through, which Postgres refuses (22008) after the request was accepted.
+ */
+export function Timestamp() {
+  return z.iso.datetime({ offset: true }).refine((v) => {
+    const t = Date.parse(v);
+    return t >= EARLIEST && t < LATEST;
+  }, 'must be a date-time between 1970 and 9999');
+}
+
 export const ProblemSchema = z
   .object({
     type: z.string(),

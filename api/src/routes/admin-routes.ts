@@ -6,7 +6,7 @@ import type { Catalog } from '../domain/catalog.js';
 import { requireAdminToken } from '../http/admin-auth.js';
 import type { AppEnv } from '../http/app-env.js';
 import { jsonBody } from '../http/json-body.js';
-import { EventWithTiersSchema, IdParam, problems } from '../http/schemas.js';
+import { EventWithTiersSchema, IdParam, problems, Timestamp } from '../http/schemas.js';
 import { validationHook } from '../http/validation-hook.js';
 
 const text = (max: number) =>
@@ -21,9 +21,9 @@ const NewEventSchema = z
   .object({
     name: text(200),
     venue: text(200).default('TBA'),
-    startsAt: z.iso.datetime({ offset: true }),
-    saleOpensAt: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Defaults to now.' }),
-    saleClosesAt: z.iso.datetime({ offset: true }).nullable().optional(),
+    startsAt: Timestamp(),
+    saleOpensAt: Timestamp().optional().openapi({ description: 'Defaults to now.' }),
+    saleClosesAt: Timestamp().nullable().optional(),
     tiers: z
       .array(
         z

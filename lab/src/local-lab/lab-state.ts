@@ -36,14 +36,20 @@ export const labPaths = (dir: string) => ({
 
 let tmpCounter = 0;
 
+/**
+ * Readable by the owner only: the state keeps the lab's environment, ADMIN_TOKEN and
+ * connection URLs included.
+ */
+const PRIVATE = 0o600;
+
 /** Writes JSON through a temporary file and a rename, so a reader never sees half a file. */
 export async function writeJsonAtomic(path: string, value: unknown, flag: 'w' | 'wx' = 'w'): Promise<void> {
   if (flag === 'wx') {
-    await writeFile(path, JSON.stringify(value, null, 2), { flag: 'wx' });
+    await writeFile(path, JSON.stringify(value, null, 2), { flag: 'wx', mode: PRIVATE });
     return;
   }
   const tmp = `${path}.${process.pid}.${(tmpCounter += 1)}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 2));
+  await writeFile(tmp, JSON.stringify(value, null, 2), { mode: PRIVATE });
   await rename(tmp, path);
 }
 

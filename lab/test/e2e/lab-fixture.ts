@@ -22,8 +22,9 @@ export interface PrivateLab {
 
 /** Starts a private lab; `close` tears it down and removes its queues, keys and files. */
 export async function startPrivateLab(
-  options: { rateLimitPerSecond?: number; rateLimitBurst?: number } = {},
+  options: { rateLimitPerSecond?: number; rateLimitBurst?: number; env?: Record<string, string> } = {},
 ): Promise<PrivateLab> {
+  const { env: extraEnv, ...limits } = options;
   const config = testConfig();
   // Readable by nginx's workers, which run as nobody when the tests run as root.
   const dir = await mkdtemp(join(tmpdir(), 'stampede-lab-'));
@@ -41,8 +42,13 @@ export async function startPrivateLab(
       nginxPort,
       apiBasePort: await freePortRun(3),
       workerPort: await freePort(),
-      ...options,
-      env: { REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX, AMQP_PREFIX: config.AMQP_PREFIX, LOG_LEVEL: 'info' },
+      ...limits,
+      env: {
+        REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
+        AMQP_PREFIX: config.AMQP_PREFIX,
+        LOG_LEVEL: 'info',
+        ...extraEnv,
+      },
       healthTimeoutMs: 60_000,
     });
     return { dir, config, base: `http://127.0.0.1:${nginxPort}`, state, close };

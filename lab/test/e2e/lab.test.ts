@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recentLogs } from '../../src/local-lab/component-logs.js';
 import { killComponent, startComponent, startLab, stopComponent, stopLab } from '../../src/local-lab/lab.js';
@@ -8,6 +10,7 @@ import { readRunRecord } from '../../src/local-lab/lab-state.js';
 import { isAlive } from '../../src/local-lab/processes.js';
 import { labStatus } from '../../src/local-lab/status.js';
 import { createTestEvent, testSql, waitFor } from '../../testing/fixtures.js';
+import { rawHttp } from '../../testing/raw-http.js';
 import { buy, type PrivateLab, pool, startPrivateLab } from './lab-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -46,11 +49,18 @@ const statusExitCode = async (dir: string) => (await labCli(dir, ['status'])).co
 
 const queueOf = async (lab: PrivateLab) => (await labStatus(lab.dir)).queues[0]!;
 
+/** The replicas' total deadline for a request to arrive, short so the slow client below is cut soon. */
+const REQUEST_TIMEOUT_MS = 4_000;
+
 describe('the local lab, end to end through nginx', () => {
   let lab: PrivateLab;
   // Rate limit well above the bursts below: these tests are about the queue, not the edge.
   beforeAll(async () => {
-    lab = await startPrivateLab({ rateLimitPerSecond: 5_000, rateLimitBurst: 5_000 });
+    lab = await startPrivateLab({
+      rateLimitPerSecond: 5_000,
+      rateLimitBurst: 5_000,
+      env: { HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
+    });
   }, 180_000);
   afterAll(async () => {
     await lab?.close();
@@ -182,6 +192,47 @@ describe('the local lab, end to end through nginx', () => {
     expect((await labCli(lab.dir, ['restart', 'nginx', '--rate-limit', '5000', '--rate-burst', '5000'])).code).toBe(0);
     expect(await statuses()).toEqual(Array(12).fill(202));
   }, 120_000);
+
+  it('when a purchase body trickles in through nginx a byte at a time, then it is cut off at the total deadline and nothing is bought', async () => {
+    const event = await createTestEvent(sql, [10]);
+    const body = JSON.stringify({ tierId: event.tiers[0]!.id, quantity: 1, buyerId: 'slow-loris' });
+    const head = [
+      `POST /events/${event.id}/purchases HTTP/1.1`,
+      'Host: localhost',
+      'Content-Type: application/json',
+      `Idempotency-Key: ${randomUUID()}`,
+      `Content-Length: ${body.length}`,
+      '',
+      '',
+    ].join('\r\n');
+    // A byte every 500 ms: every read is well inside nginx's 10 s body timeout; the body would take ~40 s.
+    const res = await rawHttp(lab.state.options.nginxPort, [head, ...body.split('')], {
+      everyMs: 500,
+      timeoutMs: 30_000,
+    });
+    expect(res.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 4_000);
+    expect(res.status).toBe(408);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(res.body)).toMatchObject({ status: 408, code: 'request_timeout' });
+    expect(await decided(event.id)).toEqual({});
+    const redis = new Redis(lab.config.REDIS_URL);
+    try {
+      expect(await redis.keys(`${lab.config.REDIS_KEY_PREFIX}buyer:${event.id}:*`)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('when /metrics is asked through the front door, then it is refused, while each replica and the worker still serve it on their own port', async () => {
+    const front = await fetch(`${lab.base}/metrics`);
+    expect(front.status).toBe(403);
+    expect(front.headers.get('content-type')).toBe('application/problem+json');
+    for (const port of [...Object.values(lab.state.options.apiPorts), lab.state.options.workerPort]) {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('# HELP');
+    }
+  });
 
   it('when the logs are read, then lines of every component, nginx access log included, come merged', async () => {
     const sources = new Set((await recentLogs(lab.dir, undefined, 5_000)).map((l) => l.source));
