@@ -4,6 +4,14 @@ import { createSql, type Sql } from '@stampede/core/db';
 import { createLogger, type Logger } from '@stampede/core/logger';
 
 /**
+ * The Redis key prefix every test of this run shares (`test:<run>:`), set by the global
+ * setup, which deletes every key under it when the run ends.
+ */
+export function testRunKeyPrefix(): string {
+  return `test:${process.env.STAMPEDE_TEST_RUN ?? 'adhoc'}:`;
+}
+
+/**
  * A config for one test: the local services, the run's own database (DATABASE_URL, set by
  * the global setup), with key and queue names no other test uses.
  */
@@ -13,7 +21,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     { DATABASE_URL: process.env.DATABASE_URL },
     {
       LOG_LEVEL: (process.env.TEST_LOG_LEVEL as Config['LOG_LEVEL']) ?? 'silent',
-      REDIS_KEY_PREFIX: `test:${tag}:`,
+      REDIS_KEY_PREFIX: `${testRunKeyPrefix()}${tag}:`,
       AMQP_PREFIX: `test.${tag}`,
       INSTANCE_NAME: `test-${tag}`,
       ...overrides,
