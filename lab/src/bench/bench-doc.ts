@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { breakdownTable, profileLines, whereTheTimeGoes } from './bench-breakdown.js';
-import { renderChartSvg } from './bench-chart.js';
+import { renderChartPng, renderChartSvg } from './bench-chart.js';
 import type { BenchResults } from './bench-results.js';
 import { TABLE_HEAD, type TableRow, tableRows } from './bench-table.js';
 
@@ -168,18 +167,14 @@ export function renderBenchDoc(r: BenchResults, resultsFile: string, chartFile: 
 }
 
 /**
- * Writes docs/benchmarks.md and the chart: a PNG when rsvg-convert is installed
- * (`apt-get install librsvg2-bin`; a PNG shows everywhere a README is read), else the
- * SVG it is drawn as. Returns the files written.
+ * Writes docs/benchmarks.md and the chart as a PNG (a PNG shows everywhere a README is
+ * read), rendered from its SVG by resvg, which installs from npm with a prebuilt binary:
+ * no system tool needed. Returns the files written.
  */
 export async function writeBenchDocs(r: BenchResults, dir: string, resultsFile = 'bench-results/'): Promise<string[]> {
   const md = join(dir, 'benchmarks.md');
-  const svg = join(dir, 'benchmarks.svg');
   const png = join(dir, 'benchmarks.png');
-  await writeFile(svg, renderChartSvg(r));
-  const converted = spawnSync('rsvg-convert', ['--zoom', '1.5', '-o', png, svg], { stdio: 'ignore' }).status === 0;
-  if (converted) await rm(svg);
-  const chart = converted ? png : svg;
-  await writeFile(md, renderBenchDoc(r, resultsFile, basename(chart)));
-  return [md, chart];
+  await writeFile(png, renderChartPng(renderChartSvg(r)));
+  await writeFile(md, renderBenchDoc(r, resultsFile, basename(png)));
+  return [md, png];
 }

@@ -90,6 +90,10 @@ describe('npm run bench, a very short run', () => {
 
     const docs = await writeBenchDocs(results, dir);
     for (const f of docs) expect(existsSync(f)).toBe(true);
+    const png = await readFile(docs[1]!);
+    expect(docs[1]).toMatch(/benchmarks\.png$/);
+    expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+    expect(png.length).toBeGreaterThan(10_000);
     expect(await readFile(docs[0]!, 'utf8')).toContain('Stampede ÷ reference');
 
     // The reference's tables and keys went with it.
