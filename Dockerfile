@@ -4,16 +4,19 @@
 #   tools   the lab workspace's CLIs: migrate and seed (the compose one-shot), reconcile, logs
 # Build from the repository root: docker build --target api .
 
-# --- build: every dependency (TypeScript included), compile every workspace ----------------
-FROM node:20-alpine AS build
+# --- manifests: what npm ci reads, the first layers of the build and of the images -------
+# npm ci needs every workspace's package.json, as the lockfile lists them all.
+FROM node:20-alpine AS manifests
 WORKDIR /app
-# Manifests first, so the npm layer is cached until a dependency changes. npm ci needs
-# every workspace's package.json, as the lockfile lists them all.
 COPY package.json package-lock.json ./
 COPY core/package.json core/
 COPY api/package.json api/
 COPY worker/package.json worker/
 COPY lab/package.json lab/
+
+# --- build: every dependency (TypeScript included), compile every workspace ----------------
+# Manifests first, so the npm layer is cached until a dependency changes.
+FROM manifests AS build
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY core core
@@ -22,39 +25,47 @@ COPY worker worker
 COPY lab lab
 RUN npx tsc -b
 
-# --- runtime base: Node and the manifests; each target installs its own production deps ---
+# --- images: the tree of each target, made by one loop so the targets cannot drift apart --
+# A tree holds every manifest, core's code and migrations, and the one workspace of its
+# image with only its production dependencies: the API image carries no worker, no
+# tooling and no TypeScript.
+FROM manifests AS images
+ENV NODE_ENV=production
+# Dependencies before code, so this layer too is cached until a dependency changes.
+RUN set -e; for ws in api worker lab; do \
+      mkdir -p "/images/$ws"; \
+      tar -cf - package.json package-lock.json ./*/package.json | tar -xf - -C "/images/$ws"; \
+      (cd "/images/$ws" && npm ci --omit=dev -w "@stampede/$ws" -w @stampede/core --no-audit --no-fund); \
+    done; \
+    npm cache clean --force
+COPY core/migrations core/migrations
+COPY --from=build /app/core/dist core/dist
+COPY --from=build /app/api/dist api/dist
+COPY --from=build /app/worker/dist worker/dist
+COPY --from=build /app/lab/dist lab/dist
+RUN set -e; for ws in api worker lab; do \
+      tar -cf - core/dist core/migrations "$ws/dist" | tar -xf - -C "/images/$ws"; \
+    done
+
+# --- the targets: Node in production mode, not root, and the tree of the image ------------
 FROM node:20-alpine AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY core/package.json core/
-COPY api/package.json api/
-COPY worker/package.json worker/
-COPY lab/package.json lab/
-COPY core/migrations core/migrations
+USER node
 
 FROM runtime AS api
-RUN npm ci --omit=dev -w @stampede/api -w @stampede/core --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/core/dist core/dist
-COPY --from=build /app/api/dist api/dist
-USER node
+COPY --from=images /images/api ./
 EXPOSE 3000
 # node itself is PID 1's command (not npm), so SIGTERM reaches the app's graceful shutdown.
 CMD ["node", "api/dist/main.js"]
 
 FROM runtime AS worker
-RUN npm ci --omit=dev -w @stampede/worker -w @stampede/core --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/core/dist core/dist
-COPY --from=build /app/worker/dist worker/dist
-USER node
+COPY --from=images /images/worker ./
 # /metrics and /health/live (WORKER_METRICS_PORT)
 EXPOSE 9100
 CMD ["node", "worker/dist/main.js"]
 
 FROM runtime AS tools
-RUN npm ci --omit=dev -w @stampede/lab -w @stampede/core --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/core/dist core/dist
-COPY --from=build /app/lab/dist lab/dist
-USER node
+COPY --from=images /images/lab ./
 # The compose one-shot: the schema and the demo concert (idempotent).
 CMD ["node", "lab/dist/cli/migrate.js", "--seed"]
