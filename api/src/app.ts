@@ -102,7 +102,13 @@ export function buildApp(deps: AppDeps) {
     }),
   );
   app.route('/', eventRoutes({ sql, availability }));
-  const catalog = createCatalog(sql, 5_000, { redis, keys, ttlSeconds: config.GATE_RECORD_TTL_S });
+  const catalog = createCatalog(sql, {
+    ttlMs: config.CATALOG_TTL_MS,
+    maxEvents: config.CATALOG_MAX_EVENTS,
+    negativeTtlMs: config.CATALOG_NEGATIVE_TTL_MS,
+    maxUnknown: config.CATALOG_MAX_UNKNOWN,
+    shared: { redis, keys, ttlSeconds: config.GATE_RECORD_TTL_S },
+  });
   const gate = createGate(redis, keys);
   const purchases = createPurchaseService({
     config,

@@ -68,6 +68,15 @@ export const configSchema = z.object({
   /** Soft timeout: a slow Postgres read falls back to the stale cached value after this. */
   CACHE_SOFT_TIMEOUT_MS: int(300, 1),
 
+  /** A replica reads an event it knows again, in the background, once its copy is this old. */
+  CATALOG_TTL_MS: int(5_000, 1),
+  /** Events a replica keeps in its catalog (least recently used evicted first). */
+  CATALOG_MAX_EVENTS: int(10_000, 1),
+  /** How long a replica remembers that an event id does not exist (0: not at all). */
+  CATALOG_NEGATIVE_TTL_MS: int(2_000, 0, 60_000),
+  /** Unknown event ids a replica remembers; kept apart from the events, so a flood of them evicts none. */
+  CATALOG_MAX_UNKNOWN: int(10_000, 1),
+
   PURCHASE_MAX_QUANTITY: int(6, 1, 100),
   /** Tickets one buyer may hold per event, across purchases. */
   BUYER_LIMIT_PER_EVENT: int(6, 1, 1000),

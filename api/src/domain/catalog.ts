@@ -1,9 +1,10 @@
 import type { Sql } from '@stampede/core/db';
 import { type EventWithTiers, findEventWithTiers } from '@stampede/core/events';
 import { type Redis, type RedisKeys, redisIsReady } from '@stampede/core/redis';
+import { createBoundedMap } from './bounded-map.js';
 
 interface Entry {
-  event: EventWithTiers | undefined;
+  event: EventWithTiers;
   loadedAt: number;
 }
 
@@ -13,6 +14,20 @@ export interface SharedCatalog {
   keys: RedisKeys;
   /** How long a shared copy is kept (it is rewritten at each refresh). */
   ttlSeconds: number;
+}
+
+export interface CatalogOptions {
+  /** A known event is read again, in the background, once it is this old. */
+  ttlMs: number;
+  /** Events kept; the least recently used goes first. */
+  maxEvents: number;
+  /** How long "no such event" is remembered, so a repeated unknown id costs no query. */
+  negativeTtlMs: number;
+  /** Unknown ids remembered; kept apart from the events, so a flood of them evicts no real event. */
+  maxUnknown: number;
+  shared?: SharedCatalog;
+  /** Reads one event from Postgres (findEventWithTiers; a test counts its queries through it). */
+  find?: (sql: Sql, eventId: string) => Promise<EventWithTiers | undefined>;
 }
 
 const revive = (raw: string): EventWithTiers => {
@@ -33,31 +48,50 @@ const revive = (raw: string): EventWithTiers => {
  * decides against Postgres). Each load is also shared through Redis, so a replica that
  * never saw an event (just started, or no purchase reached it yet) can still admit
  * purchases for it while Postgres is down.
+ *
+ * Both maps are bounded (LRU), since their keys are ids a client sends: random
+ * well-formed ids cost at most `maxUnknown` small entries, and each id one query per
+ * `negativeTtlMs`. The backplane keeps entries in step with admin changes
+ * (`applySaleWindow`, `drop`); a load that was in flight when such a change arrived is
+ * not remembered, since it may have read the state from before it.
  */
-export function createCatalog(sql: Sql, ttlMs = 5_000, shared?: SharedCatalog) {
-  const entries = new Map<string, Entry>();
-  const loading = new Map<string, Promise<Entry>>();
+export function createCatalog(sql: Sql, options: CatalogOptions) {
+  const { ttlMs, negativeTtlMs, shared } = options;
+  const find = options.find ?? findEventWithTiers;
+  const entries = createBoundedMap<Entry>(options.maxEvents);
+  /** Unknown id → until when it is taken as unknown (epoch ms). */
+  const unknown = createBoundedMap<number>(options.maxUnknown);
+  const loading = new Map<string, Promise<EventWithTiers | undefined>>();
 
-  function remember(eventId: string, event: EventWithTiers | undefined): Entry {
-    const entry = { event, loadedAt: Date.now() };
-    entries.set(eventId, entry);
-    return entry;
+  function remember(eventId: string, event: EventWithTiers | undefined): void {
+    if (event) {
+      entries.set(eventId, { event, loadedAt: Date.now() });
+      unknown.delete(eventId);
+      if (shared && redisIsReady(shared.redis)) {
+        shared.redis
+          .set(shared.keys.catalog(eventId), JSON.stringify(event), 'EX', shared.ttlSeconds)
+          .catch(() => undefined);
+      }
+    } else {
+      entries.delete(eventId);
+      unknown.set(eventId, Date.now() + negativeTtlMs);
+    }
   }
 
-  function load(eventId: string): Promise<Entry> {
+  function load(eventId: string): Promise<EventWithTiers | undefined> {
     let pending = loading.get(eventId);
     if (!pending) {
-      pending = findEventWithTiers(sql, eventId)
-        .then((event) => {
-          if (event && shared && redisIsReady(shared.redis)) {
-            shared.redis
-              .set(shared.keys.catalog(eventId), JSON.stringify(event), 'EX', shared.ttlSeconds)
-              .catch(() => undefined);
-          }
-          return remember(eventId, event);
-        })
-        .finally(() => loading.delete(eventId));
-      loading.set(eventId, pending);
+      const started = find(sql, eventId).then((event) => {
+        // Superseded (a change arrived while it was read): answered, not remembered.
+        if (loading.get(eventId) === started) remember(eventId, event);
+        return event;
+      });
+      pending = started;
+      loading.set(eventId, started);
+      started.then(
+        () => loading.get(eventId) === started && loading.delete(eventId),
+        () => loading.get(eventId) === started && loading.delete(eventId),
+      );
     }
     return pending;
   }
@@ -66,6 +100,13 @@ export function createCatalog(sql: Sql, ttlMs = 5_000, shared?: SharedCatalog) {
     if (!shared || !redisIsReady(shared.redis)) return undefined;
     const raw = await shared.redis.get(shared.keys.catalog(eventId)).catch(() => null);
     return raw ? revive(raw) : undefined;
+  }
+
+  /** Forgets an event on this replica only. */
+  function drop(eventId: string): void {
+    entries.delete(eventId);
+    unknown.delete(eventId);
+    loading.delete(eventId);
   }
 
   return {
@@ -78,8 +119,13 @@ export function createCatalog(sql: Sql, ttlMs = 5_000, shared?: SharedCatalog) {
         if (Date.now() - known.loadedAt >= ttlMs) load(eventId).catch(() => undefined);
         return known.event;
       }
+      const unknownUntil = unknown.peek(eventId);
+      if (unknownUntil !== undefined) {
+        if (unknownUntil > Date.now()) return undefined;
+        unknown.delete(eventId);
+      }
       try {
-        return (await load(eventId)).event;
+        return await load(eventId);
       } catch (err) {
         const copy = await fromShared(eventId);
         if (!copy) throw err;
@@ -88,11 +134,30 @@ export function createCatalog(sql: Sql, ttlMs = 5_000, shared?: SharedCatalog) {
         return copy;
       }
     },
-    /** Forgets an event (after an admin change), so the next purchase reads it again. */
+    /** Forgets an event (after an admin change here), so the next purchase reads it again. */
     forget(eventId: string): void {
-      entries.delete(eventId);
+      drop(eventId);
       if (shared && redisIsReady(shared.redis)) shared.redis.del(shared.keys.catalog(eventId)).catch(() => undefined);
     },
+    drop,
+    /** A sale window as committed elsewhere: applied in place when the event is known here. */
+    applySaleWindow(eventId: string, saleOpensAt: Date, saleClosesAt: Date | null): void {
+      unknown.delete(eventId);
+      loading.delete(eventId);
+      const known = entries.peek(eventId);
+      if (known) entries.set(eventId, { ...known, event: { ...known.event, saleOpensAt, saleClosesAt } });
+    },
+    /**
+     * After messages may have been missed (the backplane was down): every known event is
+     * read again at its next use (still answered meanwhile), every unknown id forgotten.
+     */
+    expireAll(): void {
+      for (const entry of entries.values()) entry.loadedAt = 0;
+      unknown.clear();
+      loading.clear();
+    },
+    /** How many events and unknown ids are held (tests, metrics). */
+    sizes: () => ({ events: entries.size, unknown: unknown.size }),
   };
 }
 
