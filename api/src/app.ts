@@ -1,4 +1,3 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
@@ -24,6 +23,7 @@ import { handleError } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { chaosRoutes } from './routes/chaos-routes.js';
+import { docsRoutes } from './routes/docs-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { type HealthCheck, healthRoutes } from './routes/health-routes.js';
 import { purchaseRoutes } from './routes/purchase-routes.js';
@@ -142,7 +142,7 @@ export function buildApp(deps: AppDeps) {
       description: 'Ticket sale under load: availability reads, queued purchases, purchase status.',
     },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.route('/', docsRoutes());
   // Prometheus text format; scraped by nothing by default (the lab needs no Prometheus).
   app.openapi(
     metricsRoute,
