@@ -36,9 +36,9 @@ interface PurchaseBody {
 }
 
 /**
- * The body read from Node's own stream and parsed: the cheapest way under
- * @hono/node-server (Hono's `c.req.json()` builds a web Request and stream per request),
- * and the way Stampede reads it too (api/src/http/json-body.ts).
+ * The body read from Node's own stream and parsed: the least work there is under
+ * @hono/node-server. Stampede's json-body.ts reads it with `c.req.json()`, which
+ * @hono/node-server 2 serves from the same stream (no web Request per request).
  */
 function readJson(incoming: HttpBindings['incoming']): Promise<unknown> {
   return new Promise((resolve, reject) => {
