@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { BackplaneSubscriber } from '@stampede/core/backplane';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
@@ -21,12 +22,15 @@ import { httpMetrics } from './http/http-metrics.js';
 import { allowedMethods } from './http/method-not-allowed.js';
 import { handleError } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
+import { createDecisionFeed } from './live/decision-feed.js';
+import { createLiveStreams } from './live/live-streams.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { chaosRoutes } from './routes/chaos-routes.js';
 import { docsRoutes } from './routes/docs-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { type HealthCheck, healthRoutes } from './routes/health-routes.js';
 import { purchaseRoutes } from './routes/purchase-routes.js';
+import { purchaseStreamRoutes } from './routes/purchase-stream-routes.js';
 
 const metricsRoute = createRoute({
   method: 'get',
@@ -52,6 +56,8 @@ export interface AppDeps {
   isShuttingDown?: () => boolean;
   /** The Prometheus registry; one is made when not given. */
   registry?: Registry;
+  /** What the other processes say on Redis pub/sub; without it the event streams read the stored state instead. */
+  backplane?: BackplaneSubscriber;
 }
 
 /**
@@ -120,14 +126,10 @@ export function buildApp(deps: AppDeps) {
     metrics,
     soldOut: createSoldOutFlags(),
   });
-  app.route(
-    '/',
-    purchaseRoutes({
-      purchases,
-      status: createPurchaseStatus({ sql, gate }),
-      maxQuantity: config.PURCHASE_MAX_QUANTITY,
-    }),
-  );
+  const status = createPurchaseStatus({ sql, gate });
+  app.route('/', purchaseRoutes({ purchases, status, maxQuantity: config.PURCHASE_MAX_QUANTITY }));
+  const live = createLiveStreams({ isShuttingDown: deps.isShuttingDown ?? (() => false) });
+  app.route('/', purchaseStreamRoutes({ status, feed: createDecisionFeed(deps.backplane), live }));
 
   // Without a token the admin routes do not exist at all (404), rather than being open.
   if (config.ADMIN_TOKEN) app.route('/', adminRoutes({ sql, token: config.ADMIN_TOKEN, catalog }));

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { subscribeBackplane } from '@stampede/core/backplane';
 import { loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
 import { createShutdown, installCrashGuard, onTerminationSignals } from '@stampede/core/lifecycle';
@@ -16,9 +17,10 @@ async function main(): Promise<void> {
   const sql = createSql(config, { applicationName: config.INSTANCE_NAME });
   const redis = createRedis(config, log);
   const publisher = createPurchasePublisher(config, log);
+  const backplane = subscribeBackplane(config, log);
   let shuttingDown = false;
 
-  const app = buildApp({ config, log, sql, redis, publisher, isShuttingDown: () => shuttingDown });
+  const app = buildApp({ config, log, sql, redis, publisher, backplane, isShuttingDown: () => shuttingDown });
   const server = createApiServer({
     fetch: app.fetch,
     log,
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
         name: 'stop-accepting-and-drain',
         run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
       },
+      { name: 'close-backplane', run: () => backplane.close() },
       { name: 'close-broker', run: () => publisher.close() },
       { name: 'close-redis', run: () => redis.quit() },
       { name: 'close-postgres', run: () => sql.end({ timeout: 5 }) },

@@ -49,8 +49,11 @@ export interface ServedTestApp extends TestApp {
  * paths differ from app.request(): the Node body stream, headers set on Node's
  * response); resolves once the broker and Redis are connected.
  */
-export async function serveTestApp(overrides: Partial<Config> = {}): Promise<ServedTestApp> {
-  const t = buildTestApp(overrides);
+export async function serveTestApp(
+  overrides: Partial<Config> = {},
+  extra: Partial<AppDeps> = {},
+): Promise<ServedTestApp> {
+  const t = buildTestApp(overrides, extra);
   const port = await freePort();
   const server = createApiServer({
     fetch: t.app.fetch,

@@ -57,7 +57,7 @@ describe('the backplane', () => {
       const envelope = { v: 1, from: 'x', sentAt: Date.now() };
       await raw.publish(channel, 'not json');
       await raw.publish(channel, JSON.stringify({ ...envelope, kind: 'sold_out', tierId: 'not-a-uuid' }));
-      await raw.publish(channel, JSON.stringify({ ...envelope, kind: 'purchase_decided', purchaseId: TIER }));
+      await raw.publish(channel, JSON.stringify({ ...envelope, kind: 'from_a_newer_build', purchaseId: TIER }));
       await raw.publish(
         channel,
         JSON.stringify({ ...envelope, kind: 'event_changed', change: 'deleted', eventId: EVENT, saleOpensAt: null }),

@@ -1,4 +1,5 @@
 export * from './broker.js';
+export * from './event-stream.js';
 export * from './fixtures.js';
 export * from './processes.js';
 export * from './purchase-messages.js';

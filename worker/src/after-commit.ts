@@ -1,3 +1,4 @@
+import type { BackplanePublisher } from '@stampede/core/backplane';
 import { writeCachedAvailability } from '@stampede/core/cache';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
@@ -6,6 +7,7 @@ import type { Gate } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
 import type { DecidedPurchase, Decision } from '@stampede/core/purchases';
 import type { Redis, RedisKeys } from '@stampede/core/redis';
+import { announceDecisions } from './announce-decisions.js';
 
 export interface AfterCommitDeps {
   config: Pick<Config, 'GATE_RECORD_TTL_S' | 'CACHE_STALE_TTL_MS'>;
@@ -15,6 +17,8 @@ export interface AfterCommitDeps {
   /** The availability cache's client and keys. */
   redis: Redis;
   keys: RedisKeys;
+  /** Where the decisions are announced to the replicas' purchase status streams. */
+  backplane?: BackplanePublisher;
 }
 
 /**
@@ -67,6 +71,8 @@ export async function settleAfterCommit(deps: AfterCommitDeps, decisions: Decisi
       'gate not settled, left to reconciliation',
     );
   }
+  // After the settle, so a stream that reads the stored state on hearing this sees the decision.
+  await announceDecisions(deps.backplane, decided);
 
   for (const eventId of new Set(decided.map((d) => d.message.eventId))) {
     try {

@@ -1,3 +1,4 @@
+import type { BackplanePublisher } from '@stampede/core/backplane';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { isTransientDbError } from '@stampede/core/errors';
@@ -41,6 +42,8 @@ export interface BatchProcessorDeps {
   /** Aborted at shutdown: a batch waiting for Postgres gives its messages back instead. */
   stopping: AbortSignal;
   metrics?: WorkerMetrics;
+  /** Where committed decisions are announced (after-commit.ts). */
+  backplane?: BackplanePublisher;
 }
 
 class Stopped extends Error {}

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { NestFactory } from '@nestjs/core';
+import { createBackplanePublisher } from '@stampede/core/backplane';
 import { brokerNames } from '@stampede/core/broker';
 import { loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
@@ -16,6 +17,7 @@ import { MicroBatcher } from './micro-batcher.js';
 import { PinoNestLogger } from './nest-logger.js';
 import { PurchaseConsumer } from './purchase-consumer.js';
 import { WorkerModule } from './worker-module.js';
+import { startWorkerStatus } from './worker-status.js';
 
 /** Boots the worker: clients, batcher, Nest context (broker + consumer), reconciler, health port; and the ordered shutdown. */
 async function main(): Promise<void> {
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
 
   const registry = createRegistry(config.INSTANCE_NAME, 'worker');
   const metrics = createWorkerMetrics(registry);
+  const backplane = createBackplanePublisher(redis, config, log);
   const processor = createBatchProcessor({
     config,
     log,
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
     payment: simulatedPayment(config),
     stopping: stopping.signal,
     metrics,
+    backplane,
   });
   const batcher = new MicroBatcher({
     maxSize: config.WORKER_BATCH_SIZE,
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
   );
   const amqp = app.get(AmqpConnection);
   const consumer = app.get(PurchaseConsumer);
+  const status = startWorkerStatus({ backplane, unacked: () => consumer.inFlight, intervalMs: 1_000 });
 
   async function queueDepth(): Promise<number> {
     // A throwaway channel: a failed passive declare closes its channel, and it must not be the consuming one.
@@ -109,6 +114,7 @@ async function main(): Promise<void> {
         name: 'stop-consuming',
         run: () => {
           shuttingDown = true;
+          status.stop();
           return consumer.stop();
         },
       },

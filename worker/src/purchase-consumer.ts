@@ -69,7 +69,23 @@ export class PurchaseConsumer implements OnApplicationBootstrap {
     await this.amqp.cancelConsumer(this.consumerTag);
   }
 
+  /** Deliveries received and not yet acked, nacked or dead-lettered. */
+  get inFlight(): number {
+    return this.handling;
+  }
+
+  private handling = 0;
+
   private async handle(raw: ConsumeMessage): Promise<Nack | undefined> {
+    this.handling += 1;
+    try {
+      return await this.decide(raw);
+    } finally {
+      this.handling -= 1;
+    }
+  }
+
+  private async decide(raw: ConsumeMessage): Promise<Nack | undefined> {
     let message: ReturnType<typeof parseDelivery>;
     try {
       message = parseDelivery(raw.content);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { purchasesDecidedFields, replicaSampleFields, workerStatusFields } from './live-messages.js';
 
 /**
  * Everything a replica may hear on the backplane, one schema per kind. Each kind is
@@ -70,6 +71,9 @@ export const BACKPLANE_SCHEMAS = {
   availability_changed: availabilityChangedSchema,
   sold_out: soldOutSchema,
   event_changed: eventChangedSchema,
+  purchases_decided: purchasesDecidedFields.extend(envelope),
+  replica_sample: replicaSampleFields.extend(envelope),
+  worker_status: workerStatusFields.extend(envelope),
 } as const;
 
 export type BackplaneKind = keyof typeof BACKPLANE_SCHEMAS;

@@ -1,0 +1,17 @@
+import type { BackplanePublisher } from '@stampede/core/backplane';
+
+/**
+ * Says on the backplane, each interval, how many deliveries the worker holds
+ * unacknowledged: the broker's passive queue check counts only the ready ones, and the
+ * dashboard shows both. One small message a second; its absence is how a replica sees
+ * the worker gone.
+ */
+export function startWorkerStatus(deps: { backplane: BackplanePublisher; unacked: () => number; intervalMs: number }): {
+  stop(): void;
+} {
+  const timer = setInterval(() => {
+    void deps.backplane.publish({ kind: 'worker_status', unacked: deps.unacked() });
+  }, deps.intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
