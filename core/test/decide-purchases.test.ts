@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setSaleOpen } from '@stampede/core/events';
 import { type DecidedPurchase, type Decision, decidePurchases, simulatedPayment } from '@stampede/core/purchases';
 import { createTestEvent, purchaseFigures, purchaseMessage, testSql } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -146,6 +147,45 @@ describe('decidePurchases', () => {
     expect(row!.count).toBe(0);
     expect((await purchaseFigures(sql, event)).sold).toBe(1);
     expect((await purchaseFigures(sql, other)).sold).toBe(0);
+  });
+
+  it('when purchases were accepted before the sale opened or after its close, then they are rejected sale_not_open and take no stock', async () => {
+    const opens = new Date(Date.now() - 60_000);
+    const closes = new Date(Date.now() - 10_000);
+    const event = await createTestEvent(sql, [10], { saleOpensAt: opens, saleClosesAt: closes });
+    const at = (ms: number) => ({ acceptedAt: new Date(ms).toISOString() });
+    const early = purchaseMessage(event, at(opens.getTime() - 1));
+    const first = purchaseMessage(event, at(opens.getTime()));
+    const last = purchaseMessage(event, at(closes.getTime() - 1));
+    const late = purchaseMessage(event, at(closes.getTime()));
+    const out = (await decidePurchases(sql, [early, first, last, late], { buyerLimit: 6 })).map(decided);
+    expect(out.map((d) => d.reason)).toEqual(['sale_not_open', null, null, 'sale_not_open']);
+    const figures = await purchaseFigures(sql, event);
+    expect(figures.sold).toBe(2);
+    expect(figures.count('rejected', 'sale_not_open')).toBe(2);
+  });
+
+  it('when the sale is closed while a batch that read it open is deciding, then the close waits and is stamped after that commit', async () => {
+    const event = await createTestEvent(sql, [10]);
+    let closed: Promise<unknown> | undefined;
+    const [d] = await decidePurchases(sql, [purchaseMessage(event)], {
+      buyerLimit: 6,
+      // Runs inside the batch's transaction, after the window was read under the event's lock.
+      payment: async () => {
+        closed = setSaleOpen(sql, event.id, false);
+        await new Promise((r) => setTimeout(r, 300));
+        return true;
+      },
+    });
+    await closed;
+    expect(decided(d!)).toMatchObject({ status: 'confirmed' });
+    const [row] = await sql<{ closes: Date; decided: Date }[]>`
+      select e.sale_closes_at as closes, p.decided_at as decided
+      from events e join purchases p on p.event_id = e.id where e.id = ${event.id}`;
+    // decided_at is the batch's transaction time; the close came 300 ms later at least.
+    expect(row!.closes.getTime() - row!.decided.getTime()).toBeGreaterThanOrEqual(250);
+    const after = (await decidePurchases(sql, [purchaseMessage(event)], { buyerLimit: 6 })).map(decided);
+    expect(after[0]).toMatchObject({ status: 'rejected', reason: 'sale_not_open' });
   });
 
   it('when anything tries to sell past capacity, then Postgres refuses it (the CHECK is the last line)', async () => {

@@ -1,5 +1,5 @@
 import { AppError } from '@stampede/core/errors';
-import type { TierRow } from '@stampede/core/events';
+import { saleStateAt, type TierRow } from '@stampede/core/events';
 import type { Catalog } from './catalog.js';
 
 /**
@@ -19,13 +19,13 @@ export async function assertPurchasable(catalog: Catalog, r: { eventId: string; 
   if (!event) throw new AppError('event_not_found', `Event ${r.eventId} does not exist.`);
   const tier = event.tiers.find((t) => t.id === r.tierId);
   if (!tier) throw new AppError('tier_not_found', `Tier ${r.tierId} is not a tier of event ${r.eventId}.`);
-  const now = Date.now();
-  if (event.saleOpensAt.getTime() > now) {
+  const state = saleStateAt(event, Date.now());
+  if (state === 'not_yet_open') {
     throw new AppError('sale_not_open', `The sale opens at ${event.saleOpensAt.toISOString()}.`, {
       extensions: { saleOpensAt: event.saleOpensAt.toISOString() },
     });
   }
-  if (event.saleClosesAt && event.saleClosesAt.getTime() <= now) {
+  if (state === 'closed' && event.saleClosesAt) {
     throw new AppError('sale_not_open', `The sale closed at ${event.saleClosesAt.toISOString()}.`, {
       extensions: { saleClosesAt: event.saleClosesAt.toISOString() },
     });

@@ -25,12 +25,25 @@ export async function createEvent(sql: Sql, e: NewEvent): Promise<EventWithTiers
   return (await findEventWithTiers(sql, id)) as EventWithTiers;
 }
 
-/** Opens the sale now (and clears any close time), or closes it now. False when there is no such event. */
+/**
+ * Opens the sale now (and clears any close time), or closes it now. False when there is
+ * no such event. The event row is locked first, which waits for the worker's batches
+ * that hold it (they read the window open), and only then is the time read: every
+ * purchase those batches confirmed was decided before the close it stamps. (An UPDATE
+ * alone would compute its new value before waiting for the row.) Opening keeps the start
+ * of a sale that had already opened, so purchases accepted since then and still queued
+ * stay inside the window.
+ */
 export async function setSaleOpen(sql: Sql, eventId: string, open: boolean): Promise<boolean> {
-  const rows = open
-    ? await sql`update events set sale_opens_at = now(), sale_closes_at = null where id = ${eventId} returning id`
-    : await sql`update events set sale_closes_at = greatest(now(), sale_opens_at + interval '1 millisecond') where id = ${eventId} returning id`;
-  return rows.length > 0;
+  return sql.begin(async (tx) => {
+    const [locked] = await tx`select id from events where id = ${eventId} for no key update`;
+    if (!locked) return false;
+    if (open)
+      await tx`update events set sale_opens_at = least(sale_opens_at, clock_timestamp()), sale_closes_at = null where id = ${eventId}`;
+    else
+      await tx`update events set sale_closes_at = greatest(clock_timestamp(), sale_opens_at + interval '1 millisecond') where id = ${eventId}`;
+    return true;
+  }) as Promise<boolean>;
 }
 
 export interface TierStats {

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql.js';
+import type { SaleWindow } from './sale-window.js';
 
 export interface TierRow {
   id: string;
@@ -9,13 +10,11 @@ export interface TierRow {
   sold: number;
 }
 
-export interface EventRow {
+export interface EventRow extends SaleWindow {
   id: string;
   name: string;
   venue: string;
   startsAt: Date;
-  saleOpensAt: Date;
-  saleClosesAt: Date | null;
 }
 
 export interface EventWithTiers extends EventRow {

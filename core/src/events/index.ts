@@ -10,3 +10,4 @@ export {
   type TierAvailability,
   type TierRow,
 } from './event-repository.js';
+export { type SaleWindow, saleStateAt } from './sale-window.js';

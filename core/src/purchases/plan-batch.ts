@@ -1,3 +1,4 @@
+import { saleStateAt } from '../events/sale-window.js';
 import type { PurchaseMessage } from './purchase-message.js';
 import { buyerKey, type LockedTier, type StoredPurchase } from './purchase-store.js';
 import type { DecidedStatus, RejectionReason } from './purchase-vocabulary.js';
@@ -26,7 +27,7 @@ export type Payment = (m: PurchaseMessage) => Promise<boolean>;
 
 /**
  * Decides every message of a batch in memory, in message order: duplicates first, then
- * the tier, the buyer's limit, the stock. With a payment step, would-be confirmations
+ * the tier, the sale window at the purchase's acceptance, the buyer's limit, the stock. With a payment step, would-be confirmations
  * are charged (in parallel) and the batch is decided again knowing who failed to pay, so
  * a failed payment's tickets go to the next buyer in line instead of being lost to the
  * batch. Each message is charged at most once; the loop ends when nobody new needs to pay.
@@ -62,6 +63,8 @@ function planOnce(messages: PurchaseMessage[], state: BatchState, paid: Map<stri
     const tier = state.tiers.get(m.tierId);
     if (!tier || tier.eventId !== m.eventId)
       return { kind: 'poison', detail: `tier ${m.tierId} is not a tier of event ${m.eventId}` };
+    if (saleStateAt(tier, Date.parse(m.acceptedAt)) !== 'open')
+      return { kind: 'new', status: 'rejected', reason: 'sale_not_open' };
     const key = buyerKey(m.eventId, m.buyerId);
     const already = bought.get(key) ?? 0;
     if (already + m.quantity > state.buyerLimit) return { kind: 'new', status: 'rejected', reason: 'limit_exceeded' };

@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from '../db/sql.js';
+import type { SaleWindow } from '../events/sale-window.js';
 import type { DecidedStatus, PurchaseFields, RejectionReason } from './purchase-vocabulary.js';
 
 /**
@@ -15,8 +16,8 @@ export interface PurchaseRow extends PurchaseFields {
   decidedAt: Date;
 }
 
-/** A tier as the decision sees it, locked for the length of the transaction. */
-export interface LockedTier {
+/** A tier as the decision sees it, with its event's sale window, locked for the length of the transaction. */
+export interface LockedTier extends SaleWindow {
   id: string;
   eventId: string;
   capacity: number;
@@ -46,12 +47,16 @@ const BUYER_LOCK_NAMESPACE = 0x5354_4252;
 
 /**
  * Locks the tiers `FOR UPDATE` in id order: every transaction takes them in the same
- * order, so concurrent batches queue instead of deadlocking.
+ * order, so concurrent batches queue instead of deadlocking. Their events are locked
+ * `FOR SHARE` with them, so a sale's close (an update of the event row) waits for the
+ * batches that read the window open, and stamps its time after their commit.
  */
 export async function lockTiers(tx: TransactionSql, tierIds: string[]): Promise<Map<string, LockedTier>> {
   const rows = await tx<LockedTier[]>`
-    select id, event_id as "eventId", capacity, sold from tiers
-    where id = any(${tierIds}::uuid[]) order by id for update`;
+    select t.id, t.event_id as "eventId", t.capacity, t.sold,
+           e.sale_opens_at as "saleOpensAt", e.sale_closes_at as "saleClosesAt"
+    from tiers t join events e on e.id = t.event_id
+    where t.id = any(${tierIds}::uuid[]) order by t.id for update of t for share of e`;
   return new Map(rows.map((r) => [r.id, r]));
 }
 

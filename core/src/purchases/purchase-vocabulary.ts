@@ -13,8 +13,11 @@ export type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
 /** The statuses of a decided purchase: what Postgres stores. */
 export type DecidedStatus = Exclude<PurchaseStatus, 'queued'>;
 
-/** Why a purchase was rejected. */
-export const REJECTION_REASONS = ['sold_out', 'limit_exceeded', 'payment_failed'] as const;
+/**
+ * Why a purchase was rejected. `sale_not_open`: it was accepted before the sale opened or
+ * after its close was committed in Postgres (a replica had not heard of the close yet).
+ */
+export const REJECTION_REASONS = ['sold_out', 'limit_exceeded', 'payment_failed', 'sale_not_open'] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** What a buyer asks for: the fields every record of a purchase carries (message, gate record, row). */
