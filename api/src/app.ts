@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { BackplaneSubscriber } from '@stampede/core/backplane';
+import { type BackplaneSubscriber, createBackplanePublisher } from '@stampede/core/backplane';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
@@ -13,6 +13,7 @@ import type { PurchasePublisher } from './broker/purchase-publisher.js';
 import { chaosPublisher, chaosRedis, chaosSql } from './chaos/chaos-clients.js';
 import { createChaosState } from './chaos/chaos-state.js';
 import { type AvailabilityService, createAvailabilityService } from './domain/availability-service.js';
+import { followBackplane } from './domain/backplane-sync.js';
 import { createCatalog } from './domain/catalog.js';
 import { createPurchaseService } from './domain/purchase-service.js';
 import { createPurchaseStatus } from './domain/purchase-status.js';
@@ -56,7 +57,11 @@ export interface AppDeps {
   isShuttingDown?: () => boolean;
   /** The Prometheus registry; one is made when not given. */
   registry?: Registry;
-  /** What the other processes say on Redis pub/sub; without it the event streams read the stored state instead. */
+  /**
+   * What the other processes say on Redis pub/sub (main.ts subscribes and closes it at
+   * shutdown). Without it the replica's memory follows only its TTLs and the event streams
+   * read the stored state instead.
+   */
   backplane?: BackplaneSubscriber;
 }
 
@@ -73,6 +78,7 @@ export function buildApp(deps: AppDeps) {
   const redis = chaotic ? chaosRedis(deps.redis, chaos) : deps.redis;
   const publisher = chaotic ? chaosPublisher(deps.publisher, chaos) : deps.publisher;
   const keys = redisKeys(config.REDIS_KEY_PREFIX);
+  const { backplane } = deps;
   const registry = deps.registry ?? createRegistry(config.INSTANCE_NAME, 'api');
   const metrics = createApiMetrics(registry);
   const availability =
@@ -103,6 +109,13 @@ export function buildApp(deps: AppDeps) {
         broker: async () => {
           if (!publisher.isConnected()) throw new Error('not connected');
         },
+        ...(backplane
+          ? {
+              backplane: async () => {
+                if (backplane.state() !== 'up') throw new Error('not subscribed: caches follow their TTLs');
+              },
+            }
+          : {}),
         ...deps.extraHealthChecks,
       },
     }),
@@ -116,23 +129,25 @@ export function buildApp(deps: AppDeps) {
     shared: { redis, keys, ttlSeconds: config.GATE_RECORD_TTL_S },
   });
   const gate = createGate(redis, keys);
-  const purchases = createPurchaseService({
-    config,
-    log,
-    sql,
-    gate,
-    publisher,
-    catalog,
-    metrics,
-    soldOut: createSoldOutFlags(),
-  });
+  const soldOut = createSoldOutFlags();
+  if (backplane) followBackplane(backplane, { catalog, availability, soldOut });
+  const purchases = createPurchaseService({ config, log, sql, gate, publisher, catalog, metrics, soldOut });
   const status = createPurchaseStatus({ sql, gate });
   app.route('/', purchaseRoutes({ purchases, status, maxQuantity: config.PURCHASE_MAX_QUANTITY }));
   const live = createLiveStreams({ isShuttingDown: deps.isShuttingDown ?? (() => false) });
-  app.route('/', purchaseStreamRoutes({ status, feed: createDecisionFeed(deps.backplane), live }));
+  app.route('/', purchaseStreamRoutes({ status, feed: createDecisionFeed(backplane), live }));
 
   // Without a token the admin routes do not exist at all (404), rather than being open.
-  if (config.ADMIN_TOKEN) app.route('/', adminRoutes({ sql, token: config.ADMIN_TOKEN, catalog }));
+  if (config.ADMIN_TOKEN)
+    app.route(
+      '/',
+      adminRoutes({
+        sql,
+        token: config.ADMIN_TOKEN,
+        catalog,
+        backplane: createBackplanePublisher(deps.redis, config, log),
+      }),
+    );
   if (chaotic)
     app.route('/', chaosRoutes({ chaos, token: config.ADMIN_TOKEN as string, instance: config.INSTANCE_NAME }));
 

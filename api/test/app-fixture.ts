@@ -1,3 +1,4 @@
+import { type BackplaneSubscriber, subscribeBackplane } from '@stampede/core/backplane';
 import type { Config } from '@stampede/core/config';
 import { createSql, type Sql } from '@stampede/core/db';
 import { createRedis, type Redis } from '@stampede/core/redis';
@@ -12,24 +13,35 @@ export interface TestApp {
   sql: Sql;
   redis: Redis;
   publisher: PurchasePublisher;
+  backplane?: BackplaneSubscriber;
   close(): Promise<void>;
 }
 
-/** Builds the real app against real services for one test; `close` releases its clients. */
-export function buildTestApp(overrides: Partial<Config> = {}, extra: Partial<AppDeps> = {}): TestApp {
+/**
+ * Builds the real app against real services for one test; `close` releases its clients.
+ * With `backplane: true` it subscribes to the backplane of its prefix, as main.ts does.
+ */
+export function buildTestApp(
+  overrides: Partial<Config> = {},
+  extra: Partial<AppDeps> = {},
+  options: { backplane?: boolean } = {},
+): TestApp {
   const config = testConfig(overrides);
   const log = testLogger(config);
   const sql = createSql(config, { max: 5 });
   const redis = createRedis(config, log);
   const publisher = createPurchasePublisher(config, log);
-  const app = buildApp({ config, log, sql, redis, publisher, ...extra });
+  const backplane = options.backplane ? subscribeBackplane(config, log) : undefined;
+  const app = buildApp({ config, log, sql, redis, publisher, backplane, ...extra });
   return {
     app,
     config,
     sql,
     redis,
     publisher,
+    backplane,
     async close() {
+      await backplane?.close();
       await publisher.close();
       await deleteTestTopology(config.AMQP_PREFIX);
       redis.disconnect();
@@ -72,4 +84,34 @@ export async function serveTestApp(
       await t.close();
     },
   };
+}
+
+/**
+ * `count` replicas of one lab in this process: one key prefix, one broker prefix and one
+ * backplane channel, each replica with its own clients, name and subscription, as
+ * separate processes would have. Resolves once every one is subscribed.
+ */
+export async function buildTestReplicas(
+  count: number,
+  overrides: Partial<Config> = {},
+  extra: (index: number) => Partial<AppDeps> = () => ({}),
+): Promise<TestApp[]> {
+  const shared = testConfig(overrides);
+  const replicas = Array.from({ length: count }, (_, i) =>
+    buildTestApp(
+      {
+        ...overrides,
+        REDIS_KEY_PREFIX: shared.REDIS_KEY_PREFIX,
+        AMQP_PREFIX: shared.AMQP_PREFIX,
+        INSTANCE_NAME: `${shared.INSTANCE_NAME}-api-${i + 1}`,
+      },
+      extra(i),
+      { backplane: true },
+    ),
+  );
+  await Promise.all(replicas.map((r) => r.backplane?.ready()));
+  await waitFor(() => replicas.every((r) => r.publisher.isConnected() && r.redis.status === 'ready'), {
+    what: 'replicas connected',
+  });
+  return replicas;
 }

@@ -42,7 +42,7 @@ export interface BatchProcessorDeps {
   /** Aborted at shutdown: a batch waiting for Postgres gives its messages back instead. */
   stopping: AbortSignal;
   metrics?: WorkerMetrics;
-  /** Where committed decisions are announced (after-commit.ts). */
+  /** Where replicas hear of each committed batch (decisions, availability changed, tiers sold out). */
   backplane?: BackplanePublisher;
 }
 

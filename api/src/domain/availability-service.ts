@@ -1,4 +1,9 @@
-import { type CachedAvailability, readCachedAvailability, writeCachedAvailability } from '@stampede/core/cache';
+import {
+  type CachedAvailability,
+  cachedNow,
+  readCachedAvailability,
+  writeCachedAvailability,
+} from '@stampede/core/cache';
 import { AppError } from '@stampede/core/errors';
 import type { Availability } from '@stampede/core/events';
 import type { Logger } from '@stampede/core/logger';
@@ -63,9 +68,10 @@ export function createAvailabilityService(deps: AvailabilityServiceDeps) {
     return flight.run(eventId, async () => {
       const value = await deps.load(eventId);
       if (value) {
-        remember({ value, cachedAt: Date.now() });
+        const entry = cachedNow(value);
+        remember(entry);
         if (redisIsReady(deps.redis)) {
-          writeCachedAvailability(deps.redis, deps.keys, value, deps.staleTtlMs).catch((err: Error) =>
+          writeCachedAvailability(deps.redis, deps.keys, entry, deps.staleTtlMs).catch((err: Error) =>
             deps.log.debug({ event: 'cache.write_failed', err: err.message }, 'cache write failed'),
           );
         }
@@ -81,6 +87,15 @@ export function createAvailabilityService(deps: AvailabilityServiceDeps) {
       deps.metrics?.cacheReads.inc({ result: result.source });
       return result;
     },
+    /** A document announced on the backplane: kept unless a newer one is already held. */
+    apply(entry: CachedAvailability): void {
+      const held = lastKnown.get(entry.value.eventId);
+      if (!held || held.cachedAt <= entry.cachedAt) remember(entry);
+    },
+    /** An event whose figures changed without a document: nothing to update in memory yet. */
+    drop(_eventId: string): void {},
+    /** Messages may have been missed: nothing to drop in memory yet (the last-known values stay as fail-safe). */
+    dropAll(): void {},
   };
 
   async function read(eventId: string): Promise<AvailabilityResult> {

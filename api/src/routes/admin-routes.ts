@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { BackplanePublisher } from '@stampede/core/backplane';
 import type { Sql } from '@stampede/core/db';
 import { AppError, mapPostgresError } from '@stampede/core/errors';
 import { createEvent, saleStats, setSaleOpen } from '@stampede/core/events';
@@ -65,7 +66,7 @@ const secured = { security: [{ AdminBearer: [] }] };
 const authProblems = problems(401, 403);
 
 /** Admin routes: create an event, open and close its sale, read its statistics. Bearer-token protected. */
-export function adminRoutes(deps: { sql: Sql; token: string; catalog: Catalog }) {
+export function adminRoutes(deps: { sql: Sql; token: string; catalog: Catalog; backplane: BackplanePublisher }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.openAPIRegistry.registerComponent('securitySchemes', 'AdminBearer', {
     type: 'http',
@@ -95,7 +96,8 @@ export function adminRoutes(deps: { sql: Sql; token: string; catalog: Catalog })
       tags: ['admin'],
       summary: `${action === 'open' ? 'Open' : 'Close'} the sale now`,
       ...secured,
-      description: 'Replicas cache event data for up to 5 s, so every replica follows within 5 s.',
+      description:
+        'Every replica hears of the change on the backplane at once; while the backplane is down, within its catalog TTL (5 s).',
       request: { params: IdParam('eventId') },
       responses: { 204: { description: 'Done' }, ...authProblems, ...problems(400, 404) },
     });
@@ -124,6 +126,14 @@ export function adminRoutes(deps: { sql: Sql; token: string; catalog: Catalog })
         saleClosesAt: b.saleClosesAt ? new Date(b.saleClosesAt) : null,
         tiers: b.tiers,
       });
+      // Announced like every admin change: a replica drops whatever it holds under this id.
+      await deps.backplane.publish({
+        kind: 'event_changed',
+        change: 'created',
+        eventId: event.id,
+        saleOpensAt: event.saleOpensAt.toISOString(),
+        saleClosesAt: event.saleClosesAt?.toISOString() ?? null,
+      });
       c.get('log').info(
         { event: 'admin.event_created', eventId: event.id, tiers: event.tiers.length },
         'event created',
@@ -147,9 +157,17 @@ export function adminRoutes(deps: { sql: Sql; token: string; catalog: Catalog })
   for (const action of ['open', 'close'] as const) {
     app.openapi(sale(action), async (c) => {
       const { eventId } = c.req.valid('param');
-      if (!(await setSaleOpen(deps.sql, eventId, action === 'open')))
-        throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
+      const window = await setSaleOpen(deps.sql, eventId, action === 'open');
+      if (!window) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
       deps.catalog.forget(eventId);
+      // Committed, so every replica may apply it now; the answer waits for the publish (one round trip).
+      await deps.backplane.publish({
+        kind: 'event_changed',
+        change: action === 'open' ? 'sale_opened' : 'sale_closed',
+        eventId,
+        saleOpensAt: window.saleOpensAt.toISOString(),
+        saleClosesAt: window.saleClosesAt?.toISOString() ?? null,
+      });
       c.get('log').info({ event: `admin.sale_${action}ed`, eventId }, `sale ${action}ed`);
       return c.body(null, 204);
     });

@@ -20,6 +20,11 @@ export async function readCachedAvailability(
   return raw ? (JSON.parse(raw) as CachedAvailability) : undefined;
 }
 
+/** A document as it is cached now: what a replica holds in memory and the backplane carries. */
+export function cachedNow(value: Availability): CachedAvailability {
+  return { value, cachedAt: Date.now() };
+}
+
 /**
  * Stores availability under the event's key. The key lives for the stale TTL: its
  * freshness is judged from `cachedAt`, so an expired-fresh value is still there to
@@ -28,9 +33,8 @@ export async function readCachedAvailability(
 export async function writeCachedAvailability(
   redis: Redis,
   keys: RedisKeys,
-  value: Availability,
+  entry: CachedAvailability,
   staleTtlMs: number,
 ): Promise<void> {
-  const entry: CachedAvailability = { value, cachedAt: Date.now() };
-  await redis.set(keys.availability(value.eventId), JSON.stringify(entry), 'PX', staleTtlMs);
+  await redis.set(keys.availability(entry.value.eventId), JSON.stringify(entry), 'PX', staleTtlMs);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/sql.js';
 import type { DecidedStatus } from '../purchases/purchase-vocabulary.js';
 import { type EventWithTiers, findEventWithTiers } from './event-repository.js';
+import type { SaleWindow } from './sale-window.js';
 
 export interface NewEvent {
   name: string;
@@ -26,24 +27,29 @@ export async function createEvent(sql: Sql, e: NewEvent): Promise<EventWithTiers
 }
 
 /**
- * Opens the sale now (and clears any close time), or closes it now. False when there is
- * no such event. The event row is locked first, which waits for the worker's batches
- * that hold it (they read the window open), and only then is the time read: every
- * purchase those batches confirmed was decided before the close it stamps. (An UPDATE
- * alone would compute its new value before waiting for the row.) Opening keeps the start
- * of a sale that had already opened, so purchases accepted since then and still queued
- * stay inside the window.
+ * Opens the sale now (and clears any close time), or closes it now; the window as
+ * committed, undefined when there is no such event. The event row is locked first, which
+ * waits for the worker's batches that hold it (they read the window open), and only then
+ * is the time read: every purchase those batches confirmed was decided before the close
+ * it stamps. (An UPDATE alone would compute its new value before waiting for the row.)
+ * Opening keeps the start of a sale that had already opened, so purchases accepted since
+ * then and still queued stay inside the window.
  */
-export async function setSaleOpen(sql: Sql, eventId: string, open: boolean): Promise<boolean> {
+export async function setSaleOpen(sql: Sql, eventId: string, open: boolean): Promise<SaleWindow | undefined> {
   return sql.begin(async (tx) => {
     const [locked] = await tx`select id from events where id = ${eventId} for no key update`;
-    if (!locked) return false;
-    if (open)
-      await tx`update events set sale_opens_at = least(sale_opens_at, clock_timestamp()), sale_closes_at = null where id = ${eventId}`;
-    else
-      await tx`update events set sale_closes_at = greatest(clock_timestamp(), sale_opens_at + interval '1 millisecond') where id = ${eventId}`;
-    return true;
-  }) as Promise<boolean>;
+    if (!locked) return undefined;
+    const [window] = open
+      ? await tx<
+          SaleWindow[]
+        >`update events set sale_opens_at = least(sale_opens_at, clock_timestamp()), sale_closes_at = null
+          where id = ${eventId} returning sale_opens_at as "saleOpensAt", sale_closes_at as "saleClosesAt"`
+      : await tx<
+          SaleWindow[]
+        >`update events set sale_closes_at = greatest(clock_timestamp(), sale_opens_at + interval '1 millisecond')
+          where id = ${eventId} returning sale_opens_at as "saleOpensAt", sale_closes_at as "saleClosesAt"`;
+    return window;
+  }) as Promise<SaleWindow | undefined>;
 }
 
 export interface TierStats {

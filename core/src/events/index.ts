@@ -1,4 +1,10 @@
-export { createEvent, type NewEvent, saleStats, setSaleOpen, type TierStats } from './event-admin-repository.js';
+export {
+  createEvent,
+  type NewEvent,
+  saleStats,
+  setSaleOpen,
+  type TierStats,
+} from './event-admin-repository.js';
 export {
   type Availability,
   availableByTier,
