@@ -13,6 +13,8 @@ COPY core/package.json core/
 COPY api/package.json api/
 COPY worker/package.json worker/
 COPY lab/package.json lab/
+# npm ci's postinstall applies them (patch-package): fixes of dependencies not yet released.
+COPY patches patches
 
 # --- build: every dependency (TypeScript included), compile every workspace ----------------
 # Manifests first, so the npm layer is cached until a dependency changes.
@@ -32,10 +34,14 @@ RUN npx tsc -b
 FROM manifests AS images
 ENV NODE_ENV=production
 # Dependencies before code, so this layer too is cached until a dependency changes.
+# patch-package is a dev dependency, so these installs skip the postinstall and take the
+# patched packages from the build stage instead.
+COPY --from=build /app/node_modules/postgres /patched/postgres
 RUN set -e; for ws in api worker lab; do \
       mkdir -p "/images/$ws"; \
       tar -cf - package.json package-lock.json ./*/package.json | tar -xf - -C "/images/$ws"; \
-      (cd "/images/$ws" && npm ci --omit=dev -w "@stampede/$ws" -w @stampede/core --no-audit --no-fund); \
+      (cd "/images/$ws" && npm ci --omit=dev --ignore-scripts -w "@stampede/$ws" -w @stampede/core --no-audit --no-fund); \
+      rm -rf "/images/$ws/node_modules/postgres" && cp -r /patched/postgres "/images/$ws/node_modules/postgres"; \
     done; \
     npm cache clean --force
 COPY core/migrations core/migrations
