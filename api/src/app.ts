@@ -52,6 +52,8 @@ export interface AppDeps {
   publisher: PurchasePublisher;
   /** Replaces the availability service built from sql and redis (tests count its queries). */
   availability?: AvailabilityService;
+  /** Reads availability from Postgres (queryAvailability; a test counts its queries through it). */
+  queryAvailability?: typeof queryAvailability;
   /** Readiness checks beyond Postgres, Redis and the broker. */
   extraHealthChecks?: Record<string, HealthCheck>;
   isShuttingDown?: () => boolean;
@@ -88,10 +90,12 @@ export function buildApp(deps: AppDeps) {
       keys,
       log,
       metrics,
-      load: (eventId) => queryAvailability(sql, eventId),
+      load: (eventId) => (deps.queryAvailability ?? queryAvailability)(sql, eventId),
       ttlMs: config.CACHE_TTL_MS,
       staleTtlMs: config.CACHE_STALE_TTL_MS,
       softTimeoutMs: config.CACHE_SOFT_TIMEOUT_MS,
+      l1TtlMs: config.CACHE_L1_TTL_MS,
+      l1MaxEntries: config.CACHE_L1_MAX_ENTRIES,
     });
 
   const app = new OpenAPIHono<AppEnv>();

@@ -19,19 +19,22 @@ export interface TestApp {
 
 /**
  * Builds the real app against real services for one test; `close` releases its clients.
- * With `backplane: true` it subscribes to the backplane of its prefix, as main.ts does.
+ * With `backplane: true` it subscribes to the backplane of its prefix, as main.ts does
+ * (through `backplaneUrl` when given: a proxy the test can cut).
  */
 export function buildTestApp(
   overrides: Partial<Config> = {},
   extra: Partial<AppDeps> = {},
-  options: { backplane?: boolean } = {},
+  options: { backplane?: boolean; backplaneUrl?: string } = {},
 ): TestApp {
   const config = testConfig(overrides);
   const log = testLogger(config);
   const sql = createSql(config, { max: 5 });
   const redis = createRedis(config, log);
   const publisher = createPurchasePublisher(config, log);
-  const backplane = options.backplane ? subscribeBackplane(config, log) : undefined;
+  const backplane = options.backplane
+    ? subscribeBackplane({ ...config, REDIS_URL: options.backplaneUrl ?? config.REDIS_URL }, log)
+    : undefined;
   const app = buildApp({ config, log, sql, redis, publisher, backplane, ...extra });
   return {
     app,
@@ -95,6 +98,7 @@ export async function buildTestReplicas(
   count: number,
   overrides: Partial<Config> = {},
   extra: (index: number) => Partial<AppDeps> = () => ({}),
+  backplaneUrl: (index: number) => string | undefined = () => undefined,
 ): Promise<TestApp[]> {
   const shared = testConfig(overrides);
   const replicas = Array.from({ length: count }, (_, i) =>
@@ -106,7 +110,7 @@ export async function buildTestReplicas(
         INSTANCE_NAME: `${shared.INSTANCE_NAME}-api-${i + 1}`,
       },
       extra(i),
-      { backplane: true },
+      { backplane: true, backplaneUrl: backplaneUrl(i) },
     ),
   );
   await Promise.all(replicas.map((r) => r.backplane?.ready()));

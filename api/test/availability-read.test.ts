@@ -98,7 +98,7 @@ describe('availability reads when Redis dies and comes back', () => {
   let t: TestApp;
   beforeAll(async () => {
     redis = await startPrivateRedis();
-    t = buildTestApp({ REDIS_URL: redis.url, CACHE_TTL_MS: 60_000 });
+    t = buildTestApp({ REDIS_URL: redis.url, CACHE_TTL_MS: 60_000, CACHE_L1_TTL_MS: 0 });
     await waitFor(() => t.redis.status === 'ready', { what: 'redis ready' });
   });
   afterAll(async () => {

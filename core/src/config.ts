@@ -63,6 +63,13 @@ export const configSchema = z.object({
 
   /** Fresh life of a cached availability answer (see docs/architecture.md for why it is short). */
   CACHE_TTL_MS: int(1_000, 1),
+  /**
+   * Fresh life of an answer in each replica's memory (L1), before Redis is asked again;
+   * never longer than CACHE_TTL_MS; 0 turns the L1 off. The backplane updates it sooner.
+   */
+  CACHE_L1_TTL_MS: int(500, 0, 60_000),
+  /** Events whose last answer a replica keeps in memory (the L1 and the fail-safe value); LRU. */
+  CACHE_L1_MAX_ENTRIES: int(10_000, 1),
   /** How long a cached answer stays usable as a stale fallback when Postgres is down. */
   CACHE_STALE_TTL_MS: int(3_600_000, 1),
   /** Soft timeout: a slow Postgres read falls back to the stale cached value after this. */

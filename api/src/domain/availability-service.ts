@@ -9,6 +9,7 @@ import type { Availability } from '@stampede/core/events';
 import type { Logger } from '@stampede/core/logger';
 import type { ApiMetrics } from '@stampede/core/metrics';
 import { type Redis, type RedisKeys, redisIsReady } from '@stampede/core/redis';
+import { createBoundedMap } from './bounded-map.js';
 import { createSingleFlight } from './single-flight.js';
 
 /** Where an answer came from, as the X-Cache header says it. */
@@ -17,6 +18,8 @@ export type CacheSource = 'hit' | 'miss' | 'bypass' | 'stale';
 export interface AvailabilityResult {
   value: Availability;
   source: CacheSource;
+  /** Which cache a hit came from: this replica's memory (L1) or Redis (L2). */
+  level?: 'l1' | 'l2';
 }
 
 export interface AvailabilityServiceDeps {
@@ -27,34 +30,64 @@ export interface AvailabilityServiceDeps {
   ttlMs: number;
   staleTtlMs: number;
   softTimeoutMs: number;
+  /** Fresh life of an answer in this replica's memory (L1); 0 turns the L1 off. Never longer than `ttlMs`. */
+  l1TtlMs?: number;
+  /**
+   * Events whose last known answer is kept in memory: the L1, and the fail-safe value for
+   * when Redis and Postgres are both away. Least recently used evicted first.
+   */
+  l1MaxEntries?: number;
   log: Logger;
   /** Counts reads by cache result, when given. */
   metrics?: Pick<ApiMetrics, 'cacheReads'>;
-  /** Last-known values kept in process, for when Redis and Postgres are both away. */
-  lastKnownLimit?: number;
 }
+
+/** An answer held in memory: fresh in the L1 while younger than the L1 TTL and of the current epoch. */
+interface Held {
+  entry: CachedAvailability;
+  storedAt: number;
+  epoch: number;
+}
+
+type CacheRead = { entry?: CachedAvailability; reachable: boolean };
 
 const TIMED_OUT = Symbol('timed out');
 
 /**
- * Cache-aside availability reads that never fail because the cache is gone:
- * Redis hit → answer; miss → one Postgres query per key per replica (single-flight)
- * and fill the cache; Redis down → straight to Postgres (bypass); Postgres down or
- * slower than the soft timeout → the last known value, marked stale; neither → 503.
+ * Cache-aside availability reads in two levels that never fail because a cache is gone:
+ * this replica's memory (L1, a few hundred ms) → Redis (L2; concurrent L1 misses share
+ * one GET) → Postgres (one query per key per replica, single-flight, filling both);
+ * Redis down → straight to Postgres (bypass); Postgres down or slower than the soft
+ * timeout → the last known value, marked stale; neither → 503. The backplane keeps the
+ * L1 in step (`apply`, `drop`, `dropAll`); without it the L1 TTL bounds its staleness.
  */
 export function createAvailabilityService(deps: AvailabilityServiceDeps) {
   const flight = createSingleFlight<Availability | undefined>();
-  const lastKnown = new Map<string, CachedAvailability>();
-  const limit = deps.lastKnownLimit ?? 1_000;
+  const cacheFlight = createSingleFlight<CacheRead>();
+  const l1TtlMs = Math.min(deps.l1TtlMs ?? 0, deps.ttlMs);
+  const memory = createBoundedMap<Held>(deps.l1MaxEntries ?? 10_000);
+  /** Bumped to drop the whole L1 at once; the values stay as fail-safe. */
+  let epoch = 0;
   const staleWarnedAt = new Map<string, number>();
 
-  function remember(entry: CachedAvailability): void {
-    lastKnown.delete(entry.value.eventId);
-    lastKnown.set(entry.value.eventId, entry);
-    if (lastKnown.size > limit) lastKnown.delete(lastKnown.keys().next().value as string);
+  /**
+   * Holds an answer fresh in memory and returns what is held: the newer of it and what was
+   * there (a Redis read that started before an announcement may land after it).
+   */
+  function remember(entry: CachedAvailability): CachedAvailability {
+    const held = memory.peek(entry.value.eventId);
+    const newest = held && held.entry.cachedAt > entry.cachedAt ? held.entry : entry;
+    memory.set(entry.value.eventId, { entry: newest, storedAt: Date.now(), epoch });
+    return newest;
   }
 
-  async function readCache(eventId: string): Promise<{ entry?: CachedAvailability; reachable: boolean }> {
+  function freshInMemory(eventId: string): CachedAvailability | undefined {
+    if (l1TtlMs <= 0) return undefined;
+    const held = memory.get(eventId);
+    return held && held.epoch === epoch && Date.now() - held.storedAt < l1TtlMs ? held.entry : undefined;
+  }
+
+  async function readCache(eventId: string): Promise<CacheRead> {
     if (!redisIsReady(deps.redis)) return { reachable: false };
     try {
       return { entry: await readCachedAvailability(deps.redis, deps.keys, eventId), reachable: true };
@@ -84,27 +117,31 @@ export function createAvailabilityService(deps: AvailabilityServiceDeps) {
     /** Availability of an event, with where it came from. Throws event_not_found or data_unavailable. */
     async get(eventId: string): Promise<AvailabilityResult> {
       const result = await read(eventId);
-      deps.metrics?.cacheReads.inc({ result: result.source });
+      deps.metrics?.cacheReads.inc({ result: result.source, level: result.level ?? '' });
       return result;
     },
-    /** A document announced on the backplane: kept unless a newer one is already held. */
+    /** A document announced on the backplane: held fresh in the L1, unless a newer one is held. */
     apply(entry: CachedAvailability): void {
-      const held = lastKnown.get(entry.value.eventId);
-      if (!held || held.cachedAt <= entry.cachedAt) remember(entry);
+      remember(entry);
     },
-    /** An event whose figures changed without a document: nothing to update in memory yet. */
-    drop(_eventId: string): void {},
-    /** Messages may have been missed: nothing to drop in memory yet (the last-known values stay as fail-safe). */
-    dropAll(): void {},
+    /** An event whose figures changed without a document: its L1 answer is no longer fresh. */
+    drop(eventId: string): void {
+      const held = memory.peek(eventId);
+      if (held) held.storedAt = 0;
+    },
+    /** Messages may have been missed: nothing in the L1 is fresh any more (the values stay as fail-safe). */
+    dropAll(): void {
+      epoch += 1;
+    },
   };
 
   async function read(eventId: string): Promise<AvailabilityResult> {
-    const { entry, reachable } = await readCache(eventId);
-    if (entry && Date.now() - entry.cachedAt < deps.ttlMs) {
-      remember(entry);
-      return { value: entry.value, source: 'hit' };
-    }
-    const fallback = entry ?? lastKnown.get(eventId);
+    const inMemory = freshInMemory(eventId);
+    if (inMemory) return { value: inMemory.value, source: 'hit', level: 'l1' };
+    const { entry, reachable } = await cacheFlight.run(eventId, () => readCache(eventId));
+    if (entry && Date.now() - entry.cachedAt < deps.ttlMs)
+      return { value: remember(entry).value, source: 'hit', level: 'l2' };
+    const fallback = entry ?? memory.peek(eventId)?.entry;
     const fresh: CacheSource = reachable ? 'miss' : 'bypass';
     const loading = loadFromDatabase(eventId);
     if (fallback) {

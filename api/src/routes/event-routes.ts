@@ -40,7 +40,7 @@ const availabilityRoute = createRoute({
   tags: ['events'],
   summary: 'Remaining tickets per tier (cached)',
   description:
-    'Cache-aside in Redis. X-Cache says hit, miss, bypass (Redis unavailable) or stale (Postgres unavailable, last known value).',
+    "Cache-aside in two levels, the replica's memory (L1) and Redis (L2). X-Cache says hit (X-Cache-Level: l1 or l2), miss, bypass (Redis unavailable) or stale (Postgres unavailable, last known value).",
   request: { params: IdParam('eventId') },
   responses: {
     200: { description: 'Availability', content: { 'application/json': { schema: AvailabilitySchema } } },
@@ -86,8 +86,12 @@ export function eventRoutes(deps: { sql: Sql; availability: AvailabilityService 
 
   app.openapi(availabilityRoute, async (c) => {
     const { eventId } = c.req.valid('param');
-    const { value, source } = await deps.availability.get(eventId);
-    setResponseHeaders(c, { 'X-Cache': source, 'Cache-Control': 'no-store' });
+    const { value, source, level } = await deps.availability.get(eventId);
+    setResponseHeaders(c, {
+      'X-Cache': source,
+      ...(level ? { 'X-Cache-Level': level } : {}),
+      'Cache-Control': 'no-store',
+    });
     return c.json({ ...value, stale: source === 'stale' }, 200);
   });
 

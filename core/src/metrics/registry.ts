@@ -29,8 +29,8 @@ export function createApiMetrics(registry: Registry) {
     }),
     cacheReads: new Counter({
       name: 'stampede_cache_reads_total',
-      help: 'Availability reads by cache result: hit, miss, bypass (Redis down), stale (Postgres down)',
-      labelNames: ['result'] as const,
+      help: 'Availability reads by cache result: hit, miss, bypass (Redis down), stale (Postgres down); level of a hit: l1 (memory), l2 (Redis)',
+      labelNames: ['result', 'level'] as const,
       registers: [registry],
     }),
     admissions: new Counter({

@@ -1,0 +1,143 @@
+import { type BackplaneMessageOf, createBackplanePublisher } from '@stampede/core/backplane';
+import { cachedNow, writeCachedAvailability } from '@stampede/core/cache';
+import type { Sql } from '@stampede/core/db';
+import { queryAvailability } from '@stampede/core/events';
+import { createRedis, redisKeys } from '@stampede/core/redis';
+import {
+  createTestEvent,
+  type PrivateRedis,
+  startPrivateRedis,
+  startTcpProxy,
+  testConfig,
+  testLogger,
+  testSql,
+  waitFor,
+} from '@stampede/lab/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestReplicas, type TestApp } from './app-fixture.js';
+
+const sql = testSql();
+afterAll(() => sql.end({ timeout: 1 }));
+
+/** Availability queries of one replica, by event id. */
+function countedQueries() {
+  const byEvent = new Map<string, number>();
+  return {
+    byEvent,
+    query: (s: Sql, eventId: string) => {
+      byEvent.set(eventId, (byEvent.get(eventId) ?? 0) + 1);
+      return queryAvailability(s, eventId);
+    },
+  };
+}
+
+/** GETs the server has answered since it started (INFO commandstats). */
+async function getCalls(url: string): Promise<number> {
+  const config = testConfig({ REDIS_URL: url });
+  const probe = createRedis(config, testLogger(config));
+  try {
+    await waitFor(() => probe.status === 'ready', { what: 'probe' });
+    const stats = await probe.info('commandstats');
+    return Number(/cmdstat_get:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+const read = (r: TestApp, eventId: string) => r.app.request(`/events/${eventId}/availability`);
+
+describe('the L1: availability in each replica’s memory', () => {
+  let redis: PrivateRedis & { stop(): Promise<void> };
+  let replicas: TestApp[];
+  const counters = [countedQueries(), countedQueries(), countedQueries()];
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    replicas = await buildTestReplicas(
+      3,
+      { REDIS_URL: redis.url, CACHE_TTL_MS: 60_000, CACHE_L1_TTL_MS: 1_000 },
+      (i) => ({
+        queryAvailability: counters[i]!.query,
+      }),
+    );
+  });
+  afterAll(async () => {
+    for (const r of replicas) await r.close();
+    await redis.stop();
+  });
+
+  it('when 1,000 reads of two cold events arrive at once over three replicas, then each replica queries Postgres once per event, and a spike within the TTL reads Redis no more', async () => {
+    const events = await Promise.all([createTestEvent(sql, [10]), createTestEvent(sql, [20])]);
+    const reads = Array.from({ length: 1_000 }, (_, i) => read(replicas[i % 3]!, events[i % 2]!.id));
+    const answers = await Promise.all(reads);
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    for (const c of counters) expect([...c.byEvent.entries()].sort()).toEqual(events.map((e) => [e.id, 1]).sort());
+
+    const before = await getCalls(redis.url);
+    const spike = await Promise.all(Array.from({ length: 1_000 }, (_, i) => read(replicas[i % 3]!, events[i % 2]!.id)));
+    expect(spike.every((r) => r.headers.get('x-cache') === 'hit' && r.headers.get('x-cache-level') === 'l1')).toBe(
+      true,
+    );
+    expect(await getCalls(redis.url)).toBe(before);
+
+    // Once the L1 TTL has passed, a spike costs one Redis GET per replica per event.
+    await new Promise((r) => setTimeout(r, 1_050));
+    const afterTtl = await getCalls(redis.url);
+    await Promise.all(Array.from({ length: 1_000 }, (_, i) => read(replicas[i % 3]!, events[i % 2]!.id)));
+    expect((await getCalls(redis.url)) - afterTtl).toBe(6);
+    for (const c of counters) expect([...c.byEvent.values()]).toEqual([1, 1]);
+  });
+});
+
+describe('the L1 when the backplane is cut', () => {
+  it('when a replica no longer hears the backplane, then it shows a change no later than its L1 TTL, while a replica that hears it shows it at once', async () => {
+    const proxy = await startTcpProxy(6379);
+    const L1_TTL = 300;
+    const replicas = await buildTestReplicas(
+      2,
+      { CACHE_TTL_MS: 60_000, CACHE_L1_TTL_MS: L1_TTL },
+      () => ({}),
+      (i) => (i === 0 ? `redis://127.0.0.1:${proxy.port}` : undefined),
+    );
+    const [cut, hearing] = replicas as [TestApp, TestApp];
+    try {
+      const event = await createTestEvent(sql, [10]);
+      const remaining = async (r: TestApp) => (await (await read(r, event.id)).json()).tiers[0].remaining as number;
+      expect(await remaining(hearing)).toBe(10);
+      await proxy.cut();
+      await waitFor(async () => (await (await cut.app.request('/health/ready')).json()).status === 'degraded', {
+        what: 'readiness degraded',
+      });
+      const ready = await (await cut.app.request('/health/ready')).json();
+      expect(ready.dependencies.backplane.status).toBe('down');
+      expect(ready.dependencies.redis.status).toBe('up');
+
+      // As the worker does after a commit: Postgres, then Redis, then the announcement.
+      expect(await remaining(cut)).toBe(10);
+      const changedAt = performance.now();
+      await sql`update tiers set sold = 4 where id = ${event.tiers[0]!.id}`;
+      const entry = cachedNow((await queryAvailability(sql, event.id))!);
+      await writeCachedAvailability(cut.redis, redisKeys(cut.config.REDIS_KEY_PREFIX), entry, 60_000);
+      const message: BackplaneMessageOf<'availability_changed'> = {
+        v: 1,
+        from: 'test',
+        sentAt: Date.now(),
+        kind: 'availability_changed',
+        events: [{ eventId: event.id, entry }],
+      };
+      const { v: _v, from: _f, sentAt: _s, ...draft } = message;
+      await createBackplanePublisher(hearing.redis, hearing.config, testLogger()).publish(draft);
+      await waitFor(async () => (await remaining(hearing)) === 6, { timeoutMs: 100, intervalMs: 5, what: 'hearing' });
+      expect(await remaining(cut)).toBe(10); // still within its L1 TTL: the stale answer
+      await waitFor(async () => (await remaining(cut)) === 6, {
+        timeoutMs: 2_000,
+        intervalMs: 10,
+        what: 'the cut one',
+      });
+      const staleMs = performance.now() - changedAt;
+      expect(staleMs).toBeLessThan(L1_TTL + 100);
+    } finally {
+      for (const r of replicas) await r.close();
+      await proxy.close();
+    }
+  });
+});
