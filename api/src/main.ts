@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { subscribeBackplane } from '@stampede/core/backplane';
 import { loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
-import { createShutdown, installCrashGuard, onTerminationSignals } from '@stampede/core/lifecycle';
+import { handleProcessLifecycle } from '@stampede/core/lifecycle';
 import { createLogger, redactUrl } from '@stampede/core/logger';
 import { createRedis } from '@stampede/core/redis';
 import { buildApp } from './app.js';
@@ -13,7 +12,7 @@ import { createApiServer } from './http/node-server.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config, 'api');
-  installCrashGuard(log);
+  const lifecycle = handleProcessLifecycle(log, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   const sql = createSql(config, { applicationName: config.INSTANCE_NAME });
   const redis = createRedis(config, log);
   const publisher = createPurchasePublisher(config, log);
@@ -27,40 +26,26 @@ async function main(): Promise<void> {
     instanceName: config.INSTANCE_NAME,
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
   });
-  server.listen(config.PORT, config.HOST, () => {
-    const { port } = server.address() as AddressInfo;
-    log.info(
-      {
-        event: 'api.listening',
-        port,
-        database: redactUrl(config.DATABASE_URL),
-        redis: redactUrl(config.REDIS_URL),
-      },
-      `listening on ${port}`,
-    );
-  });
 
-  const shutdown = createShutdown(
-    log,
-    [
-      {
-        name: 'mark-not-ready',
-        run: () => {
-          shuttingDown = true;
-        },
+  lifecycle.closeWith([
+    {
+      name: 'mark-not-ready',
+      run: () => {
+        shuttingDown = true;
       },
-      {
-        name: 'stop-accepting-and-drain',
-        run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
-      },
-      { name: 'close-backplane', run: () => backplane.close() },
-      { name: 'close-broker', run: () => publisher.close() },
-      { name: 'close-redis', run: () => redis.quit() },
-      { name: 'close-postgres', run: () => sql.end({ timeout: 5 }) },
-    ],
-    { timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+    },
+    { name: 'stop-accepting-and-drain', run: server.close },
+    { name: 'close-backplane', run: backplane.close },
+    { name: 'close-broker', run: publisher.close },
+    { name: 'close-redis', run: redis.close },
+    { name: 'close-postgres', run: sql.close },
+  ]);
+
+  const port = await server.listen(config.PORT, config.HOST);
+  log.info(
+    { event: 'api.listening', port, database: redactUrl(config.DATABASE_URL), redis: redactUrl(config.REDIS_URL) },
+    `listening on ${port}`,
   );
-  onTerminationSignals(shutdown);
 }
 
 main().catch((err: unknown) => {

@@ -1,8 +1,8 @@
 import { type BackplaneSubscriber, subscribeBackplane } from '@stampede/core/backplane';
 import type { Config } from '@stampede/core/config';
 import { createSql, type Sql } from '@stampede/core/db';
-import { createRedis, type Redis } from '@stampede/core/redis';
-import { deleteTestTopology, freePort, testConfig, testLogger, waitFor } from '@stampede/lab/testing';
+import { createRedis, type RedisClient } from '@stampede/core/redis';
+import { deleteTestTopology, testConfig, testLogger, waitFor } from '@stampede/lab/testing';
 import { type AppDeps, buildApp } from '../src/app.js';
 import { createPurchasePublisher, type PurchasePublisher } from '../src/broker/purchase-publisher.js';
 import { createApiServer } from '../src/http/node-server.js';
@@ -11,7 +11,7 @@ export interface TestApp {
   app: ReturnType<typeof buildApp>;
   config: Config;
   sql: Sql;
-  redis: Redis;
+  redis: RedisClient;
   publisher: PurchasePublisher;
   backplane?: BackplaneSubscriber;
   close(): Promise<void>;
@@ -29,7 +29,7 @@ export function buildTestApp(
 ): TestApp {
   const config = testConfig(overrides);
   const log = testLogger(config);
-  const sql = createSql(config, { max: 5 });
+  const sql = createSql(config, { max: 5, closeTimeoutS: 1 });
   const redis = createRedis(config, log);
   const publisher = createPurchasePublisher(config, log);
   const backplane = options.backplane
@@ -47,8 +47,8 @@ export function buildTestApp(
       await backplane?.close();
       await publisher.close();
       await deleteTestTopology(config.AMQP_PREFIX);
-      redis.disconnect();
-      await sql.end({ timeout: 1 });
+      await redis.close();
+      await sql.close();
     },
   };
 }
@@ -69,21 +69,20 @@ export async function serveTestApp(
   extra: Partial<AppDeps> = {},
 ): Promise<ServedTestApp> {
   const t = buildTestApp(overrides, extra);
-  const port = await freePort();
   const server = createApiServer({
     fetch: t.app.fetch,
     log: testLogger(t.config),
     instanceName: t.config.INSTANCE_NAME,
     requestTimeoutMs: t.config.HTTP_REQUEST_TIMEOUT_MS,
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const port = await server.listen(0, '127.0.0.1');
   await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
   return {
     ...t,
     port,
     base: `http://127.0.0.1:${port}`,
     async close() {
-      await new Promise((r) => server.close(r));
+      await server.close();
       await t.close();
     },
   };

@@ -103,7 +103,7 @@ describe('availability reads when Redis dies and comes back', () => {
   });
   afterAll(async () => {
     await t.close();
-    await redis.stop();
+    await redis.close();
   });
 
   it('when redis-server is killed, then reads answer 200 from Postgres without waiting on Redis, and caching resumes when it is back', async () => {

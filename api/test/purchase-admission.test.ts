@@ -171,7 +171,7 @@ describe('purchase admission when the broker or Redis fail', () => {
       expect(messages[0]!.body.gated).toBe(false);
     } finally {
       await t.close();
-      await redis.stop();
+      await redis.close();
     }
   });
 });

@@ -105,7 +105,7 @@ describe('the backplane', () => {
     } finally {
       await sub.close();
       redis.disconnect();
-      await server.stop();
+      await server.close();
     }
   });
 

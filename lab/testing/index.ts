@@ -1,6 +1,7 @@
 export * from './broker.js';
 export * from './event-stream.js';
 export * from './fixtures.js';
+export * from './node-process.js';
 export * from './processes.js';
 export * from './purchase-messages.js';
 export * from './raw-http.js';

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import { Redis } from 'ioredis';
 import { freeTcpPort } from '../src/local-lab/free-port.js';
 import { waitFor } from './fixtures.js';
@@ -19,7 +20,7 @@ export interface PrivateRedis {
 }
 
 /** Starts a redis-server of the test's own on a free port, with no persistence. */
-export async function startPrivateRedis(): Promise<PrivateRedis & { stop(): Promise<void> }> {
+export async function startPrivateRedis(): Promise<PrivateRedis & Closeable> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'stampede-redis-'));
   let child: ChildProcess | undefined;
@@ -57,10 +58,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis & { stop(): Prom
     },
   };
   await handle.start();
-  const stop = async () => {
+  // Kills it and removes its files.
+  const close = closeOnce(async () => {
     await handle.kill();
     await rm(dir, { recursive: true, force: true });
-  };
+  });
   process.once('exit', () => child?.kill('SIGKILL'));
-  return Object.assign(handle, { stop });
+  return Object.assign(handle, { close });
 }

@@ -1,6 +1,7 @@
 import type { Sql } from '@stampede/core/db';
 import { availableByTier } from '@stampede/core/events';
 import { createGate } from '@stampede/core/gate';
+import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import type { Logger } from '@stampede/core/logger';
 import type { Redis, RedisKeys } from '@stampede/core/redis';
 import { withDeadline } from './deadline.js';
@@ -23,6 +24,10 @@ export interface GateReconcilerDeps {
   exclusive: <X>(fn: () => Promise<X>) => Promise<X>;
 }
 
+export interface GateReconciler extends Closeable {
+  runOnce(): Promise<boolean>;
+}
+
 /** A reconciliation that takes longer is abandoned (and retried at the next interval). */
 const RECONCILE_DEADLINE_MS = 20_000;
 
@@ -31,7 +36,7 @@ const RECONCILE_DEADLINE_MS = 20_000;
  * flight, every tier the gate knows gets stock := capacity − sold − held, and holds older
  * than ORPHAN_AGE_MS are released. Logs `gate.reconciled` only when something changed.
  */
-export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Promise<boolean>; stop(): Promise<void> } {
+export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
   const { log } = deps;
   const gate = createGate(deps.redis, deps.keys);
   let current: Promise<boolean> | undefined;
@@ -91,9 +96,10 @@ export function startGateReconciler(deps: GateReconcilerDeps): { runOnce(): Prom
   timer.unref();
   return {
     runOnce,
-    async stop() {
+    /** No more passes; resolves when the one under way, if any, has ended. */
+    close: closeOnce(async () => {
       clearInterval(timer);
       await current;
-    },
+    }),
   };
 }

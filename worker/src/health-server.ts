@@ -1,4 +1,5 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import { type Closeable, closeServer } from '@stampede/core/lifecycle';
 
 /** A dependency's check: resolves when it answers, rejects when it does not. */
 export type DependencyCheck = () => Promise<unknown>;
@@ -50,7 +51,7 @@ async function serveMetrics(res: ServerResponse, options: HealthServerOptions): 
  * document as the API's readiness: a dependency down makes the worker `degraded` (it
  * waits and retries, it does not die); 503 only while shutting down.
  */
-export function startHealthServer(options: HealthServerOptions): Promise<Server> {
+export function startHealthServer(options: HealthServerOptions): Promise<Closeable> {
   const server = createServer((req, res) => {
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -75,6 +76,6 @@ export function startHealthServer(options: HealthServerOptions): Promise<Server>
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve(server));
+    server.listen(options.port, options.host, () => resolve({ close: closeServer(server) }));
   });
 }

@@ -5,7 +5,7 @@ import { createBackplanePublisher } from '@stampede/core/backplane';
 import { brokerNames } from '@stampede/core/broker';
 import { loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
-import { createShutdown, installCrashGuard, onTerminationSignals } from '@stampede/core/lifecycle';
+import { handleProcessLifecycle } from '@stampede/core/lifecycle';
 import { createLogger, redactUrl } from '@stampede/core/logger';
 import { createRegistry, createWorkerMetrics } from '@stampede/core/metrics';
 import { simulatedPayment } from '@stampede/core/purchases';
@@ -23,7 +23,7 @@ import { startWorkerStatus } from './worker-status.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env, process.env.INSTANCE_NAME ? {} : { INSTANCE_NAME: 'worker' });
   const log = createLogger(config, 'worker');
-  installCrashGuard(log);
+  const lifecycle = handleProcessLifecycle(log, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   const sql = createSql(config, { applicationName: config.INSTANCE_NAME });
   const redis = createRedis(config, log);
   const keys = redisKeys(config.REDIS_KEY_PREFIX);
@@ -107,34 +107,29 @@ async function main(): Promise<void> {
     },
   });
 
-  const shutdown = createShutdown(
-    log,
-    [
-      {
-        name: 'stop-consuming',
-        run: () => {
-          shuttingDown = true;
-          status.stop();
-          return consumer.stop();
-        },
+  lifecycle.closeWith([
+    {
+      name: 'stop-consuming',
+      run: () => {
+        shuttingDown = true;
+        void status.close();
+        return consumer.close();
       },
-      { name: 'stop-reconciler', run: () => reconciler.stop() },
-      // Deliveries already here are decided; a batch stuck on a dead Postgres gives its messages back.
-      {
-        name: 'finish-in-flight',
-        run: () => {
-          stopping.abort();
-          return batcher.drain();
-        },
+    },
+    { name: 'stop-reconciler', run: reconciler.close },
+    // Deliveries already here are decided; a batch stuck on a dead Postgres gives its messages back.
+    {
+      name: 'finish-in-flight',
+      run: () => {
+        stopping.abort();
+        return batcher.close();
       },
-      { name: 'close-broker', run: () => app.close() },
-      { name: 'close-health', run: () => new Promise<void>((resolve) => health.close(() => resolve())) },
-      { name: 'close-redis', run: () => redis.quit() },
-      { name: 'close-postgres', run: () => sql.end({ timeout: 5 }) },
-    ],
-    { timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
-  );
-  onTerminationSignals(shutdown);
+    },
+    { name: 'close-broker', run: () => app.close() },
+    { name: 'close-health', run: health.close },
+    { name: 'close-redis', run: redis.close },
+    { name: 'close-postgres', run: sql.close },
+  ]);
 
   log.info(
     {

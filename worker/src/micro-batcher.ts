@@ -1,3 +1,5 @@
+import { closeOnce } from '@stampede/core/lifecycle';
+
 interface Pending<T, R> {
   item: T;
   resolve: (result: R) => void;
@@ -46,11 +48,14 @@ export class MicroBatcher<T, R> {
     return this.pending.length === 0 && !this.running && !this.exclusive;
   }
 
-  /** Resolves when every item submitted so far has been run. */
-  drain(): Promise<void> {
-    if (this.idle) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
+  /**
+   * Resolves when every item submitted so far has been run: shutdown's "finish in
+   * flight" (intake has stopped before). A second call gets the same promise.
+   */
+  readonly close = closeOnce(() => {
+    if (this.idle) return;
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  });
 
   /**
    * Runs `fn` while no batch runs (waiting for the current one to end); batches wait

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AmqpConnection, Nack } from '@golevelup/nestjs-rabbitmq';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { assertTopology, purchaseQueueArguments } from '@stampede/core/broker';
+import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { backoffMs, sleep } from './backoff.js';
 import { deadLetter } from './dead-letter.js';
@@ -21,7 +22,7 @@ import { CONSUMER_DEPS, type ConsumerDeps } from './tokens.js';
  * bounds how many deliveries wait in the batcher.
  */
 @Injectable()
-export class PurchaseConsumer implements OnApplicationBootstrap {
+export class PurchaseConsumer implements OnApplicationBootstrap, Closeable {
   /** Our own tag, stable across reconnects, so shutdown can cancel whichever channel holds it. */
   readonly consumerTag: string;
 
@@ -65,9 +66,7 @@ export class PurchaseConsumer implements OnApplicationBootstrap {
   }
 
   /** Stops intake: the broker sends no more deliveries; those already here are still decided. */
-  async stop(): Promise<void> {
-    await this.amqp.cancelConsumer(this.consumerTag);
-  }
+  readonly close = closeOnce(() => this.amqp.cancelConsumer(this.consumerTag));
 
   /** Deliveries received and not yet acked, nacked or dead-lettered. */
   get inFlight(): number {

@@ -1,4 +1,5 @@
 import type { BackplanePublisher } from '@stampede/core/backplane';
+import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 
 /**
  * Says on the backplane, each interval, how many deliveries the worker holds
@@ -6,12 +7,14 @@ import type { BackplanePublisher } from '@stampede/core/backplane';
  * dashboard shows both. One small message a second; its absence is how a replica sees
  * the worker gone.
  */
-export function startWorkerStatus(deps: { backplane: BackplanePublisher; unacked: () => number; intervalMs: number }): {
-  stop(): void;
-} {
+export function startWorkerStatus(deps: {
+  backplane: BackplanePublisher;
+  unacked: () => number;
+  intervalMs: number;
+}): Closeable {
   const timer = setInterval(() => {
     void deps.backplane.publish({ kind: 'worker_status', unacked: deps.unacked() });
   }, deps.intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return { close: closeOnce(() => clearInterval(timer)) };
 }

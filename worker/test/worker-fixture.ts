@@ -1,11 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { assertTopology, type BrokerNames, brokerNames, deleteTopology } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
 import { createGate, type Gate } from '@stampede/core/gate';
 import { type PurchaseMessage, requestFingerprint } from '@stampede/core/purchases';
 import { redisKeys } from '@stampede/core/redis';
-import { freePort, testConfig, waitFor } from '@stampede/lab/testing';
+import { freePort, type NodeProcess, startNodeProcess, testConfig } from '@stampede/lab/testing';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { afterEach, beforeAll } from 'vitest';
@@ -27,73 +27,30 @@ export function buildWorker(): void {
   }
 }
 
-export type LogLine = Record<string, unknown> & { event?: string; time: string };
-
-export interface WorkerProcess {
-  logs: LogLine[];
-  port: number;
-  /** Resolves with the exit code (null when killed by a signal). */
-  exited: Promise<number | null>;
-  waitForLog(match: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
-  kill(signal: NodeJS.Signals): Promise<number | null>;
-}
+export type WorkerProcess = NodeProcess & { port: number };
 
 /** Starts the worker as its own process with the test's names and returns once it consumes. */
 export async function startWorker(config: Config, env: Record<string, string | number> = {}): Promise<WorkerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['worker/dist/main.js'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      INSTANCE_NAME: config.INSTANCE_NAME,
-      DATABASE_URL: config.DATABASE_URL,
-      AMQP_PREFIX: config.AMQP_PREFIX,
-      REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
-      WORKER_METRICS_PORT: String(port),
-      HOST: '127.0.0.1',
-      ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const worker = startNodeProcess(['worker/dist/main.js'], {
+    PATH: process.env.PATH,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    INSTANCE_NAME: config.INSTANCE_NAME,
+    DATABASE_URL: config.DATABASE_URL,
+    AMQP_PREFIX: config.AMQP_PREFIX,
+    REDIS_KEY_PREFIX: config.REDIS_KEY_PREFIX,
+    WORKER_METRICS_PORT: String(port),
+    HOST: '127.0.0.1',
+    ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
   });
-  const logs: LogLine[] = [];
-  let partial = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  process.once('exit', () => child.kill('SIGKILL'));
-  const handle: WorkerProcess = {
-    logs,
-    port,
-    exited,
-    waitForLog: (match, what, timeoutMs = 20_000) =>
-      waitFor(
-        () => {
-          if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${stderr}`);
-          return logs.find(match);
-        },
-        { timeoutMs, what },
-      ),
-    async kill(signal) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
   try {
-    await handle.waitForLog((l) => l.event === 'consumer.started', 'consumer.started');
+    await worker.waitForLog((l) => l.event === 'consumer.started', 'consumer.started');
   } catch (err) {
-    await handle.kill('SIGKILL');
+    await worker.kill('SIGKILL');
     throw err;
   }
-  return handle;
+  return Object.assign(worker, { port });
 }
 
 /** The test's side of the broker: its topology, a confirm channel to publish, and a look into the DLQ. */

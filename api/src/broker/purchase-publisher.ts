@@ -1,5 +1,6 @@
 import { assertTopology, brokerNames } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
+import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import type { Logger } from '@stampede/core/logger';
 import { redactUrl } from '@stampede/core/logger';
 import type { PurchaseMessage } from '@stampede/core/purchases';
@@ -7,7 +8,7 @@ import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-conn
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 
 /** Publishes purchase messages and resolves only once the broker has confirmed them. */
-export interface PurchasePublisher {
+export interface PurchasePublisher extends Closeable {
   /**
    * Resolves once the broker confirmed the message into the purchase queue. Rejects when
    * the broker is not connected, does not confirm within the timeout, or returned the
@@ -15,7 +16,6 @@ export interface PurchasePublisher {
    */
   publish(message: PurchaseMessage): Promise<void>;
   isConnected(): boolean;
-  close(): Promise<void>;
 }
 
 /**
@@ -118,9 +118,9 @@ export function createPurchasePublisher(
       if (pending.returned) throw new Error(`the broker routed purchase ${id} to no queue`);
     },
     isConnected: () => connection.isConnected(),
-    async close() {
+    close: closeOnce(async () => {
       await channel.close();
       await connection.close();
-    },
+    }),
   };
 }

@@ -49,7 +49,7 @@ export function chaosRedis(redis: Redis, chaos: ChaosState): Redis {
       if (
         chaos.settings.cacheDown &&
         typeof prop === 'string' &&
-        !['on', 'once', 'off', 'emit', 'quit', 'disconnect', 'defineCommand'].includes(prop)
+        !['on', 'once', 'off', 'emit', 'quit', 'disconnect', 'close', 'defineCommand'].includes(prop)
       )
         return failing;
       let fn = bound.get(prop);

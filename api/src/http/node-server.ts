@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { AppError, type ErrorCode } from '@stampede/core/errors';
+import { type Closeable, closeServer } from '@stampede/core/lifecycle';
 import type { Logger } from '@stampede/core/logger';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { SECURITY_HEADERS } from './request-context.js';
@@ -17,6 +19,11 @@ export interface ApiServerOptions {
    * per-read, deadline: a body sent a byte every few seconds is cut off all the same.
    */
   requestTimeoutMs: number;
+}
+
+export interface ApiServer extends Closeable {
+  /** Resolves with the port once listening (port 0: a free one). */
+  listen(port: number, host: string): Promise<number>;
 }
 
 /** What Node's HTTP parser says about a request it could not read, as a catalogue code. */
@@ -84,8 +91,9 @@ function refusal(req: IncomingMessage): ErrorCode | undefined {
  * every answer a client can get problem+json, including those given before the app runs
  * (requests Node's parser rejects, a Host @hono/node-server cannot turn into a URL, HTTP/2.0
  * request lines, transfer codings other than chunked, requests that take too long to arrive).
+ * `close` stops accepting and resolves once the requests in flight are answered.
  */
-export function createApiServer(o: ApiServerOptions): Server {
+export function createApiServer(o: ApiServerOptions): ApiServer {
   const listener = getRequestListener(o.fetch, {
     // The URL of an HTTP/1.0 request without Host (legal in 1.0); nothing here routes by host.
     hostname: 'localhost',
@@ -119,5 +127,15 @@ export function createApiServer(o: ApiServerOptions): Server {
     o.log.debug({ event: 'http.client_error', code, reason: err.code }, 'request refused by the HTTP parser');
     answerOnSocket(socket, code, o.instanceName);
   });
-  return server;
+  return {
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      }),
+    close: closeServer(server),
+  };
 }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { type Closeable, closeOnce } from '../lifecycle/close-once.js';
 import type { Logger } from '../logger.js';
 import { redisKeys } from '../redis/redis-keys.js';
 import {
@@ -57,7 +58,7 @@ export function createBackplanePublisher(
 
 export type BackplaneState = 'up' | 'down';
 
-export interface BackplaneSubscriber {
+export interface BackplaneSubscriber extends Closeable {
   /** Calls `handler` with every valid message of this kind; returns the unsubscribe. */
   on<K extends BackplaneKind>(kind: K, handler: (message: BackplaneMessageOf<K>) => void): () => void;
   /**
@@ -70,7 +71,6 @@ export interface BackplaneSubscriber {
   state(): BackplaneState;
   /** Resolves once subscribed (tests, boot). */
   ready(): Promise<void>;
-  close(): Promise<void>;
 }
 
 /**
@@ -195,11 +195,11 @@ export function subscribeBackplane(config: BackplaneConfig, log: Logger): Backpl
     },
     state: () => current,
     ready: () => (current === 'up' ? Promise.resolve() : new Promise((resolve) => readyWaiters.push(resolve))),
-    async close() {
+    close: closeOnce(() => {
       closed = true;
       clearInterval(heartbeat);
       current = 'down';
       sub.disconnect();
-    },
+    }),
   };
 }

@@ -1,2 +1,2 @@
 export { type MigrationResult, migrate } from './migrate.js';
-export { createSql, type Sql } from './sql.js';
+export { createSql, type Sql, type SqlPool } from './sql.js';

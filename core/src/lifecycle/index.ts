@@ -1,2 +1,2 @@
-export * from './crash-guard.js';
+export * from './close-once.js';
 export * from './shutdown.js';

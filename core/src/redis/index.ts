@@ -1,3 +1,3 @@
 export { deleteKeysByPrefix } from './delete-by-prefix.js';
-export { createRedis, type Redis, type RedisKeys, redisIsReady, redisKeys } from './redis-client.js';
+export { createRedis, type Redis, type RedisClient, type RedisKeys, redisIsReady, redisKeys } from './redis-client.js';
 export { scanKeys } from './scan-keys.js';

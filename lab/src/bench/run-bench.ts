@@ -99,7 +99,7 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
     (cleaned ??= (async () => {
       await ref?.close().catch(() => undefined);
       if (events && !options.keepData) await deleteBenchEvents(sql, events).catch(() => undefined);
-      await sql.end({ timeout: 5 });
+      await sql.close();
       await lab.close();
     })());
   options.onCleanup?.(cleanup);

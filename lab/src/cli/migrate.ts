@@ -30,6 +30,6 @@ runCli('migrate', async () => {
       log.info({ event: 'seed.done', ...seeded }, `demo event ${seeded.eventId} ready (${seeded.left} tickets left)`);
     }
   } finally {
-    await sql.end({ timeout: 5 });
+    await sql.close();
   }
 });

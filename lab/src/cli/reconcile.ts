@@ -85,7 +85,7 @@ runCli('reconcile', async () => {
     pass = report.verdict.pass;
   } finally {
     redis.disconnect();
-    await sql.end({ timeout: 5 });
+    await sql.close();
   }
   if (!pass) process.exit(1);
 });

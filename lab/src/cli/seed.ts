@@ -25,6 +25,6 @@ runCli('seed', async () => {
       `demo event ${seeded.eventId} ready (${seeded.left} of ${seeded.tickets} tickets left)`,
     );
   } finally {
-    await sql.end({ timeout: 5 });
+    await sql.close();
   }
 });

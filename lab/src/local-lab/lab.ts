@@ -102,7 +102,7 @@ async function migrateAndSeed(options: ResolvedLabOptions, reset: boolean, onPro
     await migrate(sql);
     onProgress?.(describeDemo(await seedDemo(sql, { reset })));
   } finally {
-    await sql.end({ timeout: 5 });
+    await sql.close();
   }
 }
 

@@ -1,10 +1,10 @@
 import { assertTopology, type BrokerNames } from '@stampede/core/broker';
+import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import amqplib from 'amqplib';
 
 /** Publishes a persistent message and resolves once the broker confirmed it. */
-export interface ConfirmPublisher {
+export interface ConfirmPublisher extends Closeable {
   publish(content: Buffer, messageId: string): Promise<void>;
-  close(): Promise<void>;
 }
 
 /**
@@ -27,9 +27,9 @@ export async function openConfirmPublisher(url: string, names: BrokerNames, name
           (err) => (err ? reject(err as Error) : resolve()),
         );
       }),
-    async close() {
+    close: closeOnce(async () => {
       await channel.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
-    },
+    }),
   };
 }

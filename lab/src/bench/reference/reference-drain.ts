@@ -1,6 +1,8 @@
 import { brokerNames } from '@stampede/core/broker';
 import { configSchema } from '@stampede/core/config';
 import { createSql, type Sql } from '@stampede/core/db';
+import { handleProcessLifecycle } from '@stampede/core/lifecycle';
+import { createLogger } from '@stampede/core/logger';
 import type { PurchaseMessage } from '@stampede/core/purchases';
 import amqplib, { type ConsumeMessage } from 'amqplib';
 import { z } from 'zod';
@@ -42,6 +44,9 @@ async function insertBatch(sql: Sql, schema: string, messages: PurchaseMessage[]
  */
 async function main(): Promise<void> {
   const config = drainConfigSchema.parse(process.env);
+  const lifecycle = handleProcessLifecycle(createLogger(config, 'reference-drain'), {
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  });
   const names = brokerNames(config.AMQP_PREFIX);
   const sql = createSql(config, { max: 2, applicationName: `${config.INSTANCE_NAME}` });
   const connection = await amqplib.connect(config.AMQP_URL, {
@@ -93,17 +98,24 @@ async function main(): Promise<void> {
     schedule();
   });
 
-  const stop = async () => {
-    await channel.cancel(consumerTag).catch(() => undefined);
-    flush();
-    await writing;
-    await channel.close().catch(() => undefined);
-    await connection.close().catch(() => undefined);
-    await sql.end({ timeout: 5 });
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  lifecycle.closeWith([
+    { name: 'stop-consuming', run: () => channel.cancel(consumerTag).catch(() => undefined) },
+    {
+      name: 'finish-in-flight',
+      run: () => {
+        flush();
+        return writing;
+      },
+    },
+    {
+      name: 'close-broker',
+      run: async () => {
+        await channel.close().catch(() => undefined);
+        await connection.close().catch(() => undefined);
+      },
+    },
+    { name: 'close-postgres', run: sql.close },
+  ]);
 }
 
 main().catch((err: unknown) => {

@@ -1,7 +1,10 @@
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { brokerNames } from '@stampede/core/broker';
 import { loadConfig } from '@stampede/core/config';
 import { createGate } from '@stampede/core/gate';
+import { closeServer, handleProcessLifecycle } from '@stampede/core/lifecycle';
+import { createLogger } from '@stampede/core/logger';
 import { redisKeys } from '@stampede/core/redis';
 import { Redis } from 'ioredis';
 import { openConfirmPublisher } from './confirm-publisher.js';
@@ -13,6 +16,9 @@ import { buildReferenceApp } from './reference-app.js';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  const lifecycle = handleProcessLifecycle(createLogger(config, 'reference'), {
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  });
   // The same client settings that matter for speed as Stampede's: auto-pipelining.
   const redis = new Redis(config.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 1 });
   // With auto-pipelining the gate's script must be defined before the first command (ioredis#1931).
@@ -31,16 +37,11 @@ async function main(): Promise<void> {
     ttlSeconds: config.GATE_RECORD_TTL_S,
   });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
-  const stop = () => {
-    server.close(() => {
-      void publisher.close().finally(() => {
-        redis.disconnect();
-        process.exit(0);
-      });
-    });
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  lifecycle.closeWith([
+    { name: 'stop-accepting-and-drain', run: closeServer(server as Server) },
+    { name: 'close-broker', run: publisher.close },
+    { name: 'close-redis', run: () => redis.disconnect() },
+  ]);
 }
 
 main().catch((err: unknown) => {
