@@ -63,15 +63,12 @@ export function docsRoutes() {
   app.get(`${ASSETS_PATH}/:file`, (c) => {
     const file = c.req.param('file');
     const immutable = { 'Cache-Control': 'public, max-age=31536000, immutable' };
-    if (file === 'init.js') {
-      setResponseHeaders(c, { ...immutable, 'Content-Type': 'text/javascript; charset=utf-8' });
-      return c.body(INIT_JS);
-    }
+    // Headers on the response itself: a body's own Content-Type (text/plain for a string) would win over any set beforehand.
+    if (file === 'init.js') return c.body(INIT_JS, 200, { ...immutable, 'Content-Type': 'text/javascript; charset=utf-8' });
     const type = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
     // Thrown, not c.notFound(): that path is served (for GET), so the app's fallback would say 405.
     if (!type) throw new AppError('not_found', 'The docs page has no such asset.');
-    setResponseHeaders(c, { ...immutable, 'Content-Type': type });
-    return c.body(new Uint8Array(asset(file)));
+    return c.body(new Uint8Array(asset(file)), 200, { ...immutable, 'Content-Type': type });
   });
   return app;
 }
