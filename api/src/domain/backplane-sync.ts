@@ -15,7 +15,7 @@ export interface ReplicaMemory {
  * change to the catalog entry (a sale window in place, without a query), a committed
  * batch to the in-memory availability, a sold-out tier to the sold-out flags. Each time
  * the subscription is (re)established, messages may have been missed, so the in-memory
- * availability is dropped and every catalog entry read again at its next use. Returns
+ * availability is dropped and every catalog entry read again. Returns
  * the unsubscribe.
  */
 export function followBackplane(backplane: BackplaneSubscriber, memory: ReplicaMemory): () => void {
@@ -35,7 +35,7 @@ export function followBackplane(backplane: BackplaneSubscriber, memory: ReplicaM
     backplane.on('sold_out', (m) => soldOut.markSoldOut(m.tierId)),
     backplane.onSubscribed(() => {
       availability.dropAll();
-      catalog.expireAll();
+      catalog.refreshAll();
     }),
   ];
   return () => {

@@ -52,7 +52,7 @@ const revive = (raw: string): EventWithTiers => {
  * Both maps are bounded (LRU), since their keys are ids a client sends: random
  * well-formed ids cost at most `maxUnknown` small entries, and each id one query per
  * `negativeTtlMs`. The backplane keeps entries in step with admin changes
- * (`applySaleWindow`, `drop`); a load that was in flight when such a change arrived is
+ * (`applySaleWindow`, `drop`, `refreshAll`); a load that was in flight when such a change arrived is
  * not remembered, since it may have read the state from before it.
  */
 export function createCatalog(sql: Sql, options: CatalogOptions) {
@@ -148,13 +148,15 @@ export function createCatalog(sql: Sql, options: CatalogOptions) {
       if (known) entries.set(eventId, { ...known, event: { ...known.event, saleOpensAt, saleClosesAt } });
     },
     /**
-     * After messages may have been missed (the backplane was down): every known event is
-     * read again at its next use (still answered meanwhile), every unknown id forgotten.
+     * After messages may have been missed (the backplane was down): every unknown id is
+     * forgotten and every known event read again now, in the background (the pool bounds
+     * how many at once; each is still answered from its entry meanwhile, and kept when the
+     * read fails).
      */
-    expireAll(): void {
-      for (const entry of entries.values()) entry.loadedAt = 0;
+    refreshAll(): void {
       unknown.clear();
       loading.clear();
+      for (const { event } of [...entries.values()]) load(event.id).catch(() => undefined);
     },
     /** How many events and unknown ids are held (tests, metrics). */
     sizes: () => ({ events: entries.size, unknown: unknown.size }),
