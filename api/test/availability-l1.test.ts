@@ -47,7 +47,7 @@ async function getCalls(url: string): Promise<number> {
 const read = (r: TestApp, eventId: string) => r.app.request(`/events/${eventId}/availability`);
 
 describe('the L1: availability in each replica’s memory', () => {
-  let redis: PrivateRedis & { stop(): Promise<void> };
+  let redis: PrivateRedis & { close(): Promise<void> };
   let replicas: TestApp[];
   const counters = [countedQueries(), countedQueries(), countedQueries()];
   beforeAll(async () => {
@@ -62,7 +62,7 @@ describe('the L1: availability in each replica’s memory', () => {
   });
   afterAll(async () => {
     for (const r of replicas) await r.close();
-    await redis.stop();
+    await redis.close();
   });
 
   it('when 1,000 reads of two cold events arrive at once over three replicas, then each replica queries Postgres once per event, and a spike within the TTL reads Redis no more', async () => {
