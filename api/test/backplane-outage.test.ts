@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setSaleOpen } from '@stampede/core/events';
-import { createTestEvent, type PrivateRedis, startPrivateRedis, testSql, waitFor } from '@stampede/lab/testing';
+import { createTestEvent, startPrivateRedis, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestReplicas, type TestApp } from './app-fixture.js';
 
 const sql = testSql();
-let redis: PrivateRedis & { stop(): Promise<void> };
+let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
 let replicas: TestApp[];
 beforeAll(async () => {
   redis = await startPrivateRedis();
@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const r of replicas) await r.close();
-  await redis.stop();
+  await redis.close();
   await sql.end({ timeout: 1 });
 });
 
