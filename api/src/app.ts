@@ -132,7 +132,7 @@ export function buildApp(deps: AppDeps) {
     maxUnknown: config.CATALOG_MAX_UNKNOWN,
     shared: { redis, keys, ttlSeconds: config.GATE_RECORD_TTL_S },
   });
-  const gate = createGate(redis, keys);
+  const gate = createGate(redis, keys, config.GATE_STOCK_IDLE_TTL_S);
   const soldOut = createSoldOutFlags();
   if (backplane) followBackplane(backplane, { catalog, availability, soldOut });
   const purchases = createPurchaseService({ config, log, sql, gate, publisher, catalog, metrics, soldOut });

@@ -91,6 +91,11 @@ export const configSchema = z.object({
   PURCHASE_MODE: z.enum(['queued', 'sync']).default('queued'),
   /** How long the admission records (idempotency keys, purchase status) live in Redis. */
   GATE_RECORD_TTL_S: int(86_400, 60),
+  /**
+   * How long a tier's gate stock count lives once nothing is held (every ticket it gave
+   * out decided); a purchase after that primes it again from Postgres. Never while held.
+   */
+  GATE_STOCK_IDLE_TTL_S: int(86_400, 1),
 
   /** Bearer token of the admin and chaos endpoints; they do not exist when unset. */
   ADMIN_TOKEN: optionalString,

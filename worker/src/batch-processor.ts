@@ -32,6 +32,7 @@ export interface BatchProcessorDeps {
     | 'WORKER_RETRY_BASE_MS'
     | 'WORKER_RETRY_MAX_MS'
     | 'GATE_RECORD_TTL_S'
+    | 'GATE_STOCK_IDLE_TTL_S'
     | 'CACHE_STALE_TTL_MS'
   >;
   log: Logger;
@@ -78,7 +79,7 @@ function countCommitted(metrics: WorkerMetrics | undefined, decisions: Decision[
  */
 export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
   const { config, log } = deps;
-  const afterCommitDeps = { ...deps, gate: createGate(deps.redis, deps.keys) };
+  const afterCommitDeps = { ...deps, gate: createGate(deps.redis, deps.keys, config.GATE_STOCK_IDLE_TTL_S) };
   const afterCommits = new Set<Promise<void>>();
 
   async function decideWithRetry(messages: PurchaseMessage[]): Promise<Decision[]> {

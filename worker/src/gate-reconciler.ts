@@ -15,6 +15,8 @@ export interface GateReconcilerDeps {
   /** The gate's client and keys. */
   redis: Redis;
   keys: RedisKeys;
+  /** The lifetime of a stock count with nothing held (GATE_STOCK_IDLE_TTL_S). */
+  stockIdleTtlS: number;
   intervalMs: number;
   /** Deliveries of this worker waiting for a batch. */
   waiting: () => number;
@@ -38,7 +40,7 @@ const RECONCILE_DEADLINE_MS = 20_000;
  */
 export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
   const { log } = deps;
-  const gate = createGate(deps.redis, deps.keys);
+  const gate = createGate(deps.redis, deps.keys, deps.stockIdleTtlS);
   let current: Promise<boolean> | undefined;
   // The first pass also scans the keyspace, once, for stock counts primed before the gate's
   // tier set existed; later passes read the set. A scan every few seconds cost Redis a
@@ -59,7 +61,8 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
     scanned = true;
     if (tierIds.length === 0) return true;
     const available = await availableByTier(deps.sql, tierIds);
-    // Tiers deleted from Postgres (their event was removed) leave the set.
+    // Tiers deleted from Postgres (their event was removed) leave the gate; a count that
+    // expired with nothing held leaves the set inside reconcileTier.
     await gate.forgetTiers(tierIds.filter((id) => !available.has(id)));
     for (const [tierId, left] of available) {
       const r = await gate.reconcileTier(tierId, left, ORPHAN_AGE_MS);

@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     sql,
     redis,
     keys,
+    stockIdleTtlS: config.GATE_STOCK_IDLE_TTL_S,
     intervalMs: config.RECONCILE_INTERVAL_MS,
     waiting: () => batcher.waiting,
     // No batch deciding, and every committed one settled: otherwise `sold` and `held` would count a purchase twice.

@@ -42,9 +42,16 @@ export interface Settlement {
 
 export interface ReconcileResult {
   previous: number | null;
-  stock: number;
+  /** Null when the count had expired with nothing held: not made again, the tier left the tier set. */
+  stock: number | null;
   orphansReleased: number;
 }
+
+/**
+ * How long a tier's stock count lives once nothing is held (every ticket it gave out
+ * decided), unless a purchase comes: then the next purchase primes it again from Postgres.
+ */
+export const STOCK_IDLE_TTL_S = 86_400;
 
 /** What the gate holds for a tier: the stock it still offers (null when unprimed) and the tickets held. */
 export interface TierState {
@@ -61,8 +68,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The admission gate in Redis (keys under `keys`): every step one atomic script, so no
  * two buyers take the same ticket and no retry is counted twice. The API admits, undoes
  * and primes; the worker settles and reconciles; both read purchase records.
+ * `stockIdleTtlS`: the lifetime of a stock count with nothing held (see gate-scripts.ts).
  */
-export function createGate(redis: Redis, keys: RedisKeys) {
+export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_IDLE_TTL_S) {
   const commands = defineGateCommands(redis);
 
   /** The five keys of one request, in the order ADMIT and UNDO take them. */
@@ -128,7 +136,7 @@ export function createGate(redis: Redis, keys: RedisKeys) {
 
     /** Gives back an admission whose message could not be queued: stock, buyer count, key. */
     async undo(p: GatePurchase): Promise<void> {
-      await commands.stampedeUndo(...requestKeys(p), p.purchaseId, p.quantity);
+      await commands.stampedeUndo(...requestKeys(p), p.purchaseId, p.quantity, stockIdleTtlS);
     },
 
     /** True when the gate remembers this Idempotency-Key (the request is a retry). */
@@ -138,17 +146,18 @@ export function createGate(redis: Redis, keys: RedisKeys) {
 
     /**
      * Sets a tier's stock if the gate does not know it yet (NX: never overwrites a live
-     * count), and registers the tier in the gate's tier set, in one transaction, so that
+     * count), and registers the tier in the gate's tier set, in one script, so that
      * reconciliation finds every stock count without scanning the keyspace.
      */
     async prime(tierId: string, available: number): Promise<void> {
-      const results = await redis
-        .multi()
-        .sadd(keys.gateTiers(), tierId)
-        .set(keys.stock(tierId), Math.max(0, available), 'NX')
-        .exec();
-      const failed = results?.find(([err]) => err);
-      if (!results || failed) throw failed?.[0] ?? new Error('gate priming was not executed');
+      await commands.stampedePrime(
+        keys.stock(tierId),
+        keys.held(tierId),
+        keys.gateTiers(),
+        tierId,
+        Math.max(0, available),
+        stockIdleTtlS,
+      );
     },
 
     /** The record of a purchase, or undefined when the gate holds none. */
@@ -174,7 +183,12 @@ export function createGate(redis: Redis, keys: RedisKeys) {
           .slice(i, i + SETTLE_CHUNK)
           .map(({ message, settlement }) => settleArgs(message, settlement, ttlSeconds));
         calls.push(
-          commands.stampedeSettleMany(chunk.length * 4, ...chunk.flatMap(([k]) => k), ...chunk.flatMap(([, a]) => a)),
+          commands.stampedeSettleMany(
+            chunk.length * 4,
+            ...chunk.flatMap(([k]) => k),
+            stockIdleTtlS,
+            ...chunk.flatMap(([, a]) => a),
+          ),
         );
       }
       return (await Promise.all(calls)).reduce((sum, n) => sum + n, 0);
@@ -183,16 +197,20 @@ export function createGate(redis: Redis, keys: RedisKeys) {
     /**
      * Makes the gate offer exactly what Postgres has left (capacity − sold) minus what is
      * still held, releasing holds older than `orphanAgeMs`. Call only when the queue is idle.
+     * A count that expired with nothing held stays unprimed and the tier leaves the tier set.
      */
     async reconcileTier(tierId: string, available: number, orphanAgeMs: number): Promise<ReconcileResult> {
       const [previous, stock, orphansReleased] = await commands.stampedeReconcile(
         keys.stock(tierId),
         keys.held(tierId),
+        keys.gateTiers(),
         available,
         Date.now(),
         orphanAgeMs,
+        tierId,
+        stockIdleTtlS,
       );
-      return { previous: previous < 0 ? null : previous, stock, orphansReleased };
+      return { previous: previous < 0 ? null : previous, stock: stock < 0 ? null : stock, orphansReleased };
     },
 
     /**
@@ -209,9 +227,18 @@ export function createGate(redis: Redis, keys: RedisKeys) {
       return (await redis.smembers(keys.gateTiers())).filter((id) => UUID.test(id));
     },
 
-    /** Takes tiers out of the tier set (their event was deleted from Postgres). */
+    /**
+     * Takes tiers whose event was deleted from Postgres out of the gate: out of the tier
+     * set, their stock and held tickets deleted, in one transaction. No sale can need
+     * them: a replica that still knew the event would prime the tier with 0 (Postgres has no row).
+     */
     async forgetTiers(tierIds: string[]): Promise<void> {
-      if (tierIds.length > 0) await redis.srem(keys.gateTiers(), ...tierIds);
+      if (tierIds.length === 0) return;
+      const tx = redis.multi().srem(keys.gateTiers(), ...tierIds);
+      for (const id of tierIds) tx.unlink(keys.stock(id), keys.held(id));
+      const results = await tx.exec();
+      const failed = results?.find(([err]) => err);
+      if (!results || failed) throw failed?.[0] ?? new Error('forgetting tiers was not executed');
     },
 
     /** The stock and the held tickets of each tier, read in one round trip. */

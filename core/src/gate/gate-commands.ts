@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
-import { ADMIT, RECONCILE, SETTLE_MANY, UNDO } from './gate-scripts.js';
+import { ADMIT, PRIME, RECONCILE, SETTLE_MANY, UNDO } from './gate-scripts.js';
 
 /** The gate's scripts as commands of a client (see gate-scripts.ts for their keys and args). */
 export interface GateCommands {
   stampedeAdmit(...args: (string | number)[]): Promise<[string, string]>;
   stampedeUndo(...args: (string | number)[]): Promise<number>;
   stampedeSettleMany(numberOfKeys: number, ...args: (string | number)[]): Promise<number>;
+  stampedePrime(...args: (string | number)[]): Promise<number>;
   stampedeReconcile(...args: (string | number)[]): Promise<[number, number, number]>;
 }
 
@@ -23,7 +24,8 @@ export function defineGateCommands(redis: Redis): GateCommands {
     redis.defineCommand('stampedeUndo', { numberOfKeys: 5, lua: UNDO });
     // Key count varies with the batch: passed first on each call.
     redis.defineCommand('stampedeSettleMany', { lua: SETTLE_MANY });
-    redis.defineCommand('stampedeReconcile', { numberOfKeys: 2, lua: RECONCILE });
+    redis.defineCommand('stampedePrime', { numberOfKeys: 3, lua: PRIME });
+    redis.defineCommand('stampedeReconcile', { numberOfKeys: 3, lua: RECONCILE });
     defined.add(redis);
   }
   return redis as unknown as GateCommands;
