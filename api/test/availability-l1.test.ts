@@ -47,7 +47,7 @@ async function getCalls(url: string): Promise<number> {
 const read = (r: TestApp, eventId: string) => r.app.request(`/events/${eventId}/availability`);
 
 describe('the L1: availability in each replica’s memory', () => {
-  let redis: PrivateRedis & { close(): Promise<void> };
+  let redis: PrivateRedis;
   let replicas: TestApp[];
   const counters = [countedQueries(), countedQueries(), countedQueries()];
   beforeAll(async () => {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setSaleOpen } from '@stampede/core/events';
-import { createTestEvent, startPrivateRedis, testSql, waitFor } from '@stampede/lab/testing';
+import { createTestEvent, type PrivateRedis, startPrivateRedis, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestReplicas, type TestApp } from './app-fixture.js';
 
 const sql = testSql();
-let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+let redis: PrivateRedis;
 let replicas: TestApp[];
 beforeAll(async () => {
   redis = await startPrivateRedis();

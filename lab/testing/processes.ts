@@ -10,8 +10,8 @@ import { waitFor } from './fixtures.js';
 /** A TCP port nobody listens on right now (the lab's own helper). */
 export const freePort = freeTcpPort;
 
-/** A private redis-server that a test can kill and start again on the same port. */
-export interface PrivateRedis {
+/** A private redis-server that a test can kill and start again on the same port; `close` kills it and removes its files. */
+export interface PrivateRedis extends Closeable {
   port: number;
   url: string;
   start(): Promise<void>;
@@ -20,12 +20,12 @@ export interface PrivateRedis {
 }
 
 /** Starts a redis-server of the test's own on a free port, with no persistence. */
-export async function startPrivateRedis(): Promise<PrivateRedis & Closeable> {
+export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'stampede-redis-'));
   let child: ChildProcess | undefined;
   const url = `redis://127.0.0.1:${port}`;
-  const handle: PrivateRedis = {
+  const handle: Omit<PrivateRedis, 'close'> = {
     port,
     url,
     async start() {
@@ -58,7 +58,6 @@ export async function startPrivateRedis(): Promise<PrivateRedis & Closeable> {
     },
   };
   await handle.start();
-  // Kills it and removes its files.
   const close = closeOnce(async () => {
     await handle.kill();
     await rm(dir, { recursive: true, force: true });

@@ -64,7 +64,8 @@ export function docsRoutes() {
     const file = c.req.param('file');
     const immutable = { 'Cache-Control': 'public, max-age=31536000, immutable' };
     // Headers on the response itself: a body's own Content-Type (text/plain for a string) would win over any set beforehand.
-    if (file === 'init.js') return c.body(INIT_JS, 200, { ...immutable, 'Content-Type': 'text/javascript; charset=utf-8' });
+    if (file === 'init.js')
+      return c.body(INIT_JS, 200, { ...immutable, 'Content-Type': 'text/javascript; charset=utf-8' });
     const type = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
     // Thrown, not c.notFound(): that path is served (for GET), so the app's fallback would say 405.
     if (!type) throw new AppError('not_found', 'The docs page has no such asset.');
