@@ -118,6 +118,13 @@ export const configSchema = z.object({
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** How often the gate is reconciled with Postgres when the queue is idle. */
   RECONCILE_INTERVAL_MS: int(5_000, 100),
+  /**
+   * A gate hold older than this, found while the queue is idle and with no decision in
+   * Postgres, never reached the queue: the worker publishes it again from the gate's record
+   * (and rejects it `not_processed` if it is still undecided this long after). Far above
+   * the longest a replica takes from admission to confirm (PUBLISH_CONFIRM_TIMEOUT_MS).
+   */
+  GATE_HOLD_GRACE_MS: int(30_000, 100),
   PAYMENT_LATENCY_MS: int(0, 0, 60_000),
   PAYMENT_FAILURE_RATE: num(0, 0, 1),
 });

@@ -3,11 +3,11 @@ import { availableByTier } from '@stampede/core/events';
 import { createGate } from '@stampede/core/gate';
 import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import type { Logger } from '@stampede/core/logger';
+import type { DecidedPurchase } from '@stampede/core/purchases';
 import type { Redis, RedisKeys } from '@stampede/core/redis';
 import { withDeadline } from './deadline.js';
-
-/** A hold older than this is an orphan: its purchase never reached the queue (crash between gate and publish). */
-export const ORPHAN_AGE_MS = 30_000;
+import type { Republish } from './republish.js';
+import { resolveStaleHolds } from './stale-holds.js';
 
 export interface GateReconcilerDeps {
   log: Logger;
@@ -18,6 +18,12 @@ export interface GateReconcilerDeps {
   /** The lifetime of a stock count with nothing held (GATE_STOCK_IDLE_TTL_S). */
   stockIdleTtlS: number;
   intervalMs: number;
+  /** A hold older than this, with the queue idle, is stale: no message is left to settle it. */
+  holdGraceMs: number;
+  /** Publishes the messages of stale holds again. */
+  republish: Republish;
+  /** The after-commit work of decisions made here (settled from Postgres, or rejected). */
+  settle: (decisions: DecidedPurchase[]) => Promise<void>;
   /** Deliveries of this worker waiting for a batch. */
   waiting: () => number;
   /** Ready messages in the purchase queue; throws when the broker cannot say. */
@@ -34,9 +40,10 @@ export interface GateReconciler extends Closeable {
 const RECONCILE_DEADLINE_MS = 20_000;
 
 /**
- * Keeps the gate honest (no undersell): when the queue is drained and nothing is in
- * flight, every tier the gate knows gets stock := capacity − sold − held, and holds older
- * than ORPHAN_AGE_MS are released. Logs `gate.reconciled` only when something changed.
+ * Keeps the gate honest (no undersell) and every 202 decided: when the queue is drained
+ * and nothing is in flight, the holds older than the grace are resolved (stale-holds.ts),
+ * then every tier the gate knows gets stock := capacity − sold − held. Logs
+ * `gate.reconciled` only when something changed.
  */
 export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
   const { log } = deps;
@@ -64,9 +71,17 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
     // Tiers deleted from Postgres (their event was removed) leave the gate; a count that
     // expired with nothing held leaves the set inside reconcileTier.
     await gate.forgetTiers(tierIds.filter((id) => !available.has(id)));
+    // Neither settling, rejecting nor publishing again changes `sold`: `available` stays true.
+    const release = await resolveStaleHolds(
+      { log, sql: deps.sql, gate, graceMs: deps.holdGraceMs, republish: deps.republish, settle: deps.settle },
+      [...available.keys()],
+    ).catch((err: unknown) => {
+      log.warn({ event: 'gate.stale_holds_failed', err: (err as Error).message }, 'stale holds left for the next pass');
+      return new Map<string, string[]>();
+    });
     for (const [tierId, left] of available) {
-      const r = await gate.reconcileTier(tierId, left, ORPHAN_AGE_MS);
-      if (r.previous !== r.stock || r.orphansReleased > 0) {
+      const r = await gate.reconcileTier(tierId, left, release.get(tierId));
+      if (r.previous !== r.stock || r.released > 0) {
         log.info(
           {
             event: 'gate.reconciled',
@@ -74,7 +89,7 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
             available: left,
             previous: r.previous,
             stock: r.stock,
-            orphansReleased: r.orphansReleased,
+            released: r.released,
           },
           'gate stock corrected to what Postgres has left',
         );

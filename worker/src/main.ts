@@ -5,17 +5,20 @@ import { createBackplanePublisher } from '@stampede/core/backplane';
 import { brokerNames } from '@stampede/core/broker';
 import { loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
+import { createGate } from '@stampede/core/gate';
 import { handleProcessLifecycle } from '@stampede/core/lifecycle';
 import { createLogger, redactUrl } from '@stampede/core/logger';
 import { createRegistry, createWorkerMetrics } from '@stampede/core/metrics';
 import { simulatedPayment } from '@stampede/core/purchases';
 import { createRedis, redisKeys } from '@stampede/core/redis';
+import { settleAfterCommit } from './after-commit.js';
 import { createBatchProcessor } from './batch-processor.js';
 import { startGateReconciler } from './gate-reconciler.js';
 import { startHealthServer } from './health-server.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { PinoNestLogger } from './nest-logger.js';
 import { PurchaseConsumer } from './purchase-consumer.js';
+import { createRepublish } from './republish.js';
 import { WorkerModule } from './worker-module.js';
 import { startWorkerStatus } from './worker-status.js';
 
@@ -80,6 +83,13 @@ async function main(): Promise<void> {
     keys,
     stockIdleTtlS: config.GATE_STOCK_IDLE_TTL_S,
     intervalMs: config.RECONCILE_INTERVAL_MS,
+    holdGraceMs: config.GATE_HOLD_GRACE_MS,
+    republish: createRepublish(amqp, names),
+    settle: (decisions) =>
+      settleAfterCommit(
+        { config, log, sql, gate: createGate(redis, keys, config.GATE_STOCK_IDLE_TTL_S), redis, keys, backplane },
+        decisions,
+      ),
     waiting: () => batcher.waiting,
     // No batch deciding, and every committed one settled: otherwise `sold` and `held` would count a purchase twice.
     exclusive: (fn) =>

@@ -79,8 +79,8 @@ describe('the lifetime of a stock count in the gate', () => {
     expect(await redis.get(keys.stock(tier.id))).toBe('9');
     expect(await stockTtl(tier.id)).toBe(-1);
     // A reconciliation while it is still held (not yet an orphan) keeps it without lifetime.
-    const r = await shortGate.reconcileTier(tier.id, 10, 60_000);
-    expect(r).toEqual({ previous: 9, stock: 9, orphansReleased: 0 });
+    const r = await shortGate.reconcileTier(tier.id, 10);
+    expect(r).toEqual({ previous: 9, stock: 9, released: 0 });
     expect(await stockTtl(tier.id)).toBe(-1);
   });
 
@@ -92,8 +92,8 @@ describe('the lifetime of a stock count in the gate', () => {
     await sleep(2_200);
     expect(await redis.exists(keys.stock(tier.id))).toBe(0);
 
-    const r = await shortGate.reconcileTier(tier.id, 7, 60_000);
-    expect(r).toEqual({ previous: null, stock: null, orphansReleased: 0 });
+    const r = await shortGate.reconcileTier(tier.id, 7);
+    expect(r).toEqual({ previous: null, stock: null, released: 0 });
     expect(await redis.exists(keys.stock(tier.id))).toBe(0);
     expect(await redis.sismember(keys.gateTiers(), tier.id)).toBe(0);
 
@@ -109,14 +109,14 @@ describe('the lifetime of a stock count in the gate', () => {
     const event = newEvent();
     const tier = event.tiers[0]!;
     await redis.set(keys.stock(tier.id), 4, 'EX', 100);
-    const r = await gate.reconcileTier(tier.id, 5, 60_000);
-    expect(r).toEqual({ previous: 4, stock: 5, orphansReleased: 0 });
+    const r = await gate.reconcileTier(tier.id, 5);
+    expect(r).toEqual({ previous: 4, stock: 5, released: 0 });
     expect(await stockTtl(tier.id)).toBeLessThanOrEqual(100);
     expect(await stockTtl(tier.id)).toBeGreaterThan(90);
 
     const legacy = newEvent().tiers[0]!;
     await redis.set(keys.stock(legacy.id), 3);
-    await gate.reconcileTier(legacy.id, 3, 60_000);
+    await gate.reconcileTier(legacy.id, 3);
     expect(await stockTtl(legacy.id)).toBeGreaterThan(IDLE_S - 5);
   });
 

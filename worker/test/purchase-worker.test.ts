@@ -144,7 +144,7 @@ describe('the purchase worker, as a real process', () => {
       'gate.reconciled to 4',
     );
     const lines = worker.logs.filter((l) => l.event === 'gate.reconciled' && l.tierId === tier.id);
-    expect(lines.reduce((n, l) => n + Number(l.orphansReleased), 0)).toBe(1);
+    expect(lines.reduce((n, l) => n + Number(l.released), 0)).toBe(1);
     expect(await redis.get(keys.stock(tier.id))).toBe('4');
     expect(await redis.hlen(keys.held(tier.id))).toBe(0);
   }, 60_000);

@@ -1,4 +1,4 @@
-import { assertTopology, brokerNames } from '@stampede/core/broker';
+import { assertTopology, brokerNames, purchaseBody, purchasePublishOptions } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
 import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import type { Logger } from '@stampede/core/logger';
@@ -101,13 +101,8 @@ export function createPurchasePublisher(
       pending.publishes += 1;
       inFlight.set(id, pending);
       try {
-        await channel.publish(names.exchange, names.routingKey, Buffer.from(JSON.stringify(message)), {
-          persistent: true,
-          mandatory: true,
-          contentType: 'application/json',
-          messageId: id,
-          timestamp: Math.floor(Date.now() / 1000),
-          headers: { 'x-request-id': message.requestId ?? '' },
+        await channel.publish(names.exchange, names.routingKey, purchaseBody(message), {
+          ...purchasePublishOptions(message),
           timeout: config.PUBLISH_CONFIRM_TIMEOUT_MS,
         });
       } finally {

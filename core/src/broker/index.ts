@@ -1,1 +1,2 @@
+export { purchaseBody, purchasePublishOptions } from './purchase-publish.js';
 export { assertTopology, type BrokerNames, brokerNames, deleteTopology, purchaseQueueArguments } from './topology.js';

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { isUuid } from '../purchases/purchase-id.js';
 import type { PurchaseMessage } from '../purchases/purchase-message.js';
 import {
   type DecidedStatus,
@@ -44,7 +45,16 @@ export interface ReconcileResult {
   previous: number | null;
   /** Null when the count had expired with nothing held: not made again, the tier left the tier set. */
   stock: number | null;
-  orphansReleased: number;
+  /** Holds released (stale ones no message will settle). */
+  released: number;
+}
+
+/** A hold older than the grace asked for: a purchase the gate still holds tickets for. */
+export interface StaleHold {
+  purchaseId: string;
+  tierId: string;
+  /** Its record, undefined when the gate no longer keeps one. */
+  record: PurchaseRecord | undefined;
 }
 
 /**
@@ -61,8 +71,6 @@ export interface TierState {
 
 /** Purchases settled per Lua call: bounds how long one call holds Redis (~1 ms per few hundred). */
 const SETTLE_CHUNK = 250;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The admission gate in Redis (keys under `keys`): every step one atomic script, so no
@@ -91,6 +99,17 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
     ];
   }
 
+  /** Runs the commands in one pipeline; the replies in order, the first error thrown. */
+  async function inOneRoundTrip(calls: [string, ...string[]][]): Promise<unknown[]> {
+    if (calls.length === 0) return [];
+    const replies = (await redis.pipeline(calls).exec()) ?? [];
+    return calls.map((_, i) => {
+      const [err, value] = replies[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      return value;
+    });
+  }
+
   /** Tier ids found by scanning for stock keys (counts primed before the tier set existed). */
   async function scanStockTiers(): Promise<string[]> {
     const stockPrefix = keys.stock('');
@@ -98,7 +117,7 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
     for await (const found of scanKeys(redis, stockPrefix)) {
       for (const key of found) {
         const id = key.slice(stockPrefix.length);
-        if (UUID.test(id)) ids.add(id);
+        if (isUuid(id)) ids.add(id);
       }
     }
     return [...ids];
@@ -196,21 +215,45 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
 
     /**
      * Makes the gate offer exactly what Postgres has left (capacity − sold) minus what is
-     * still held, releasing holds older than `orphanAgeMs`. Call only when the queue is idle.
-     * A count that expired with nothing held stays unprimed and the tier leaves the tier set.
+     * still held, after releasing the holds named (their buyers' counts given back). Call
+     * only when the queue is idle. A count that expired with nothing held stays unprimed and
+     * the tier leaves the tier set.
      */
-    async reconcileTier(tierId: string, available: number, orphanAgeMs: number): Promise<ReconcileResult> {
-      const [previous, stock, orphansReleased] = await commands.stampedeReconcile(
+    async reconcileTier(tierId: string, available: number, release: string[] = []): Promise<ReconcileResult> {
+      const [previous, stock, released] = await commands.stampedeReconcile(
         keys.stock(tierId),
         keys.held(tierId),
         keys.gateTiers(),
         available,
-        Date.now(),
-        orphanAgeMs,
         tierId,
         stockIdleTtlS,
+        ...release,
       );
-      return { previous: previous < 0 ? null : previous, stock: stock < 0 ? null : stock, orphansReleased };
+      return { previous: previous < 0 ? null : previous, stock: stock < 0 ? null : stock, released };
+    },
+
+    /**
+     * The holds of these tiers taken more than `olderThanMs` ago, with their records: two
+     * round trips, whatever the number of tiers.
+     */
+    async staleHolds(tierIds: string[], olderThanMs: number): Promise<StaleHold[]> {
+      const held = await inOneRoundTrip(tierIds.map((id) => ['hgetall', keys.held(id)]));
+      const cutoff = Date.now() - olderThanMs;
+      const stale = tierIds.flatMap((tierId, i) =>
+        Object.entries(held[i] as Record<string, string>)
+          .filter(([, v]) => Number(v.split('|', 2)[1]) < cutoff)
+          .map(([purchaseId]) => ({ purchaseId, tierId })),
+      );
+      const records = await inOneRoundTrip(stale.map((h) => ['hgetall', keys.purchase(h.purchaseId)]));
+      return stale.map((h, i) => {
+        const hash = records[i] as Record<string, string>;
+        return { ...h, record: Object.keys(hash).length > 0 ? toPurchaseRecord(hash) : undefined };
+      });
+    },
+
+    /** Notes on their records that these purchases were published again, and when. */
+    async markRepublished(purchaseIds: string[], at: string): Promise<void> {
+      await inOneRoundTrip(purchaseIds.map((id) => ['hset', keys.purchase(id), 'republishedAt', at]));
     },
 
     /**
@@ -224,7 +267,7 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
         const found = await scanStockTiers();
         if (found.length > 0) await redis.sadd(keys.gateTiers(), ...found);
       }
-      return (await redis.smembers(keys.gateTiers())).filter((id) => UUID.test(id));
+      return (await redis.smembers(keys.gateTiers())).filter((id) => isUuid(id));
     },
 
     /**
@@ -243,15 +286,16 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
 
     /** The stock and the held tickets of each tier, read in one round trip. */
     async tierStates(tierIds: string[]): Promise<Map<string, TierState>> {
-      const pipeline = redis.pipeline();
-      for (const id of tierIds) pipeline.get(keys.stock(id)).hvals(keys.held(id));
-      const replies = (await pipeline.exec()) ?? [];
+      const replies = await inOneRoundTrip(
+        tierIds.flatMap((id): [string, string][] => [
+          ['get', keys.stock(id)],
+          ['hvals', keys.held(id)],
+        ]),
+      );
       const out = new Map<string, TierState>();
       tierIds.forEach((id, i) => {
-        const [stockErr, stock] = replies[2 * i] ?? [new Error('no reply')];
-        const [heldErr, held] = replies[2 * i + 1] ?? [new Error('no reply')];
-        if (stockErr || heldErr) throw stockErr ?? heldErr;
-        out.set(id, { stock: stock === null ? null : Number(stock), held: sumHeld(held as string[]) });
+        const stock = replies[2 * i] as string | null;
+        out.set(id, { stock: stock === null ? null : Number(stock), held: sumHeld(replies[2 * i + 1] as string[]) });
       });
       return out;
     },

@@ -103,37 +103,37 @@ return 1
 `;
 
 /**
- * Sets what the gate offers to what Postgres has left minus what is still held, and
- * releases held tickets older than the orphan age (a crash between gate and publish).
- * Run only when the queue is idle. A count that expired with nothing held is not made
- * again (the next purchase primes it) and the tier leaves the tier set. With nothing held
- * the count keeps the lifetime it has (or starts one), so passes every few seconds do not
- * keep an idle tier alive; with tickets held it has none.
- * KEYS: stock, held, tiers. ARGV: available, nowMs, orphanAgeMs, tierId, stockIdleTtlS.
- * Returns {previous stock or -1, new stock or -1 when not made again, orphans released}.
+ * Sets what the gate offers to what Postgres has left minus what is still held, after
+ * releasing the holds named in ARGV[4..] (stale holds no message will ever settle: the
+ * worker decided which, see worker/src/stale-holds.ts). Run only when the queue is idle.
+ * A count that expired with nothing held is not made again (the next purchase primes it)
+ * and the tier leaves the tier set. With nothing held the count keeps the lifetime it has
+ * (or starts one), so passes every few seconds do not keep an idle tier alive; with
+ * tickets held it has none.
+ * KEYS: stock, held, tiers. ARGV: available, tierId, stockIdleTtlS, purchase ids to release.
+ * Returns {previous stock or -1, new stock or -1 when not made again, holds released}.
  */
 export const RECONCILE = `
-local entries = redis.call('HGETALL', KEYS[2])
-local held, orphans = 0, 0
-for i = 1, #entries, 2 do
-  local v = entries[i + 1]
-  local a = string.find(v, '|', 1, true)
-  local b = string.find(v, '|', a + 1, true)
-  local qty = tonumber(string.sub(v, 1, a - 1))
-  local at = tonumber(string.sub(v, a + 1, b - 1))
-  if tonumber(ARGV[2]) - at > tonumber(ARGV[3]) then
-    redis.call('HDEL', KEYS[2], entries[i])
-    redis.call('DECRBY', string.sub(v, b + 1), qty)
-    orphans = orphans + 1
-  else
-    held = held + qty
+local released = 0
+for i = 4, #ARGV do
+  local v = redis.call('HGET', KEYS[2], ARGV[i])
+  if v then
+    local a = string.find(v, '|', 1, true)
+    local b = string.find(v, '|', a + 1, true)
+    redis.call('HDEL', KEYS[2], ARGV[i])
+    redis.call('DECRBY', string.sub(v, b + 1), tonumber(string.sub(v, 1, a - 1)))
+    released = released + 1
   end
+end
+local held = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
+  held = held + tonumber(string.sub(v, 1, string.find(v, '|', 1, true) - 1))
 end
 local previous = tonumber(redis.call('GET', KEYS[1]) or '-1')
 local nothing_held = redis.call('HLEN', KEYS[2]) == 0
 if previous < 0 and nothing_held then
-  redis.call('SREM', KEYS[3], ARGV[4])
-  return {previous, -1, orphans}
+  redis.call('SREM', KEYS[3], ARGV[2])
+  return {previous, -1, released}
 end
 local target = tonumber(ARGV[1]) - held
 if target < 0 then target = 0 end
@@ -142,7 +142,7 @@ if not nothing_held then
 elseif redis.call('PTTL', KEYS[1]) > 0 then
   redis.call('SET', KEYS[1], target, 'KEEPTTL')
 else
-  redis.call('SET', KEYS[1], target, 'EX', ARGV[5])
+  redis.call('SET', KEYS[1], target, 'EX', ARGV[3])
 end
-return {previous, target, orphans}
+return {previous, target, released}
 `;

@@ -6,6 +6,7 @@ export {
   type GatePurchase,
   type ReconcileResult,
   type Settlement,
+  type StaleHold,
   type TierState,
 } from './admission-gate.js';
-export type { PurchaseRecord } from './purchase-record.js';
+export { messageOfRecord, type PurchaseRecord } from './purchase-record.js';

@@ -1,3 +1,4 @@
+import { type PurchaseMessage, purchaseMessageSchema } from '../purchases/purchase-message.js';
 import type { PurchaseStatus, RejectionReason } from '../purchases/purchase-vocabulary.js';
 
 /**
@@ -18,6 +19,8 @@ export interface PurchaseRecord {
   acceptedBy: string | null;
   acceptedAt: string | null;
   decidedAt: string | null;
+  /** When the worker published it again, its first message having never reached the queue. */
+  republishedAt: string | null;
   /** False when the purchase was accepted while the gate was away (it took no tickets). */
   gated: boolean;
 }
@@ -37,6 +40,29 @@ export function toPurchaseRecord(hash: Record<string, string>): PurchaseRecord {
     acceptedBy: text('acceptedBy'),
     acceptedAt: text('acceptedAt'),
     decidedAt: text('decidedAt'),
+    republishedAt: text('republishedAt'),
     gated: hash.gated !== '0',
   };
+}
+
+/**
+ * The message of a purchase as its record keeps it (the gate records every field the
+ * message carries), or undefined when the record lacks one: what the worker publishes
+ * again for a purchase whose first message never reached the queue.
+ */
+export function messageOfRecord(purchaseId: string, r: PurchaseRecord): PurchaseMessage | undefined {
+  const parsed = purchaseMessageSchema.safeParse({
+    v: 1,
+    purchaseId,
+    idempotencyKey: r.idempotencyKey,
+    eventId: r.eventId,
+    tierId: r.tierId,
+    buyerId: r.buyerId,
+    quantity: r.quantity,
+    requestId: r.requestId ?? undefined,
+    acceptedBy: r.acceptedBy ?? undefined,
+    acceptedAt: r.acceptedAt,
+    gated: r.gated,
+  });
+  return parsed.success ? parsed.data : undefined;
 }

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql.js';
+import type { Sql, TransactionSql } from '../db/sql.js';
 import { type Payment, type Plan, planBatch } from './plan-batch.js';
 import type { PurchaseMessage } from './purchase-message.js';
 import {
@@ -75,10 +75,7 @@ export async function decidePurchases(
     );
 
     const rows = messages.flatMap((m, i) => (plans[i]!.kind === 'new' ? [toRow(m, plans[i] as NewPlan)] : []));
-    const inserted = await writePurchases(tx, rows);
-    // A key a concurrent transaction stored first (DO NOTHING skipped ours): answer from its row.
-    const lostKeys = rows.filter((r) => !inserted.has(r.idempotencyKey)).map((r) => r.idempotencyKey);
-    const winners = lostKeys.length > 0 ? await findByKeys(tx, lostKeys) : new Map<string, StoredPurchase>();
+    const { inserted, winners } = await writeOrFindWinners(tx, rows);
 
     const decisions: Decision[] = [];
     messages.forEach((m, i) => {
@@ -88,7 +85,40 @@ export async function decidePurchases(
   });
 }
 
+/**
+ * Rejects purchases for a reason outside the batch's rules (the worker gives up on one
+ * whose message never reached the queue twice), in one transaction: rows written
+ * `rejected`, unless a purchase was decided meanwhile, which is then answered from its row.
+ * Takes no stock, so it locks nothing.
+ */
+export async function rejectPurchases(
+  sql: Sql,
+  messages: PurchaseMessage[],
+  reason: RejectionReason,
+): Promise<DecidedPurchase[]> {
+  if (messages.length === 0) return [];
+  return sql.begin(async (tx) => {
+    const plan: NewPlan = { kind: 'new', status: 'rejected', reason };
+    const { inserted, winners } = await writeOrFindWinners(
+      tx,
+      messages.map((m) => toRow(m, plan)),
+    );
+    return messages.map((m) => toDecision(m, plan, [], inserted, winners) as DecidedPurchase);
+  }) as Promise<DecidedPurchase[]>;
+}
+
 type NewPlan = Extract<Plan, { kind: 'new' }>;
+
+/**
+ * Writes the rows; a key a concurrent transaction stored first (DO NOTHING skipped ours)
+ * is answered from that transaction's row, its winner.
+ */
+async function writeOrFindWinners(tx: TransactionSql, rows: NewPurchaseRow[]) {
+  const inserted = await writePurchases(tx, rows);
+  const lostKeys = rows.filter((r) => !inserted.has(r.idempotencyKey)).map((r) => r.idempotencyKey);
+  const winners = lostKeys.length > 0 ? await findByKeys(tx, lostKeys) : new Map<string, StoredPurchase>();
+  return { inserted, winners };
+}
 
 function toRow(m: PurchaseMessage, plan: NewPlan): NewPurchaseRow {
   return {
@@ -114,7 +144,7 @@ function toDecision(
 ): Decision {
   switch (plan.kind) {
     case 'existing':
-      return fromStored(m, plan.stored);
+      return decisionOfRow(m, plan.stored);
     case 'repeat': {
       const first = earlier[plan.of]!;
       return first.kind === 'poison' ? { ...first, message: m } : { ...first, message: m, duplicate: true };
@@ -136,12 +166,13 @@ function toDecision(
       }
       const winner = winners.get(m.idempotencyKey);
       if (!winner) throw new Error(`purchase ${m.purchaseId} was neither inserted nor found by its idempotency key`);
-      return fromStored(m, winner);
+      return decisionOfRow(m, winner);
     }
   }
 }
 
-function fromStored(m: PurchaseMessage, s: StoredPurchase): DecidedPurchase {
+/** The decision a stored row gives a message of its purchase (a redelivery, a retried key, a lost settle). */
+export function decisionOfRow(m: PurchaseMessage, s: StoredPurchase): DecidedPurchase {
   return {
     kind: 'decided',
     message: m,

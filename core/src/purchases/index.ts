@@ -3,11 +3,13 @@ export {
   type DecideOptions,
   type Decision,
   decidePurchases,
+  decisionOfRow,
   type Payment,
   type PoisonPurchase,
+  rejectPurchases,
 } from './decide-purchases.js';
 export { purchaseIdFor, requestFingerprint } from './purchase-id.js';
 export { type PurchaseMessage, purchaseMessageSchema } from './purchase-message.js';
-export { findPurchase, type PurchaseRow } from './purchase-store.js';
+export { findPurchase, findPurchases, type PurchaseRow } from './purchase-store.js';
 export * from './purchase-vocabulary.js';
 export { simulatedPayment } from './simulated-payment.js';

@@ -26,3 +26,10 @@ export function requestFingerprint(parts: {
     .digest('base64url')
     .slice(0, 22);
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for a UUID in either case: what an id read back from Redis must be before Postgres is asked of it. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

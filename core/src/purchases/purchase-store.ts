@@ -1,5 +1,6 @@
 import type { Sql, TransactionSql } from '../db/sql.js';
 import type { SaleWindow } from '../events/sale-window.js';
+import { isUuid } from './purchase-id.js';
 import type { DecidedStatus, PurchaseFields, RejectionReason } from './purchase-vocabulary.js';
 
 /**
@@ -40,6 +41,17 @@ export async function findPurchase(sql: Sql, purchaseId: string): Promise<Purcha
            quantity, status, reason, accepted_at as "acceptedAt", decided_at as "decidedAt"
     from purchases where id = ${purchaseId}`;
   return row;
+}
+
+/** The decided purchases among these ids, by id (an id that is not a UUID has none). */
+export async function findPurchases(sql: Sql, purchaseIds: string[]): Promise<Map<string, PurchaseRow>> {
+  const ids = purchaseIds.filter(isUuid);
+  if (ids.length === 0) return new Map();
+  const rows = await sql<PurchaseRow[]>`
+    select id, idempotency_key as "idempotencyKey", event_id as "eventId", tier_id as "tierId", buyer_id as "buyerId",
+           quantity, status, reason, accepted_at as "acceptedAt", decided_at as "decidedAt"
+    from purchases where id = any(${ids}::uuid[])`;
+  return new Map(rows.map((r) => [r.id, r]));
 }
 
 /** Namespace of the buyer advisory locks (first int of the two-int form), so they never meet other locks. */

@@ -16,8 +16,16 @@ export type DecidedStatus = Exclude<PurchaseStatus, 'queued'>;
 /**
  * Why a purchase was rejected. `sale_not_open`: it was accepted before the sale opened or
  * after its close was committed in Postgres (a replica had not heard of the close yet).
+ * `not_processed`: its message never reached the queue, and the worker's second try
+ * (published again from the gate's record) was not decided either, so the worker gave up.
  */
-export const REJECTION_REASONS = ['sold_out', 'limit_exceeded', 'payment_failed', 'sale_not_open'] as const;
+export const REJECTION_REASONS = [
+  'sold_out',
+  'limit_exceeded',
+  'payment_failed',
+  'sale_not_open',
+  'not_processed',
+] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** What a buyer asks for: the fields every record of a purchase carries (message, gate record, row). */
