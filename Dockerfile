@@ -6,7 +6,7 @@
 
 # --- manifests: what npm ci reads, the first layers of the build and of the images -------
 # npm ci needs every workspace's package.json, as the lockfile lists them all.
-FROM node:20-alpine AS manifests
+FROM node:24-alpine AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY core/package.json core/
@@ -54,7 +54,7 @@ RUN set -e; for ws in api worker lab; do \
     done
 
 # --- the targets: Node in production mode, not root, and the tree of the image ------------
-FROM node:20-alpine AS runtime
+FROM node:24-alpine AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 USER node
