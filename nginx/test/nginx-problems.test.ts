@@ -98,6 +98,36 @@ const cases: Case[] = [
     code: 'http_version_not_supported',
   },
   {
+    name: 'a Content-Length that is not a number',
+    raw: request('POST /events/e1/purchases HTTP/1.1', 'Host: localhost', 'Content-Length: 12abc'),
+    status: 400,
+    code: 'bad_request',
+  },
+  {
+    name: 'two different Content-Lengths',
+    raw: request('POST /events/e1/purchases HTTP/1.1', 'Host: localhost', 'Content-Length: 2', 'Content-Length: 3'),
+    status: 400,
+    code: 'bad_request',
+  },
+  {
+    name: 'a chunk size that is not hex',
+    raw: `${request('POST /events/e1/purchases HTTP/1.1', 'Host: localhost', 'Transfer-Encoding: chunked').slice(0, -2)}\r\nzz\r\n{}\r\n0\r\n\r\n`,
+    status: 400,
+    code: 'bad_request',
+  },
+  {
+    name: 'a Host with a space',
+    raw: request('GET / HTTP/1.1', 'Host: a b'),
+    status: 400,
+    code: 'bad_request',
+  },
+  {
+    name: 'a NUL byte in the path',
+    raw: request('GET /events/\u0000x HTTP/1.1', 'Host: localhost'),
+    status: 400,
+    code: 'bad_request',
+  },
+  {
     name: 'HTTP/3.0 in the request line',
     raw: request('GET / HTTP/3.0', 'Host: localhost'),
     status: 505,
