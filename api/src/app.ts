@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { type BackplaneSubscriber, createBackplanePublisher } from '@stampede/core/backplane';
+import { brokerNames } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
@@ -12,6 +13,8 @@ import type { Registry } from 'prom-client';
 import type { PurchasePublisher } from './broker/purchase-publisher.js';
 import { chaosPublisher, chaosRedis, chaosSql } from './chaos/chaos-clients.js';
 import { createChaosState } from './chaos/chaos-state.js';
+import { createQueueProbe } from './dashboard/queue-probe.js';
+import { createDashboardSampler } from './dashboard/sampler.js';
 import { type AvailabilityService, createAvailabilityService } from './domain/availability-service.js';
 import { followBackplane } from './domain/backplane-sync.js';
 import { createCatalog } from './domain/catalog.js';
@@ -27,6 +30,7 @@ import { createDecisionFeed } from './live/decision-feed.js';
 import { createLiveStreams } from './live/live-streams.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { chaosRoutes } from './routes/chaos-routes.js';
+import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { docsRoutes } from './routes/docs-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { type HealthCheck, healthRoutes } from './routes/health-routes.js';
@@ -140,6 +144,18 @@ export function buildApp(deps: AppDeps) {
   app.route('/', purchaseRoutes({ purchases, status, maxQuantity: config.PURCHASE_MAX_QUANTITY }));
   const live = createLiveStreams({ isShuttingDown: deps.isShuttingDown ?? (() => false) });
   app.route('/', purchaseStreamRoutes({ status, feed: createDecisionFeed(backplane), live }));
+  const sampler = createDashboardSampler({
+    instance: config.INSTANCE_NAME,
+    metrics,
+    sql,
+    ping: () => redis.ping(),
+    brokerConnected: () => publisher.isConnected(),
+    queue: createQueueProbe(config.AMQP_URL, brokerNames(config.AMQP_PREFIX).queue, 800),
+    tickets: async (eventId) => (await availability.get(eventId)).value,
+    backplane,
+    publisher: backplane ? createBackplanePublisher(deps.redis, config, log) : undefined,
+  });
+  app.route('/', dashboardRoutes({ sampler, live, instance: config.INSTANCE_NAME }));
 
   // Without a token the admin routes do not exist at all (404), rather than being open.
   if (config.ADMIN_TOKEN)

@@ -67,8 +67,9 @@ export interface ServedTestApp extends TestApp {
 export async function serveTestApp(
   overrides: Partial<Config> = {},
   extra: Partial<AppDeps> = {},
+  options: { backplane?: boolean } = {},
 ): Promise<ServedTestApp> {
-  const t = buildTestApp(overrides, extra);
+  const t = buildTestApp(overrides, extra, options);
   const server = createApiServer({
     fetch: t.app.fetch,
     log: testLogger(t.config),
@@ -77,6 +78,7 @@ export async function serveTestApp(
   });
   const port = await server.listen(0, '127.0.0.1');
   await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+  await t.backplane?.ready();
   return {
     ...t,
     port,

@@ -1,26 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { createBackplanePublisher, subscribeBackplane } from '@stampede/core/backplane';
-import { createTestEvent, openEventStream, testConfig, testLogger, testSql } from '@stampede/lab/testing';
+import { createBackplanePublisher } from '@stampede/core/backplane';
+import { createTestEvent, openEventStream, testLogger, testSql } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServedTestApp, serveTestApp } from './app-fixture.js';
 
 const sql = testSql();
 let t: ServedTestApp;
-let close: () => Promise<void>;
 
 beforeAll(async () => {
-  // The app's subscriber listens on the same per-run prefix the served app uses.
-  const config = testConfig();
-  const backplane = subscribeBackplane(config, testLogger(config));
-  t = await serveTestApp(config, { backplane });
-  await backplane.ready();
-  close = async () => {
-    await t.close();
-    await backplane.close();
-  };
+  t = await serveTestApp({}, {}, { backplane: true });
 });
 afterAll(async () => {
-  await close();
+  await t.close();
   await sql.end({ timeout: 1 });
 });
 

@@ -12,9 +12,9 @@ export function startWorkerStatus(deps: {
   unacked: () => number;
   intervalMs: number;
 }): Closeable {
-  const timer = setInterval(() => {
-    void deps.backplane.publish({ kind: 'worker_status', unacked: deps.unacked() });
-  }, deps.intervalMs);
+  const say = () => void deps.backplane.publish({ kind: 'worker_status', unacked: deps.unacked() });
+  const timer = setInterval(say, deps.intervalMs);
   timer.unref();
+  say();
   return { close: closeOnce(() => clearInterval(timer)) };
 }

@@ -37,7 +37,10 @@ export const replicaSampleFields = z.object({
   kind: z.literal('replica_sample'),
   watching: z.boolean(),
   requests: z.number().nonnegative(),
+  /** stampede_admissions_total by outcome. */
   admissions: counts,
+  /** Purchase POSTs by HTTP status. */
+  admissionStatuses: counts,
   readLatency: buckets,
   admissionLatency: buckets,
 });

@@ -3,5 +3,6 @@ export {
   createApiMetrics,
   createRegistry,
   createWorkerMetrics,
+  LATENCY_BUCKETS,
   type WorkerMetrics,
 } from './registry.js';
