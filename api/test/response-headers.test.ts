@@ -36,7 +36,7 @@ const requests = (): {
     name: 'a cached read',
     path: `/events/${event.id}/availability`,
     status: 200,
-    own: { 'x-cache': /^(hit|miss)$/, 'cache-control': /^no-store$/ },
+    own: { 'x-cache': /^(hit|miss)$/, 'cache-control': /^no-store$/, 'content-type': /^application\/json$/ },
   },
   { name: 'a 400 problem', path: '/events/not-an-id', status: 400 },
   { name: 'a 404 from notFound', path: '/no/such/route', status: 404 },

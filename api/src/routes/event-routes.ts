@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Sql } from '@stampede/core/db';
 import { AppError, mapPostgresError } from '@stampede/core/errors';
-import { type EventRow, findEventWithTiers, listEvents } from '@stampede/core/events';
+import { type Availability, type EventRow, findEventWithTiers, listEvents } from '@stampede/core/events';
 import type { AvailabilityService } from '../domain/availability-service.js';
 import type { AppEnv } from '../http/app-env.js';
 import { setResponseHeaders } from '../http/response-headers.js';
@@ -84,15 +84,23 @@ export function eventRoutes(deps: { sql: Sql; availability: AvailabilityService 
     return c.json({ ...eventJson(event), tiers: event.tiers }, 200);
   });
 
+  // A hit answers the same document object until it is replaced, so its JSON is written once.
+  const bodies = new WeakMap<Availability, string>();
   app.openapi(availabilityRoute, async (c) => {
     const { eventId } = c.req.valid('param');
     const { value, source, level } = await deps.availability.get(eventId);
+    const stale = source === 'stale';
+    let body = stale ? undefined : bodies.get(value);
+    if (body === undefined) {
+      body = JSON.stringify({ ...value, stale });
+      if (!stale) bodies.set(value, body);
+    }
     setResponseHeaders(c, {
       'X-Cache': source,
       ...(level ? { 'X-Cache-Level': level } : {}),
       'Cache-Control': 'no-store',
     });
-    return c.json({ ...value, stale: source === 'stale' }, 200);
+    return c.body(body, 200, { 'Content-Type': 'application/json' }) as never;
   });
 
   return app;
