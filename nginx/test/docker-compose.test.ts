@@ -36,7 +36,13 @@ async function composeConfig(): Promise<{ services: Record<string, ComposeServic
   // the rate-limit defaults, whatever this shell exports
   const { stdout } = await run('docker-compose', ['config'], {
     cwd: root,
-    env: { ...process.env, NGINX_RATE_LIMIT_RPS: '', NGINX_RATE_LIMIT_BURST: '', NGINX_WORKER_PROCESSES: '' },
+    env: {
+      ...process.env,
+      NGINX_RATE_LIMIT_RPS: '',
+      NGINX_RATE_LIMIT_BURST: '',
+      NGINX_WORKER_PROCESSES: '',
+      NGINX_EDGE_CACHE: '',
+    },
   });
   const toJson = spawnSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
     input: stdout,

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { ERROR_CATALOGUE } from '@stampede/core/errors';
 import { waitFor } from '@stampede/lab/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupList, startFakeReplica, startNginx } from './support/nginx-harness.js';
+import { cleanupList, type Seen, startFakeReplica, startNginx } from './support/nginx-harness.js';
 
 const cleanup = cleanupList();
 afterEach(() => cleanup.run());
 
 /** nginx in front of two fake replicas, every process registered for cleanup. */
-async function edge(limits: { rateLimitPerSecond?: number; rateLimitBurst?: number } = {}) {
+async function edge(limits: { rateLimitPerSecond?: number; rateLimitBurst?: number; edgeCache?: boolean } = {}) {
   const a = cleanup.add(await startFakeReplica('a'));
   const b = cleanup.add(await startFakeReplica('b'));
   const nginx = cleanup.add(await startNginx({ upstreams: [a.address, b.address], ...limits }));
@@ -174,5 +174,43 @@ describe('nginx edge in front of two replicas', () => {
     const body = await expectProblem(res, 413, 'payload_too_large');
     expect(body.title).toBe(ERROR_CATALOGUE.payload_too_large.title);
     expect(a.seen.length + b.seen.length).toBe(0);
+  });
+});
+
+describe('the edge micro-cache of availability reads', () => {
+  const availability = (nginx: { url: string }, id: string) => fetch(`${nginx.url}/events/${id}/availability`);
+  const reachedReplicas = (a: { seen: Seen[] }, b: { seen: Seen[] }, id: string) =>
+    [...a.seen, ...b.seen].filter((s) => s.url.startsWith(`/events/${id}/availability`)).length;
+
+  it('when it is on and 50 reads of a cold event arrive at once, then one reaches a replica, and once the entry expired one more', async () => {
+    const { a, b, nginx } = await edge({ edgeCache: true });
+    a.delayMs = 200;
+    b.delayMs = 200;
+    const id = randomUUID();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => availability(nginx, id)));
+    expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+    expect(reachedReplicas(a, b, id)).toBe(1);
+    const statuses = answers.map((r) => r.headers.get('x-edge-cache'));
+    expect(statuses.filter((s) => s === 'MISS')).toHaveLength(1);
+    // A query string makes no new entry.
+    expect((await fetch(`${nginx.url}/events/${id}/availability?x=${randomUUID()}`)).headers.get('x-edge-cache')).toBe(
+      'HIT',
+    );
+    expect(reachedReplicas(a, b, id)).toBe(1);
+    // nginx counts validity in whole seconds: `1s` lasts 1 to 2 s.
+    await new Promise((r) => setTimeout(r, 2_100));
+    expect((await availability(nginx, id)).headers.get('x-edge-cache')).toBe('EXPIRED');
+    expect(reachedReplicas(a, b, id)).toBe(2);
+  });
+
+  it('when it is off (the default), then every read reaches a replica', async () => {
+    const { a, b, nginx } = await edge();
+    const id = randomUUID();
+    for (let i = 0; i < 5; i += 1) {
+      const res = await availability(nginx, id);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-edge-cache')).toBeNull();
+    }
+    expect(reachedReplicas(a, b, id)).toBe(5);
   });
 });

@@ -116,7 +116,7 @@ export function renderBenchDoc(r: BenchResults, resultsFile: string, chartFile: 
     `| run | ${r.startedAt} to ${r.finishedAt} |`,
     `| load per path | ${s.rounds} rounds per stack of ${s.durationS} s after a ${s.warmupS} s warm-up, ${s.connections} connections, ${s.generator} with ${s.threads} thread${s.threads === 1 ? '' : 's'} |`,
     `| open-model rates | reads ${num(s.readRate)}/s (80 % of the closed-model read rate); admission ${num(s.admissionRate)}/s (80 % of the closed-model admission rate); spike ${num(s.spikeRate)}/s (80 % of the queued closed-model purchase rate) |`,
-    `| nginx | ${s.nginxWorkers} worker process (the lab's default), purchase rate limit raised to ${num(s.nginxRateLimit)}/s so the edge limit (20/s per address by default; every benchmark request comes from 127.0.0.1) does not cap the measurement; the same for the reference |`,
+    `| nginx | ${s.nginxWorkers} worker process (the lab's default), purchase rate limit raised to ${num(s.nginxRateLimit)}/s so the edge limit (20/s per address by default; every benchmark request comes from 127.0.0.1) does not cap the measurement; the same for the reference${s.edgeCache ? "; Stampede's availability reads micro-cached for 1 s by nginx (`--edge-cache`), the reference's not" : ''} |`,
     `| API | ${s.replicas} replicas, LOG_LEVEL=${s.logLevel} (each accepted purchase logs a line, as in the lab), other settings at their defaults |`,
     '',
     '## Results',

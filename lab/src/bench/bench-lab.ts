@@ -49,7 +49,7 @@ export interface BenchLab {
  * (a developer's lab on 8080, tests): nothing it names is shared with them.
  */
 export async function startBenchLab(
-  options: { onProgress?: Progress; env?: Record<string, string> } = {},
+  options: { onProgress?: Progress; env?: Record<string, string>; edgeCache?: boolean } = {},
 ): Promise<BenchLab> {
   const tag = randomUUID().slice(0, 8);
   const env = {
@@ -73,6 +73,7 @@ export async function startBenchLab(
       workerPort: await freeTcpPort(),
       rateLimitPerSecond: BENCH_RATE_LIMIT,
       rateLimitBurst: BENCH_RATE_LIMIT,
+      edgeCache: options.edgeCache ?? false,
       env,
       healthTimeoutMs: 60_000,
       ...progress,

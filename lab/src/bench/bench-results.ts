@@ -57,6 +57,8 @@ export interface BenchSettings {
   admissionRate: number;
   nginxRateLimit: number;
   nginxWorkers: number;
+  /** Stampede's nginx micro-cached availability reads (absent in results of runs before it existed). */
+  edgeCache?: boolean;
   replicas: number;
   logLevel: string;
   /** The private names of each stack (all removed at the end of the run). */

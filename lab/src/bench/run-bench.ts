@@ -41,6 +41,8 @@ export interface BenchOptions {
   profile?: boolean;
   /** Keep the run's events and purchases in Postgres (they are deleted by default). */
   keepData?: boolean;
+  /** Stampede's nginx micro-caches availability reads for 1 s (the reference's never does). */
+  edgeCache?: boolean;
   onProgress?: Progress;
   /** Receives the run's clean-up (lab, reference, queues, keys, events), for a Ctrl-C handler. */
   onCleanup?: (cleanup: () => Promise<void>) => void;
@@ -86,7 +88,7 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
   const machine = machineInfo();
   const tag = randomUUID().slice(0, 8);
   say(`starting a private lab (nginx rate limit raised to ${BENCH_RATE_LIMIT}/s)`);
-  const lab = await startBenchLab({ onProgress: say });
+  const lab = await startBenchLab({ onProgress: say, edgeCache: options.edgeCache ?? false });
   const sql = createSql(lab.config, { max: 4, applicationName: 'stampede-bench' });
   const accepted = new AcceptedIds();
   const referenceAccepted = new AcceptedIds();
@@ -515,6 +517,7 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
       admissionRate,
       nginxRateLimit: BENCH_RATE_LIMIT,
       nginxWorkers: 1,
+      edgeCache: options.edgeCache ?? false,
       replicas: 3,
       logLevel: lab.config.LOG_LEVEL,
       names: {

@@ -28,6 +28,7 @@ const OPTIONS = {
   'rate-burst': { type: 'string' },
   env: { type: 'string', multiple: true },
   reset: { type: 'boolean' },
+  'edge-cache': { type: 'boolean' },
   event: { type: 'string' },
   json: { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },
@@ -48,7 +49,7 @@ type OptionName = keyof typeof OPTIONS;
  * than ignored: `start nginx --port 9000` must not look as if it had moved nginx.
  */
 const COMMANDS = {
-  up: ['port', 'api-base-port', 'worker-port', 'rate-limit', 'rate-burst', 'env', 'reset'],
+  up: ['port', 'api-base-port', 'worker-port', 'rate-limit', 'rate-burst', 'edge-cache', 'env', 'reset'],
   down: [],
   status: ['event', 'json'],
   start: ['env', 'rate-limit', 'rate-burst'],
@@ -170,6 +171,7 @@ async function up(dir: string, values: Values): Promise<void> {
     workerPort: int(values, 'worker-port'),
     rateLimitPerSecond: int(values, 'rate-limit'),
     rateLimitBurst: int(values, 'rate-burst'),
+    edgeCache: values['edge-cache'] ?? false,
     env: envPairs(values.env),
     resetDemo: values.reset ?? false,
     onProgress: print,

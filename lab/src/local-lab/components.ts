@@ -56,6 +56,7 @@ export function nginxVars(options: ResolvedLabOptions): NginxTemplateVars {
     tempDir: join(paths.nginxDir, 'temp'),
     ...(options.rateLimitPerSecond !== undefined ? { rateLimitPerSecond: options.rateLimitPerSecond } : {}),
     ...(options.rateLimitBurst !== undefined ? { rateLimitBurst: options.rateLimitBurst } : {}),
+    ...(options.edgeCache ? { edgeCache: true } : {}),
   };
 }
 

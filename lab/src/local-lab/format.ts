@@ -50,6 +50,7 @@ Commands
      [--api-base-port <n>]      api-1's port; api-2 and api-3 take the next two (default 3001)
      [--worker-port <n>]        the worker's health/metrics port (default WORKER_METRICS_PORT or 9100)
      [--rate-limit <n/s>]       nginx limit of purchases per client address (default 20; --rate-burst <n>, 40)
+     [--edge-cache]             nginx micro-caches availability reads for 1 s (docs/nginx.md; off by default)
      [--env KEY=VALUE]          environment for every component (repeatable); Stampede settings
                                 in your own environment and in .env are passed on too
   down                        stop everything (SIGTERM, then SIGKILL) and remove the state

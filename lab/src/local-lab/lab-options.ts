@@ -30,6 +30,8 @@ export interface LabOptions {
   /** Edge rate limit of POST purchases per client address (nginx), and its burst. */
   rateLimitPerSecond?: number;
   rateLimitBurst?: number;
+  /** nginx's 1 s micro-cache of availability reads (off by default). */
+  edgeCache?: boolean;
   /** Environment for every component, over the caller's own (prefixes, URLs, tunables). */
   env?: Record<string, string>;
   /** Empty the demo event before the run (`migrate --seed --reset`). */
@@ -46,6 +48,7 @@ export interface ResolvedLabOptions {
   workerPort: number;
   rateLimitPerSecond?: number;
   rateLimitBurst?: number;
+  edgeCache?: boolean;
   env: Record<string, string>;
 }
 
@@ -80,6 +83,7 @@ export function resolveLabOptions(options: LabOptions, callerEnv: NodeJS.Process
     workerPort: options.workerPort ?? Number(options.env?.WORKER_METRICS_PORT ?? callerEnv.WORKER_METRICS_PORT ?? 9100),
     ...(options.rateLimitPerSecond !== undefined ? { rateLimitPerSecond: options.rateLimitPerSecond } : {}),
     ...(options.rateLimitBurst !== undefined ? { rateLimitBurst: options.rateLimitBurst } : {}),
+    ...(options.edgeCache ? { edgeCache: true } : {}),
     env,
   };
 }

@@ -17,7 +17,7 @@ export interface Seen {
 /**
  * A tiny HTTP server standing in for an API replica: answers JSON naming itself and echoing
  * the headers nginx sent. `crashOn` makes it read a request and then drop the connection
- * without answering, as a replica killed mid-request.
+ * without answering, as a replica killed mid-request. `delayMs` holds each answer that long.
  */
 export interface FakeReplica {
   name: string;
@@ -25,6 +25,7 @@ export interface FakeReplica {
   address: string;
   seen: Seen[];
   crashOn: Set<string>;
+  delayMs: number;
   start(): Promise<void>;
   /** Closes the listener and every connection: new connects are refused. */
   stop(): Promise<void>;
@@ -39,6 +40,7 @@ export async function startFakeReplica(name: string): Promise<FakeReplica> {
     address: `127.0.0.1:${port}`,
     seen: [],
     crashOn: new Set(),
+    delayMs: 0,
     async start() {
       server = createServer((req, res) => {
         const chunks: Buffer[] = [];
@@ -52,8 +54,10 @@ export async function startFakeReplica(name: string): Promise<FakeReplica> {
           };
           replica.seen.push(seen);
           if (replica.crashOn.has(seen.method)) return void req.socket.destroy();
-          res.writeHead(seen.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ servedBy: name, ...seen }));
+          setTimeout(() => {
+            res.writeHead(seen.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ servedBy: name, ...seen }));
+          }, replica.delayMs);
         });
       });
       await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
@@ -103,6 +107,7 @@ export async function startNginx(vars: {
   upstreams: string[];
   rateLimitPerSecond?: number;
   rateLimitBurst?: number;
+  edgeCache?: boolean;
 }): Promise<TestNginx> {
   const port = await freePort();
   const r = await renderToTempDir({ listenPort: port, ...vars });
