@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { writeBenchDocs } from '../bench/bench-doc.js';
 import type { BenchResults } from '../bench/bench-results.js';
 import { formatTable } from '../bench/bench-table.js';
+import { measureDashboardOverhead } from '../bench/dashboard-overhead.js';
 import { runBench } from '../bench/run-bench.js';
 import { evaluateTargets } from '../bench/targets.js';
 import { REPO_ROOT } from '../local-lab/lab-options.js';
@@ -26,6 +27,8 @@ const USAGE = `usage: npm run bench -- [--duration <s>] [--connections <n>] [--q
   --keep-data         keep the run's events and purchases in Postgres
   --edge-cache        Stampede's nginx micro-caches availability reads for 1 s (docs/nginx.md);
                       the reference does not, so its read figure is no longer like for like
+  --dashboard-overhead  only this: the admission path in 8 alternate rounds with the dashboard
+                      closed and open (--viewers <n> event streams, default 3), on a lab of its own
 Needs wrk (apt-get install wrk) and nginx. Starts a private lab and the minimal reference
 (own ports, Redis prefixes, queues, tables, temp dirs), measures, tears them down.`;
 
@@ -46,6 +49,8 @@ runCli('bench', async () => {
       render: { type: 'string' },
       'keep-data': { type: 'boolean' },
       'edge-cache': { type: 'boolean' },
+      'dashboard-overhead': { type: 'boolean' },
+      viewers: { type: 'string' },
       profile: { type: 'boolean' },
       'no-profile': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -75,6 +80,20 @@ runCli('bench', async () => {
     return n;
   };
   const quick = values.quick ?? false;
+  if (values['dashboard-overhead']) {
+    const r = await measureDashboardOverhead({
+      durationS: Math.max(1, Math.round(number('duration', values.duration, 5))),
+      connections: Math.max(1, Math.round(number('connections', values.connections, 64))),
+      viewers: Math.max(1, Math.round(number('viewers', values.viewers, 3))),
+      say: print,
+    });
+    print(
+      `admission, dashboard closed: ${r.closed.mean} 202/s (${r.closed.min}–${r.closed.max}); ` +
+        `open (${r.viewers} viewers, ${r.frames} frames): ${r.open.mean} 202/s (${r.open.min}–${r.open.max}); ` +
+        `difference ${r.differencePercent} %`,
+    );
+    return;
+  }
   const spikeRate = values['spike-rate'] === undefined ? undefined : number('spike-rate', values['spike-rate'], 0);
   const { results, file } = await runBench({
     durationS: Math.max(1, Math.round(number('duration', values.duration, quick ? 3 : 10))),
