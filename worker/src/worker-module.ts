@@ -1,35 +1,60 @@
 import { RabbitMQModule } from '@golevelup/nestjs-rabbitmq';
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { Config } from '@stampede/core/config';
+import type { Logger } from '@stampede/core/logger';
 import { PinoNestLogger } from './nest-logger.js';
-import { PurchaseConsumer } from './purchase-consumer.js';
-import { CONSUMER_DEPS, type ConsumerDeps } from './tokens.js';
+import { CONFIG, LOGGER, type WorkerContext } from './tokens.js';
+import { WorkerLifecycle } from './worker-lifecycle.js';
+import { workerProviders } from './worker-providers.js';
+
+/** The process's config and logger as providers, for the worker's module and the RabbitMQ module's options alike. */
+@Module({})
+class WorkerContextModule {
+  static forRoot(context: WorkerContext): DynamicModule {
+    return {
+      module: WorkerContextModule,
+      providers: [
+        { provide: CONFIG, useValue: context.config },
+        { provide: LOGGER, useValue: context.log },
+      ],
+      exports: [CONFIG, LOGGER],
+    };
+  }
+}
 
 /**
- * The worker's Nest module: the RabbitMQ connection (golevelup, over
- * amqp-connection-manager, so it reconnects by itself) and the purchase consumer.
+ * The worker's Nest module, as @golevelup/nestjs-rabbitmq documents it: the RabbitMQ
+ * connection (over amqp-connection-manager, so it reconnects by itself) configured by
+ * `forRootAsync` from the typed config, and every collaborator provided by its factory
+ * (worker-providers.ts), the purchase consumer among them.
  */
 @Module({})
 export class WorkerModule {
-  static register(deps: ConsumerDeps): DynamicModule {
-    const { config } = deps;
+  static forRoot(context: WorkerContext): DynamicModule {
+    const contextModule = WorkerContextModule.forRoot(context);
     return {
       module: WorkerModule,
       imports: [
-        RabbitMQModule.forRoot({
-          uri: config.AMQP_URL,
-          prefetchCount: config.WORKER_PREFETCH,
-          // Boot without the broker and start consuming when it appears.
-          connectionInitOptions: { wait: false },
-          connectionManagerOptions: {
-            heartbeatIntervalInSeconds: 5,
-            reconnectTimeInSeconds: 1,
-            connectionOptions: { clientProperties: { connection_name: config.INSTANCE_NAME } },
-          },
-          enableDirectReplyTo: false,
-          logger: new PinoNestLogger(deps.log.child({ scope: 'amqp' })),
+        contextModule,
+        RabbitMQModule.forRootAsync({
+          imports: [contextModule],
+          inject: [CONFIG, LOGGER],
+          useFactory: (config: Config, log: Logger) => ({
+            uri: config.AMQP_URL,
+            prefetchCount: config.WORKER_PREFETCH,
+            // Boot without the broker and start consuming when it appears.
+            connectionInitOptions: { wait: false },
+            connectionManagerOptions: {
+              heartbeatIntervalInSeconds: 5,
+              reconnectTimeInSeconds: 1,
+              connectionOptions: { clientProperties: { connection_name: config.INSTANCE_NAME } },
+            },
+            enableDirectReplyTo: false,
+            logger: new PinoNestLogger(log.child({ scope: 'amqp' })),
+          }),
         }),
       ],
-      providers: [{ provide: CONSUMER_DEPS, useValue: deps }, PurchaseConsumer],
+      providers: [...workerProviders, WorkerLifecycle],
     };
   }
 }
