@@ -20,9 +20,16 @@ const DOCKER_NGINX: NginxTemplateVars = {
   errorLog: 'stderr',
   pidFile: '/var/run/nginx.pid',
   tempDir: '/var/cache/nginx',
+  resolver: '127.0.0.11',
 };
 
 interface ComposeService {
+  image?: string;
+  build?: { target?: string };
+  command?: string[];
+  ports?: (string | { target: number; published: number })[];
+  volumes?: string[];
+  logging?: { driver?: string; options?: Record<string, string> };
   environment?: Record<string, string>;
   container_name?: string;
   healthcheck?: { test: string[] };
@@ -53,8 +60,10 @@ async function composeConfig(): Promise<{ services: Record<string, ComposeServic
 }
 
 describe.skipIf(!hasCompose)('docker-compose.yml', () => {
-  it('when validated by docker-compose, then `docker-compose config -q` passes', async () => {
-    await expect(run('docker-compose', ['config', '-q'], { cwd: root })).resolves.toBeDefined();
+  it('when validated by docker-compose, then `docker-compose -f docker-compose.yml config -q` passes', async () => {
+    await expect(
+      run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: root }),
+    ).resolves.toBeDefined();
   });
 
   it('when nginx is configured, then its variables are exactly what nginxEnv() gives the local lab', async () => {
@@ -82,5 +91,73 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
     }
     expect(services.k6!.profiles).toEqual(['k6']);
     expect(services.k6!.environment!.BASE_URL).toBe('http://nginx:8080');
+  });
+
+  it("when nginx runs in Docker, then it re-resolves the replicas with Docker's DNS, on an nginx that has `resolve` (1.27.3+)", async () => {
+    const { services } = await composeConfig();
+    const nginx = services.nginx!;
+    const [major, minor] = (/^nginx:(\d+)\.(\d+)/.exec(nginx.image ?? '') ?? []).slice(1).map(Number);
+    expect(major! > 1 || (major === 1 && minor! >= 28), nginx.image).toBe(true);
+    const servers = nginx.environment!.NGINX_UPSTREAM_SERVERS!.split(';').filter((l) => l.trim());
+    expect(servers).toHaveLength(3);
+    for (const line of servers) expect(line).toMatch(/^\s*server api-\d:3000 .* resolve$/);
+    expect(nginx.environment!.NGINX_RESOLVER).toBe('resolver 127.0.0.11 valid=5s ipv6=off;');
+  });
+
+  it('when the app containers are checked, then busybox wget does it (no Node process every 5 s)', async () => {
+    const { services } = await composeConfig();
+    for (const [name, port] of [
+      ['api-1', 3000],
+      ['api-2', 3000],
+      ['api-3', 3000],
+      ['worker', 9100],
+      ['nginx', 8080],
+    ] as const) {
+      const test = services[name]!.healthcheck!.test;
+      expect(test.slice(0, 2), name).toEqual(['CMD', 'wget']);
+      expect(test.join(' '), name).toContain(`http://127.0.0.1:${port}/`);
+      expect(test, name).not.toContain('node');
+    }
+  });
+
+  it('when the images are pinned, then RabbitMQ is the 4.x line and k6 the current 1.x', async () => {
+    const { services } = await composeConfig();
+    expect(services.rabbitmq!.image).toMatch(/^rabbitmq:4(\.\d+)*-management$/);
+    const k6 = /^grafana\/k6:1\.(\d+)\.(\d+)$/.exec(services.k6!.image ?? '');
+    expect(k6, services.k6!.image).not.toBeNull();
+    expect(Number(k6![1])).toBeGreaterThanOrEqual(8);
+  });
+
+  it('when the stack runs beside host services, then only nginx (8080) and the RabbitMQ UI are published, never 5672', async () => {
+    const { services } = await composeConfig();
+    const published = Object.entries(services).flatMap(([name, s]) =>
+      (s.ports ?? []).map(
+        (p) => `${name}:${typeof p === 'string' ? p.split(':').slice(-2).join(':') : `${p.published}:${p.target}`}`,
+      ),
+    );
+    expect(published.sort()).toEqual(['nginx:8080:8080', 'rabbitmq:15672:15672']);
+  });
+
+  it('when containers log, then every one uses json-file with rotation', async () => {
+    const { services } = await composeConfig();
+    for (const [name, s] of Object.entries(services)) {
+      expect(s.logging?.driver, name).toBe('json-file');
+      expect(s.logging?.options?.['max-size'], name).toMatch(/^\d+m$/);
+      expect(Number(s.logging?.options?.['max-file']), name).toBeGreaterThan(1);
+    }
+  });
+
+  it("when reconcile or logs run in the stack, then the tools service has the apps' Postgres, Redis and RabbitMQ and the k6 results", async () => {
+    const { services } = await composeConfig();
+    const tools = services.tools!;
+    expect(tools.profiles).toEqual(['tools']);
+    expect(tools.image).toBe(services.migrate!.image);
+    expect(tools.build?.target).toBe('tools');
+    for (const key of ['DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'AMQP_URL', 'AMQP_PREFIX'])
+      expect(tools.environment![key], key).toBe(services.worker!.environment![key]);
+    expect(tools.environment!.DATABASE_URL).toMatch(/@postgres:5432\//);
+    expect(tools.volumes?.some((v) => v.endsWith('/load-tests/results:/app/load-tests/results:ro'))).toBe(true);
+    for (const dep of ['postgres', 'redis', 'rabbitmq'])
+      expect(tools.depends_on![dep]!.condition).toBe('service_healthy');
   });
 });

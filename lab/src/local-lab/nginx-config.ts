@@ -36,12 +36,19 @@ export interface NginxTemplateVars {
   workerProcesses?: number | 'auto';
   /** The 1 s edge micro-cache of availability reads (off by default). */
   edgeCache?: boolean;
+  /**
+   * A DNS server (Docker's, 127.0.0.11): the replicas' names are then resolved again while
+   * nginx runs (`resolve`, nginx 1.27.3 and later), so a replica recreated with a new
+   * address is followed. Without it (the local lab, addresses on loopback) they are resolved once.
+   */
+  resolver?: string;
 }
 
 /** The template's variables; Docker sets exactly these names in docker-compose.yml. */
 export type NginxEnv = Record<
   | 'NGINX_LISTEN_PORT'
   | 'NGINX_UPSTREAM_SERVERS'
+  | 'NGINX_RESOLVER'
   | 'NGINX_ACCESS_LOG'
   | 'NGINX_ERROR_LOG'
   | 'NGINX_PID_FILE'
@@ -54,6 +61,7 @@ export type NginxEnv = Record<
 >;
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+const ADDRESS = /^[0-9.]+(:\d{1,5})?$/;
 /** Characters that would break out of a quoted nginx parameter or start a variable. */
 const UNSAFE_PATH = /["\\$;\n\r{}]/;
 
@@ -77,9 +85,12 @@ function path(name: string, value: string, allowStderr = false): string {
  */
 export function nginxEnv(vars: NginxTemplateVars): NginxEnv {
   if (vars.upstreams.length === 0) throw new Error('nginx needs at least one upstream');
+  if (vars.resolver !== undefined && !ADDRESS.test(vars.resolver))
+    throw new Error(`nginx resolver must be an IPv4 address[:port], got ${JSON.stringify(vars.resolver)}`);
+  const resolve = vars.resolver === undefined ? '' : ' resolve';
   const servers = vars.upstreams.map((u) => {
     if (!HOST_PORT.test(u)) throw new Error(`nginx upstream must be 'host:port', got ${JSON.stringify(u)}`);
-    return `server ${u} ${UPSTREAM_SERVER_PARAMS};`;
+    return `server ${u} ${UPSTREAM_SERVER_PARAMS}${resolve};`;
   });
   const port = positiveInt('listenPort', vars.listenPort);
   if (vars.listenPort > 65535) throw new Error(`nginx listenPort out of range: ${vars.listenPort}`);
@@ -87,6 +98,8 @@ export function nginxEnv(vars: NginxTemplateVars): NginxEnv {
   return {
     NGINX_LISTEN_PORT: port,
     NGINX_UPSTREAM_SERVERS: servers.join(' '),
+    // Answers kept 5 s: a recreated replica is followed within that; no IPv6 on the network.
+    NGINX_RESOLVER: vars.resolver === undefined ? '' : `resolver ${vars.resolver} valid=5s ipv6=off;`,
     NGINX_ACCESS_LOG: path('accessLog', vars.accessLog),
     NGINX_ERROR_LOG: path('errorLog', vars.errorLog, true),
     NGINX_PID_FILE: path('pidFile', vars.pidFile),
