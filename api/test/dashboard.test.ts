@@ -4,6 +4,8 @@ import {
   createTestEvent,
   type EventStreamReader,
   openEventStream,
+  startTcpProxy,
+  testDatabaseUrlVia,
   testLogger,
   testSql,
   waitFor,
@@ -52,10 +54,14 @@ describe('dashboard figures (pure)', () => {
     expect(detectMarks(base, { ...base, t: 2 })).toEqual([]);
     expect(detectMarks(base, next).map((m) => [m.kind, m.text])).toEqual([
       ['bad', 'worker stopped'],
-      ['bad', 'api-2 gone'],
       ['bad', 'Redis down'],
       ['info', 'sale opened'],
     ]);
+    // Redis down: the other replicas cannot be heard, so their silence is not "gone".
+    expect(
+      detectMarks({ ...next, health: { ...next.health, redis: true } }, { ...next, replicas: {} }).map((m) => m.text),
+    ).toEqual(['Redis down']);
+    expect(detectMarks(base, { ...base, t: 2, replicas: { 'api-1': 5 } }).map((m) => m.text)).toEqual(['api-2 gone']);
   });
 });
 
@@ -144,4 +150,63 @@ describe('the dashboard, served', () => {
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     await res.arrayBuffer();
   });
+});
+
+describe('the dashboard timeline, when dependencies go away', () => {
+  it('when Redis, Postgres and the broker are cut one after the other and healed, then the frames say so and the timeline marks each going and coming back', async () => {
+    const redis = await startTcpProxy(6379);
+    const postgres = await startTcpProxy(5432);
+    const broker = await startTcpProxy(5672);
+    const t = await serveTestApp({
+      REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+      DATABASE_URL: testDatabaseUrlVia(postgres.port),
+      AMQP_URL: `amqp://guest:guest@127.0.0.1:${broker.port}`,
+    });
+    const event = await createTestEvent(sql, [3]);
+    const stream = await openEventStream(`${t.base}/dashboard/stream?eventId=${event.id}`);
+    const marks: string[] = [];
+    let last: Frame | undefined;
+    const until = (what: string, ok: (f: Frame) => boolean) =>
+      waitFor(
+        async () => {
+          const e = await stream.next(5_000);
+          if (e?.event !== 'frame') return undefined;
+          const u = JSON.parse(e.data) as { frame: Frame; marks: { text: string }[] };
+          last = u.frame;
+          marks.push(...u.marks.map((m) => m.text));
+          return ok(u.frame) || undefined;
+        },
+        { timeoutMs: 30_000, what },
+      );
+    try {
+      expect((await stream.next())?.event).toBe('history');
+      await until('all up', (f) => f.health.redis && f.health.postgres && f.health.broker);
+      await redis.cut();
+      await until('redis down', (f) => !f.health.redis);
+      await redis.heal();
+      await until('redis back', (f) => f.health.redis);
+      await postgres.cut();
+      await until('postgres down', (f) => !f.health.postgres);
+      // Postgres away, tickets left are still drawn: the last value known.
+      expect(last?.events[event.id]?.tiers.map((x) => x.remaining)).toEqual([3]);
+      await postgres.heal();
+      await until('postgres back', (f) => f.health.postgres);
+      await broker.cut();
+      await until('broker down', (f) => !f.health.broker && f.queue === null);
+      await broker.heal();
+      await until('broker back', (f) => f.health.broker && f.queue !== null);
+      expect(marks).toEqual([
+        'Redis down',
+        'Redis back',
+        'Postgres down',
+        'Postgres back',
+        'broker down',
+        'broker back',
+      ]);
+    } finally {
+      stream.close();
+      await t.close();
+      await Promise.all([redis.close(), postgres.close(), broker.close()]);
+    }
+  }, 90_000);
 });

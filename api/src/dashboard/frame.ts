@@ -125,8 +125,11 @@ export function detectMarks(prev: Frame | undefined, next: Frame): Mark[] {
   const mark = (kind: Mark['kind'], text: string) => marks.push({ t: next.t, kind, text });
   if (prev.workerUp !== next.workerUp)
     mark(next.workerUp ? 'good' : 'bad', next.workerUp ? 'worker started' : 'worker stopped');
-  for (const name of Object.keys(prev.replicas)) if (!(name in next.replicas)) mark('bad', `${name} gone`);
-  for (const name of Object.keys(next.replicas)) if (!(name in prev.replicas)) mark('good', `${name} back`);
+  // The other replicas are heard through Redis: without it their silence says nothing about them.
+  if (prev.health.redis && next.health.redis) {
+    for (const name of Object.keys(prev.replicas)) if (!(name in next.replicas)) mark('bad', `${name} gone`);
+    for (const name of Object.keys(next.replicas)) if (!(name in prev.replicas)) mark('good', `${name} back`);
+  }
   const deps = [
     ['redis', 'Redis'],
     ['postgres', 'Postgres'],

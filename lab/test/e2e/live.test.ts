@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startComponent, stopComponent } from '../../src/local-lab/lab.js';
+import { killComponent, startComponent, stopComponent } from '../../src/local-lab/lab.js';
 import { openEventStream } from '../../testing/event-stream.js';
 import { createTestEvent, testSql, waitFor } from '../../testing/fixtures.js';
 import { launchChromium } from './chromium.js';
@@ -86,7 +86,7 @@ describe('what the lab pushes live, through nginx', () => {
     }
   }, 90_000);
 
-  it('when the dashboard is open and the worker is stopped, then the queue chart grows with the backlog, and when it starts, the queue drains to 0 with tickets left as Postgres has them', async () => {
+  it('when the dashboard is open and the worker is stopped, then the queue chart grows with the backlog, when it starts, the queue drains to 0 with tickets left as Postgres has them, and a killed replica is marked gone, then back', async () => {
     const event = await createTestEvent(sql, [400, 300]);
     const page = await browser.newPage({ viewport: { width: 1500, height: 560 } });
     const foreign: string[] = [];
@@ -163,6 +163,20 @@ describe('what the lab pushes live, through nginx', () => {
       const timeline = await page.textContent('#timeline');
       expect(timeline).toContain('worker stopped');
       expect(timeline).toContain('worker started');
+
+      // A replica other than the page's own is killed: the timeline says it is gone, then back.
+      const own = (await page.textContent('#conn'))?.replace('live from ', '');
+      const other = (['api-1', 'api-2', 'api-3'] as const).find((n) => n !== own)!;
+      await killComponent(lab.dir, other);
+      await waitFor(async () => (await page.textContent('#timeline'))?.includes(`${other} gone`) || undefined, {
+        timeoutMs: 15_000,
+        what: `the timeline to say ${other} gone`,
+      });
+      await startComponent(lab.dir, other);
+      await waitFor(async () => (await page.textContent('#timeline'))?.includes(`${other} back`) || undefined, {
+        timeoutMs: 30_000,
+        what: `the timeline to say ${other} back`,
+      });
       expect(foreign).toEqual([]);
     } finally {
       await page.close();
