@@ -187,7 +187,7 @@ export function buildApp(deps: AppDeps) {
   );
 
   // A known path asked with another method is a 405 that says which methods it serves.
-  const allowed = allowedMethods(() => app.routes);
+  const allowed = allowedMethods(app);
   app.notFound((c) => {
     const methods = allowed(c.req.path);
     const err =

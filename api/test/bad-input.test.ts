@@ -303,6 +303,7 @@ describe('bad input on POST /events/:id/purchases', () => {
     { method: 'PATCH', path: () => `/events/${event.id}`, allow: 'GET, HEAD' },
     { method: 'OPTIONS', path: () => `/events/${event.id}/availability`, allow: 'GET, HEAD' },
     { method: 'DELETE', path: () => '/metrics', allow: 'GET, HEAD' },
+    { method: 'POST', path: () => `/purchases/${randomUUID()}/events`, allow: 'GET, HEAD' },
   ];
   it.each(wrongMethods)(
     'when $method is sent to a path that does not serve it, then 405 method_not_allowed with Allow: $allow',

@@ -1,44 +1,39 @@
-/** A route as Hono lists it (`app.routes`): middleware is registered for the method `ALL`. */
-interface RouteEntry {
-  method: string;
-  path: string;
-}
+import type { Hono } from 'hono';
+import type { RouterRoute } from 'hono/types';
 
-/** `/events/:eventId/purchases` → a RegExp of the paths it serves. */
-function pathPattern(path: string): RegExp {
-  const source = path
-    .split('/')
-    .map((segment) => {
-      if (segment.startsWith(':')) return '[^/]+';
-      if (segment === '*') return '.*';
-      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    })
-    .join('/');
-  return new RegExp(`^${source}$`);
-}
+/** What is asked of the app: its routes and the router it dispatches with. */
+type RoutedApp = Pick<Hono, 'routes' | 'router'>;
 
 /**
- * The methods served at a path, from the app's routes: what a 405 lists in `Allow` when
- * a known path is asked for with another method (an unknown path stays a 404). GET
- * routes serve HEAD too, as Hono does. Built once, on first use, when every route is in.
+ * The methods served at a path, asked of the app's own router: what a 405 lists in
+ * `Allow` when a known path is asked for with another method (an unknown path stays a
+ * 404). For each method some route is registered for, the router is asked what it
+ * would dispatch to at this path; a match counts when it is a route of that method, not
+ * only middleware (`ALL`). So the 405 cannot disagree with the routing: parameters,
+ * wildcards and every other pattern are matched by Hono itself. GET routes serve HEAD
+ * too, as Hono does. The method list is read on first use, when every route is in.
  */
-export function allowedMethods(routes: () => readonly RouteEntry[]): (path: string) => string[] {
-  let table: { pattern: RegExp; methods: Set<string> }[] | undefined;
-  const build = () => {
-    const byPath = new Map<string, Set<string>>();
-    for (const r of routes()) {
+export function allowedMethods(app: RoutedApp): (path: string) => string[] {
+  let routes: Map<string, Set<RouterRoute>> | undefined;
+  const byMethod = () => {
+    const map = new Map<string, Set<RouterRoute>>();
+    for (const r of app.routes) {
       if (r.method === 'ALL') continue;
-      const methods = byPath.get(r.path) ?? new Set<string>();
-      methods.add(r.method.toUpperCase());
-      if (r.method.toUpperCase() === 'GET') methods.add('HEAD');
-      byPath.set(r.path, methods);
+      const set = map.get(r.method) ?? new Set<RouterRoute>();
+      map.set(r.method, set.add(r));
     }
-    return [...byPath].map(([path, methods]) => ({ pattern: pathPattern(path), methods }));
+    return map;
   };
   return (path) => {
-    table ??= build();
+    routes ??= byMethod();
     const allowed = new Set<string>();
-    for (const t of table) if (t.pattern.test(path)) for (const m of t.methods) allowed.add(m);
+    for (const [method, ofMethod] of routes) {
+      // The router stores each handler as [handler, its route] (hono-base's addRoute).
+      const [matched] = app.router.match(method, path);
+      if (!matched.some(([[, route]]) => ofMethod.has(route))) continue;
+      allowed.add(method.toUpperCase());
+      if (method.toUpperCase() === 'GET') allowed.add('HEAD');
+    }
     return [...allowed].sort();
   };
 }
