@@ -48,7 +48,8 @@ describe('npm run bench, a very short run', () => {
     for (const p of results.paths) {
       expect(p.rate, p.key).toBeGreaterThan(0);
       expect(p.ok, p.key).toBeGreaterThan(0);
-      expect(p.generatorCpu, p.key).toBeGreaterThan(0);
+      // Reported for every path; a short, slow round (the sync spike) can round to 0.00 cores.
+      expect(p.generatorCpu, p.key).toBeGreaterThanOrEqual(0);
     }
     // Every compared path: two rounds on each stack, a ratio per round and their median.
     expect(results.reference.map((p) => p.key)).toEqual(COMPARED);
