@@ -28,9 +28,15 @@ describe('the purchase worker, as a real process', () => {
     expect(figures.sold).toBe(4_000);
     expect(figures.count('rejected', 'sold_out')).toBe(1_000);
     const last = messages[messages.length - 1]!;
-    expect(await gate.record(last.purchaseId)).toMatchObject({
-      status: expect.stringMatching(/confirmed|rejected/),
-    });
+    // The gate is settled after the commit that made the rows: wait for the record too.
+    const lastRecord = await waitFor(
+      async () => {
+        const record = await gate.record(last.purchaseId);
+        return record?.status === 'queued' ? undefined : record;
+      },
+      { timeoutMs: 10_000, what: 'the last purchase settled in the gate' },
+    );
+    expect(lastRecord).toMatchObject({ status: expect.stringMatching(/confirmed|rejected/) });
     expect((await readCachedAvailability(redis, keys, event.id))?.value.tiers[0]?.remaining).toBe(0);
     // The decided lines are written after the commit that made the rows: wait for them too.
     const decidedLines = () => worker.logs.filter((l) => l.event === 'purchase.decided');
