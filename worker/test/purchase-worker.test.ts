@@ -37,7 +37,11 @@ describe('the purchase worker, as a real process', () => {
       { timeoutMs: 10_000, what: 'the last purchase settled in the gate' },
     );
     expect(lastRecord).toMatchObject({ status: expect.stringMatching(/confirmed|rejected/) });
-    expect((await readCachedAvailability(redis, keys, event.id))?.value.tiers[0]?.remaining).toBe(0);
+    // The cache is refreshed after the settle.
+    await waitFor(async () => (await readCachedAvailability(redis, keys, event.id))?.value.tiers[0]?.remaining === 0, {
+      timeoutMs: 10_000,
+      what: 'the cached availability refreshed',
+    });
     // The decided lines are written after the commit that made the rows: wait for them too.
     const decidedLines = () => worker.logs.filter((l) => l.event === 'purchase.decided');
     await waitFor(async () => decidedLines().length >= 5_000 || undefined, {
