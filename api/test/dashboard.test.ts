@@ -15,6 +15,7 @@ import { detectMarks, type Frame, quantileMs } from '../src/dashboard/frame.js';
 import { type ServedTestApp, serveTestApp } from './app-fixture.js';
 
 const sql = testSql();
+afterAll(() => sql.end({ timeout: 1 }));
 
 describe('dashboard figures (pure)', () => {
   it('when buckets hold observations, then p50 and p99 fall inside the right bucket, and none gives null', () => {
@@ -70,10 +71,7 @@ describe('the dashboard, served', () => {
   beforeAll(async () => {
     t = await serveTestApp({}, {}, { backplane: true });
   });
-  afterAll(async () => {
-    await t.close();
-    await sql.end({ timeout: 1 });
-  });
+  afterAll(() => t.close());
 
   it('when /dashboard is asked, then it is one page that loads nothing from anywhere', async () => {
     const res = await fetch(`${t.base}/dashboard`);
@@ -85,7 +83,7 @@ describe('the dashboard, served', () => {
     expect(html).toContain('/dashboard/stream');
   });
 
-  it('when two viewers watch and purchases arrive, then both get history then a frame a second from one sampler, with the queue, tickets and 202s, and sampling stops when they leave', async () => {
+  it('when two viewers watch and purchases arrive, then both get history then a frame a second from one sampler, with the queue, tickets and 202s, and sampling outlives them for a reconnect, then stops', async () => {
     const event = await createTestEvent(sql, [10, 5]);
     const heard = subscribeBackplane(t.config, testLogger(t.config));
     const samples: BackplaneMessageOf<'replica_sample'>[] = [];
@@ -136,8 +134,18 @@ describe('the dashboard, served', () => {
     } finally {
       for (const v of viewers) v.close();
     }
-    // Nobody watches: the sampler stops, and nothing more is published.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // A viewer back within seconds (an EventSource reconnecting) finds the history still there.
+    await new Promise((r) => setTimeout(r, 500));
+    const back = await openEventStream(url);
+    try {
+      const history = JSON.parse((await back.next())!.data) as { frames: Frame[] };
+      expect(history.frames.length).toBeGreaterThanOrEqual(2);
+      expect(history.frames.some((f) => f.queue?.ready === 3)).toBe(true);
+    } finally {
+      back.close();
+    }
+    // Nobody watches: a few seconds later the sampler stops, and nothing more is published.
+    await new Promise((r) => setTimeout(r, 4_500));
     const after = samples.length;
     await new Promise((r) => setTimeout(r, 2_000));
     expect(samples.length).toBe(after);

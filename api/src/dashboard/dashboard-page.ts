@@ -214,7 +214,11 @@ export const DASHBOARD_PAGE = `<!doctype html>
     const es = new EventSource('/dashboard/stream' + (state.eventId ? '?eventId=' + encodeURIComponent(state.eventId) : ''));
     es.addEventListener('history', (e) => {
       const h = JSON.parse(e.data);
-      state.frames = h.frames; state.marks = h.marks; state.connected = true;
+      // A reconnect (perhaps to another replica) keeps what the page drew before that replica's history begins.
+      const first = h.frames.length ? h.frames[0].t : Infinity;
+      state.frames = state.frames.filter((f) => f.t < first).concat(h.frames);
+      state.marks = state.marks.filter((m) => m.t < first).concat(h.marks);
+      state.connected = true;
       $('conn').textContent = 'live from ' + h.instance;
       render();
     });

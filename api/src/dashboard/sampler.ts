@@ -52,6 +52,11 @@ export interface DashboardSampler {
 const PEER_STALE_MS = 3_000;
 /** A replica answers another's sample at most this often: several watched replicas do not multiply the traffic. */
 const ANSWER_EVERY_MS = 800;
+/**
+ * How long the sampler outlives its last viewer: an EventSource that reconnects (a stream
+ * ends after 5 min, the client retries after 2 s) finds its history still there.
+ */
+const LINGER_MS = 3_000;
 
 /**
  * One sampler per replica, shared by all its dashboard viewers, running only while there
@@ -74,6 +79,7 @@ export function createDashboardSampler(deps: SamplerDeps): DashboardSampler {
   let lastTickAt = 0;
   let lastPublishedAt = 0;
   let ticking = false;
+  let lingering: NodeJS.Timeout | undefined;
   const lastTiers = new Map<string, EventFigures['tiers']>();
 
   function record(from: string, sample: TimedSample): void {
@@ -174,6 +180,8 @@ export function createDashboardSampler(deps: SamplerDeps): DashboardSampler {
         events: figures.events,
       };
       decided = 0;
+      // Stopped while this tick waited: nothing to keep, nobody to tell.
+      if (!timer) return;
       const newMarks = detectMarks(frames[frames.length - 1], frame);
       frames.push(frame);
       if (frames.length > historySize) frames = frames.slice(-historySize);
@@ -208,13 +216,19 @@ export function createDashboardSampler(deps: SamplerDeps): DashboardSampler {
   return {
     watch(eventId, viewer) {
       viewers.set(viewer, eventId);
+      clearTimeout(lingering);
       start();
       return {
         frames: [...frames],
         marks: [...marks],
         stop() {
           viewers.delete(viewer);
-          if (viewers.size === 0) stop();
+          if (viewers.size > 0) return;
+          clearTimeout(lingering);
+          lingering = setTimeout(() => {
+            if (viewers.size === 0) stop();
+          }, LINGER_MS);
+          lingering.unref();
         },
       };
     },
