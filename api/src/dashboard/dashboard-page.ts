@@ -67,8 +67,9 @@ export const DASHBOARD_PAGE = `<!doctype html>
 
   function niceMax(v) {
     if (!(v > 0)) return 1;
+    // Multiples whose quarters are round too: the grid lines are at max / 4.
     const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+    for (const m of [1, 2, 4, 6, 8, 10]) if (m * p >= v) return m * p;
     return 10 * p;
   }
 
