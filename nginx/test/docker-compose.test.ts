@@ -35,6 +35,7 @@ interface ComposeService {
   healthcheck?: { test: string[] };
   restart?: string;
   profiles?: string[];
+  scale?: number;
   depends_on?: Record<string, { condition: string }>;
 }
 
@@ -83,6 +84,12 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
       expect(services[name]?.restart, name).toBe('unless-stopped');
     }
     expect(services.worker!.container_name).toBe('ticket-worker');
+    // the extras scale (no fixed name), start none by default, and are the named worker otherwise
+    const extra = services['worker-extra']!;
+    expect(extra.container_name).toBeUndefined();
+    expect(extra.scale).toBe(0);
+    expect(extra.healthcheck).toEqual(services.worker!.healthcheck);
+    expect(extra.environment!.DATABASE_URL).toBe(services.worker!.environment!.DATABASE_URL);
     expect(services.migrate!.restart).toBe('no');
     for (const api of ['api-1', 'api-2', 'api-3']) {
       expect(services[api]!.environment!.INSTANCE_NAME).toBe(api);

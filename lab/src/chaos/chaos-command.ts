@@ -11,6 +11,8 @@ export interface ChaosCommandOptions {
   dir?: string;
   /** Run in a lab of its own with private servers instead of the running lab. */
   private: boolean;
+  /** Workers of the private lab (a running lab has those of its own `up --workers`). */
+  workers?: number;
   warmupSeconds?: number;
   faultSeconds?: number;
   recoverySeconds?: number;
@@ -19,7 +21,7 @@ export interface ChaosCommandOptions {
   print: (line: string) => void;
 }
 
-export const CHAOS_USAGE = `Usage: npm run lab -- chaos <scenario> [--private] [--dir <path>] [--warmup s] [--fault s] [--recovery s] [--rate n/s] [--reads n/s]
+export const CHAOS_USAGE = `Usage: npm run lab -- chaos <scenario> [--private [--workers n]] [--dir <path>] [--warmup s] [--fault s] [--recovery s] [--rate n/s] [--reads n/s]
 
 Scenarios
 ${Object.values(SCENARIOS)
@@ -31,7 +33,8 @@ faults on Redis, Postgres and RabbitMQ then go through the chaos API of the repl
 lab with --env CHAOS_ENABLED=true --env ADMIN_TOKEN=<token>), because the servers are shared.
 With --private it starts a lab of its own (default dir .lab/chaos, free ports, its own prefixes)
 with a private redis-server, and for db-outage / broker-restart a private Postgres cluster /
-RabbitMQ node, and the fault stops the real process. See docs/chaos.md.`;
+RabbitMQ node, and the fault stops the real process; --workers n runs n workers in it (a fault on
+\`worker\` then hits all of them, worker-kill-one one of them). See docs/chaos.md.`;
 
 const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1_000);
 
@@ -57,6 +60,8 @@ export async function runChaosCommand(scenario: Scenario, o: ChaosCommandOptions
     signal: abort.signal,
   };
   for (const k of Object.keys(run) as (keyof RunOptions)[]) if (run[k] === undefined) delete run[k];
+  if (o.workers !== undefined && !o.private)
+    throw new Error('--workers applies to --private; a running lab has the workers of its `up --workers <n>`');
   try {
     let result: ScenarioResult;
     if (o.private) {
@@ -67,7 +72,13 @@ export async function runChaosCommand(scenario: Scenario, o: ChaosCommandOptions
       o.print(
         `starting a private lab in ${dir} (private ${services.join(', ')}); follow it with: npm run lab -- logs -f --dir ${dir}`,
       );
-      const lab = await startScenarioLab({ services, dir, env: scenario.labEnv ?? {}, onProgress: o.print });
+      const lab = await startScenarioLab({
+        services,
+        dir,
+        env: scenario.labEnv ?? {},
+        workers: o.workers ?? scenario.workers,
+        onProgress: o.print,
+      });
       try {
         result = await runScenario(scenario, lab.target, run);
       } finally {

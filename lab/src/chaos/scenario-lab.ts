@@ -8,7 +8,7 @@ import { deleteKeysByPrefix } from '@stampede/core/redis';
 import amqplib from 'amqplib';
 import { freePortRun, freeTcpPort } from '../local-lab/free-port.js';
 import { type Progress, startLab, stopLab } from '../local-lab/lab.js';
-import { type ComponentName, resolveLabDir } from '../local-lab/lab-options.js';
+import { type API_REPLICAS, resolveLabDir } from '../local-lab/lab-options.js';
 import { type LabState, requireLabState } from '../local-lab/lab-state.js';
 import { startPrivatePostgres } from '../servers/private-postgres.js';
 import { startPrivateRabbitmq } from '../servers/private-rabbitmq.js';
@@ -39,7 +39,7 @@ export async function attachLab(dirOption: string | undefined, services: Private
 }
 
 /** The port of one component of the target. */
-export function portOf(target: LabTarget, name: Exclude<ComponentName, 'nginx' | 'worker'>): number {
+export function portOf(target: LabTarget, name: (typeof API_REPLICAS)[number]): number {
   return target.state.options.apiPorts[name];
 }
 
@@ -50,6 +50,8 @@ export interface ScenarioLabOptions {
   dir?: string;
   /** More environment for every component (e.g. WORKER_BATCH_SIZE). */
   env?: Record<string, string>;
+  /** How many workers (default 1). */
+  workers?: number;
   onProgress?: Progress;
 }
 
@@ -106,7 +108,8 @@ export async function startScenarioLab(options: ScenarioLabOptions): Promise<Sce
       dir,
       nginxPort: await freeTcpPort(),
       apiBasePort: await freePortRun(3),
-      workerPort: await freeTcpPort(),
+      workerPort: await freePortRun(options.workers ?? 1),
+      workers: options.workers ?? 1,
       rateLimitPerSecond: 100_000,
       rateLimitBurst: 100_000,
       env,

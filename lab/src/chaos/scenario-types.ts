@@ -60,6 +60,8 @@ export interface Scenario {
   service?: ServiceName;
   /** More environment for a `--private` lab (e.g. smaller worker batches). */
   labEnv?: Record<string, string>;
+  /** Workers a `--private` lab runs when `--workers` does not say (default 1). */
+  workers?: number;
   /** How the fault is made on this target, in words, for the verdict (real process or chaos API). */
   how(target: LabTarget): string;
   /** Fails early when the target cannot take this fault (e.g. no chaos API). */

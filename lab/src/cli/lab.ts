@@ -24,6 +24,7 @@ const OPTIONS = {
   port: { type: 'string' },
   'api-base-port': { type: 'string' },
   'worker-port': { type: 'string' },
+  workers: { type: 'string' },
   'rate-limit': { type: 'string' },
   'rate-burst': { type: 'string' },
   env: { type: 'string', multiple: true },
@@ -49,7 +50,7 @@ type OptionName = keyof typeof OPTIONS;
  * than ignored: `start nginx --port 9000` must not look as if it had moved nginx.
  */
 const COMMANDS = {
-  up: ['port', 'api-base-port', 'worker-port', 'rate-limit', 'rate-burst', 'edge-cache', 'env', 'reset'],
+  up: ['port', 'api-base-port', 'worker-port', 'workers', 'rate-limit', 'rate-burst', 'edge-cache', 'env', 'reset'],
   down: [],
   status: ['event', 'json'],
   start: ['env', 'rate-limit', 'rate-burst'],
@@ -57,7 +58,7 @@ const COMMANDS = {
   stop: [],
   kill: [],
   logs: ['follow', 'lines'],
-  chaos: ['private', 'warmup', 'fault', 'recovery', 'rate', 'reads'],
+  chaos: ['private', 'workers', 'warmup', 'fault', 'recovery', 'rate', 'reads'],
   help: [],
 } as const satisfies Record<string, readonly OptionName[]>;
 type Command = keyof typeof COMMANDS;
@@ -169,6 +170,7 @@ async function up(dir: string, values: Values): Promise<void> {
     nginxPort: int(values, 'port'),
     apiBasePort: int(values, 'api-base-port'),
     workerPort: int(values, 'worker-port'),
+    workers: int(values, 'workers'),
     rateLimitPerSecond: int(values, 'rate-limit'),
     rateLimitBurst: int(values, 'rate-burst'),
     edgeCache: values['edge-cache'] ?? false,
@@ -229,6 +231,7 @@ runCli('lab', async () => {
       await runChaosCommand(scenario, {
         dir: values.dir,
         private: values.private ?? false,
+        workers: int(values, 'workers'),
         print,
         warmupSeconds: int(values, 'warmup'),
         faultSeconds: int(values, 'fault'),

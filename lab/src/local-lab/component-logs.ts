@@ -1,7 +1,9 @@
+import { readdirSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { componentLogs } from './components.js';
-import { COMPONENTS, type ComponentName } from './lab-options.js';
+import { COMPONENTS, type ComponentName, workerNames } from './lab-options.js';
+import { labPaths } from './lab-state.js';
 
 /** One log line with the file it came from (`api-1`, `nginx-access`, …). */
 export interface LogLine {
@@ -64,9 +66,36 @@ function stamp(source: string, lines: string[]): LogLine[] {
   });
 }
 
-/** The log files of one component, or of all. */
+/**
+ * The workers that have logged in `dir`: `worker`, or `worker-1` … `worker-N` of a lab
+ * with N. Read from the files, so the logs of a lab already down are found too.
+ */
+function loggedWorkers(dir: string): ComponentName[] {
+  let files: string[] = [];
+  try {
+    files = readdirSync(labPaths(dir).logDir);
+  } catch {
+    // no log folder: the one-worker names, whose files do not exist either
+  }
+  const numbered = files
+    .map((f) => /^worker-(\d+)\.log$/.exec(f)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b)
+    .map((n) => `worker-${n}` as const);
+  return files.includes('worker.log') || numbered.length === 0 ? [...workerNames(1), ...numbered] : numbered;
+}
+
+/** The log files of one component (`worker`: of every worker), or of all. */
 export function logFiles(dir: string, component?: ComponentName): string[] {
-  return (component ? [component] : [...COMPONENTS]).flatMap((c) => componentLogs(dir, c));
+  const workers = loggedWorkers(dir);
+  const names =
+    component === undefined
+      ? [...workers, ...COMPONENTS.filter((c) => c !== 'worker')]
+      : component === 'worker'
+        ? workers
+        : [component];
+  return names.flatMap((c) => componentLogs(dir, c));
 }
 
 /** The last `n` lines of each file, merged in time order (stable within a file). */

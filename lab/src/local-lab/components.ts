@@ -3,9 +3,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   API_REPLICAS,
-  COMPONENTS,
   type ComponentName,
   componentPort,
+  isWorker,
+  labComponents,
   REPO_ROOT,
   type ResolvedLabOptions,
 } from './lab-options.js';
@@ -77,7 +78,7 @@ export async function preflight(
   options: ResolvedLabOptions,
   portIsFree: (port: number) => Promise<boolean>,
 ): Promise<void> {
-  const ports = COMPONENTS.map((name) => ({ name, port: componentPort(options, name) }));
+  const ports = labComponents(options).map((name) => ({ name, port: componentPort(options, name) }));
   const taken = [];
   for (const p of ports) if (!(await portIsFree(p.port))) taken.push(`${p.port} (${p.name})`);
   if (taken.length > 0)
@@ -112,10 +113,10 @@ export async function planComponent(options: ResolvedLabOptions, name: Component
     });
     return { ...target, spawn: { command: findNginxBinary(), args, env: environment(options, {}) } };
   }
-  const own: Record<string, string> =
-    name === 'worker'
-      ? { INSTANCE_NAME: 'worker', WORKER_METRICS_PORT: String(target.port) }
-      : { INSTANCE_NAME: name, PORT: String(target.port), HOST: '127.0.0.1' };
-  const entry = nodeEntry(name === 'worker' ? 'worker' : 'api');
+  const worker = isWorker(name);
+  const own: Record<string, string> = worker
+    ? { INSTANCE_NAME: name, WORKER_METRICS_PORT: String(target.port) }
+    : { INSTANCE_NAME: name, PORT: String(target.port), HOST: '127.0.0.1' };
+  const entry = nodeEntry(worker ? 'worker' : 'api');
   return { ...target, spawn: { command: process.execPath, args: [entry], env: environment(options, own) } };
 }

@@ -44,11 +44,13 @@ export function formatStatus(s: LabStatus): string {
 export const USAGE = `Usage: npm run lab -- <command> [options]
 
 Commands
-  up                          migrate and seed, start api-1..3, the worker and nginx; wait until healthy
+  up                          migrate and seed, start api-1..3, the worker(s) and nginx; wait until healthy
      [--reset]                  empty the demo event first (a fresh sale)
+     [--workers <n>]            n workers, named worker-1..n (default 1, named worker)
      [--port <n>]               nginx port (default 8080)
      [--api-base-port <n>]      api-1's port; api-2 and api-3 take the next two (default 3001)
-     [--worker-port <n>]        the worker's health/metrics port (default WORKER_METRICS_PORT or 9100)
+     [--worker-port <n>]        the worker's health/metrics port (default WORKER_METRICS_PORT or 9100);
+                                worker-2.. take the next ones
      [--rate-limit <n/s>]       nginx limit of purchases per client address (default 20; --rate-burst <n>, 40)
      [--edge-cache]             nginx micro-caches availability reads for 1 s (docs/nginx.md; off by default)
      [--env KEY=VALUE]          environment for every component (repeatable); Stampede settings
@@ -57,14 +59,14 @@ Commands
   status [--json] [--event <id>]
                               each component, queue depth, tickets left of the demo event (or <id>);
                               exits 1 when a component died, is not answering or never started
-  start|restart <name>        one component: worker, api-1, api-2, api-3, nginx
+  start|restart <name>        one component: worker (every worker), worker-<n>, api-1, api-2, api-3, nginx
      [--env KEY=VALUE]          added to the lab's settings: this component starts with it, the others
                                 at their next start
      [--rate-limit <n/s>] [--rate-burst <n>]   nginx only: its new edge limit
   stop <name>                 SIGTERM, SIGKILL after 15 s
   kill <name>                 SIGKILL, as in a crash
   logs [name] [-f] [-n N]     last N lines of all logs merged (or one component's); -f follows
-  chaos [<scenario>] [--private]
+  chaos [<scenario>] [--private [--workers <n>]]
                               load, fault, recovery, reconcile, verdict; \`chaos\` alone lists the
                               scenarios, \`chaos --help\` their options (docs/chaos.md)
 

@@ -6,14 +6,45 @@ import { configSchema } from '@stampede/core/config';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const API_REPLICAS = ['api-1', 'api-2', 'api-3'] as const;
+/** The components of a lab with one worker (the default). */
 export const COMPONENTS = ['worker', ...API_REPLICAS, 'nginx'] as const;
-export type ComponentName = (typeof COMPONENTS)[number];
+/** A lab with one worker calls it `worker`; with N, they are `worker-1` … `worker-N`. */
+export type WorkerName = 'worker' | `worker-${number}`;
+export type ComponentName = WorkerName | (typeof API_REPLICAS)[number] | 'nginx';
+
+export const MAX_WORKERS = 16;
+
+export const isWorker = (name: string): name is WorkerName => /^worker(-\d+)?$/.test(name);
+
+/** The names of a lab's workers. */
+export function workerNames(count = 1): WorkerName[] {
+  if (count <= 1) return ['worker'];
+  return Array.from({ length: count }, (_, i) => `worker-${i + 1}` as const);
+}
+
+/** Every component of a lab, workers first. */
+export function labComponents(options: Pick<ResolvedLabOptions, 'workers'>): ComponentName[] {
+  return [...workerNames(options.workers), ...API_REPLICAS, 'nginx'];
+}
+
+/**
+ * The components a user-typed name stands for in this lab: `worker` is every worker (so
+ * `stop worker` stops the draining, however many there are), `worker-1` of a one-worker
+ * lab is its `worker`; anything else names itself, or is refused with the valid names.
+ */
+export function resolveTargets(options: Pick<ResolvedLabOptions, 'workers'>, name: ComponentName): ComponentName[] {
+  const workers = workerNames(options.workers);
+  if (name === 'worker') return workers;
+  if (name === 'worker-1' && workers[0] === 'worker') return ['worker'];
+  if (labComponents(options).includes(name)) return [name];
+  throw new Error(`this lab has no ${name}; its components: ${labComponents(options).join(', ')}`);
+}
 
 /** Narrows a user-typed name to a component, or throws a message listing the valid ones. */
 export function parseComponent(name: string | undefined): ComponentName {
-  if (name && (COMPONENTS as readonly string[]).includes(name)) return name as ComponentName;
+  if (name && ((COMPONENTS as readonly string[]).includes(name) || isWorker(name))) return name as ComponentName;
   throw new Error(
-    `unknown component ${name ? `"${name}"` : '(none given)'}; expected one of: ${COMPONENTS.join(', ')}`,
+    `unknown component ${name ? `"${name}"` : '(none given)'}; expected one of: ${COMPONENTS.join(', ')}, worker-<n>`,
   );
 }
 
@@ -25,8 +56,12 @@ export interface LabOptions {
   nginxPort?: number;
   /** api-1 listens on this port, api-2 on the next, api-3 on the one after (default 3001). */
   apiBasePort?: number;
-  /** The worker's /health and /metrics port (default WORKER_METRICS_PORT or 9100). */
+  /** The worker's /health and /metrics port (default WORKER_METRICS_PORT or 9100); worker-2 the next, … */
   workerPort?: number;
+  /** How many workers decide purchases (default 1). */
+  workers?: number;
+  /** Each worker's port, when they cannot be consecutive (a throwaway lab's free ports). */
+  workerPorts?: number[];
   /** Edge rate limit of POST purchases per client address (nginx), and its burst. */
   rateLimitPerSecond?: number;
   rateLimitBurst?: number;
@@ -46,6 +81,9 @@ export interface ResolvedLabOptions {
   nginxPort: number;
   apiPorts: Record<(typeof API_REPLICAS)[number], number>;
   workerPort: number;
+  /** Absent in a lab with one worker (and in state files written before there could be more). */
+  workers?: number;
+  workerPorts?: number[];
   rateLimitPerSecond?: number;
   rateLimitBurst?: number;
   edgeCache?: boolean;
@@ -76,11 +114,21 @@ export function labEnvironment(
 export function resolveLabOptions(options: LabOptions, callerEnv: NodeJS.ProcessEnv = process.env): ResolvedLabOptions {
   const base = options.apiBasePort ?? 3001;
   const env = labEnvironment(callerEnv, options.env);
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)
+    throw new Error(`workers must be a whole number from 1 to ${MAX_WORKERS}, not ${workers}`);
+  const workerPort =
+    options.workerPorts?.[0] ??
+    options.workerPort ??
+    Number(options.env?.WORKER_METRICS_PORT ?? callerEnv.WORKER_METRICS_PORT ?? 9100);
   return {
     dir: resolveLabDir(options.dir),
     nginxPort: options.nginxPort ?? 8080,
     apiPorts: { 'api-1': base, 'api-2': base + 1, 'api-3': base + 2 },
-    workerPort: options.workerPort ?? Number(options.env?.WORKER_METRICS_PORT ?? callerEnv.WORKER_METRICS_PORT ?? 9100),
+    workerPort,
+    ...(workers > 1
+      ? { workers, workerPorts: options.workerPorts ?? Array.from({ length: workers }, (_, i) => workerPort + i) }
+      : {}),
     ...(options.rateLimitPerSecond !== undefined ? { rateLimitPerSecond: options.rateLimitPerSecond } : {}),
     ...(options.rateLimitBurst !== undefined ? { rateLimitBurst: options.rateLimitBurst } : {}),
     ...(options.edgeCache ? { edgeCache: true } : {}),
@@ -96,5 +144,9 @@ export function resolveLabDir(dir: string | undefined): string {
 export function componentPort(options: ResolvedLabOptions, name: ComponentName): number {
   if (name === 'nginx') return options.nginxPort;
   if (name === 'worker') return options.workerPort;
+  if (isWorker(name)) {
+    const n = Number(name.slice('worker-'.length));
+    return options.workerPorts?.[n - 1] ?? options.workerPort + n - 1;
+  }
   return options.apiPorts[name];
 }

@@ -6,12 +6,14 @@ import { planComponent, preflight } from './components.js';
 import { probeHttp, waitHealthy } from './health.js';
 import {
   API_REPLICAS,
-  COMPONENTS,
   type ComponentName,
   type LabOptions,
+  labComponents,
   type ResolvedLabOptions,
   resolveLabDir,
   resolveLabOptions,
+  resolveTargets,
+  workerNames,
 } from './lab-options.js';
 import {
   createLabState,
@@ -45,7 +47,8 @@ export function describeExit(exit: NonNullable<RunRecord['exit']>): string {
 /** Components whose process (or watcher) is still alive, whatever the state file says. */
 export async function liveComponents(dir: string): Promise<{ name: ComponentName; pid: number }[]> {
   const live: { name: ComponentName; pid: number }[] = [];
-  for (const name of COMPONENTS) {
+  const state = await readLabState(dir);
+  for (const name of labComponents(state?.options ?? {})) {
     const r = await readRunRecord(dir, name);
     if (!r) continue;
     if (componentRunning(r)) live.push({ name, pid: r.pid });
@@ -107,9 +110,10 @@ async function migrateAndSeed(options: ResolvedLabOptions, reset: boolean, onPro
 }
 
 /**
- * Starts one component of a running lab and waits until it is healthy. A component
- * that is already running is left alone. When it dies while starting, the error carries
- * its exit and the last lines of its log.
+ * Starts a component of a running lab (`worker`: every worker) and waits until it is
+ * healthy. A component that is already running is left alone. When it dies while
+ * starting, the error carries its exit and the last lines of its log. Returns the run
+ * record of the first one started.
  */
 export async function startComponent(
   dirOption: string | undefined,
@@ -118,6 +122,11 @@ export async function startComponent(
 ): Promise<RunRecord> {
   const dir = resolveLabDir(dirOption);
   const state = await requireLabState(dir);
+  const records = await Promise.all(resolveTargets(state.options, name).map((n) => startOne(dir, state, n, opts)));
+  return records[0]!;
+}
+
+async function startOne(dir: string, state: LabState, name: ComponentName, opts: ComponentOptions): Promise<RunRecord> {
   const current = await readRunRecord(dir, name);
   if (componentRunning(current)) {
     await setDesired(dir, [name], 'running');
@@ -142,7 +151,7 @@ export async function startComponent(
   }).catch((err: Error) => {
     throw new Error(`${name}: ${err.message}`);
   });
-  opts.onProgress?.(`${name.padEnd(7)} up  pid ${String(record.pid).padEnd(7)} http://127.0.0.1:${plan.port}`);
+  opts.onProgress?.(`${name.padEnd(8)} up  pid ${String(record.pid).padEnd(7)} http://127.0.0.1:${plan.port}`);
   return record;
 }
 
@@ -151,22 +160,30 @@ export interface StopOptions {
   timeoutMs?: number;
 }
 
+/** Ends a component (`worker`: every worker) with a signal, and records why it is not running. */
+async function endComponent(
+  dirOption: string | undefined,
+  name: ComponentName,
+  how: { desired: 'stopped' | 'killed'; signal: NodeJS.Signals; timeoutMs: number },
+): Promise<void> {
+  const dir = resolveLabDir(dirOption);
+  const names = resolveTargets((await requireLabState(dir)).options, name);
+  await setDesired(dir, names, how.desired);
+  await Promise.all(names.map(async (n) => terminate(await readRunRecord(dir, n), how.signal, how.timeoutMs)));
+}
+
 /** Stops a component gracefully (SIGTERM, then SIGKILL); the lab remembers it was stopped, not dead. */
-export async function stopComponent(
+export function stopComponent(
   dirOption: string | undefined,
   name: ComponentName,
   opts: StopOptions = {},
 ): Promise<void> {
-  const dir = resolveLabDir(dirOption);
-  await setDesired(dir, [name], 'stopped');
-  await terminate(await readRunRecord(dir, name), 'SIGTERM', opts.timeoutMs ?? 15_000);
+  return endComponent(dirOption, name, { desired: 'stopped', signal: 'SIGTERM', timeoutMs: opts.timeoutMs ?? 15_000 });
 }
 
 /** SIGKILL, as in a crash: no drain, no goodbye (for chaos). */
-export async function killComponent(dirOption: string | undefined, name: ComponentName): Promise<void> {
-  const dir = resolveLabDir(dirOption);
-  await setDesired(dir, [name], 'killed');
-  await terminate(await readRunRecord(dir, name), 'SIGKILL', 5_000);
+export function killComponent(dirOption: string | undefined, name: ComponentName): Promise<void> {
+  return endComponent(dirOption, name, { desired: 'killed', signal: 'SIGKILL', timeoutMs: 5_000 });
 }
 
 /** Settings of a running lab that `start` and `restart` may change (ports are chosen at `up` only). */
@@ -199,7 +216,7 @@ export async function restartComponent(
 }
 
 /**
- * Starts the whole lab: migrate and seed, the three replicas, the worker, then nginx in
+ * Starts the whole lab: migrate and seed, the three replicas, the workers, then nginx in
  * front, each waited for until healthy. Returns once everything answers; the processes
  * live on after the caller exits. On any failure, whatever was started is stopped again.
  */
@@ -230,14 +247,16 @@ export async function startLab(options: LabOptions & { onProgress?: Progress } =
  */
 export async function stopLab(dirOption?: string, opts: StopOptions = {}): Promise<ComponentName[]> {
   const dir = resolveLabDir(dirOption);
-  if (await readLabState(dir)) await setDesired(dir, COMPONENTS, 'stopped');
+  const state = await readLabState(dir);
+  const workers = workerNames(state?.options.workers);
+  if (state) await setDesired(dir, labComponents(state.options), 'stopped');
   const stopped: ComponentName[] = [];
   const stop = async (name: ComponentName) => {
     const record = await readRunRecord(dir, name);
     if (componentRunning(record)) stopped.push(name);
     await terminate(record, 'SIGTERM', opts.timeoutMs ?? 15_000);
   };
-  for (const stage of [['nginx'], API_REPLICAS, ['worker']] as const) await Promise.all(stage.map(stop));
+  for (const stage of [['nginx'] as const, API_REPLICAS, workers]) await Promise.all(stage.map(stop));
   await removeLabState(dir);
   return stopped;
 }

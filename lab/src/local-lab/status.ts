@@ -7,7 +7,7 @@ import { DEMO_EVENT_ID } from '../seed.js';
 import { componentTarget } from './components.js';
 import { probeHttp } from './health.js';
 import { describeExit } from './lab.js';
-import { COMPONENTS, type ComponentName, resolveLabDir } from './lab-options.js';
+import { type ComponentName, labComponents, resolveLabDir } from './lab-options.js';
 import { type LabState, type RunRecord, readRunRecord, requireLabState } from './lab-state.js';
 import { componentRunning, isAlive, watcherRunning } from './processes.js';
 
@@ -173,7 +173,7 @@ export async function ticketsLeft(config: Config, eventId: string): Promise<Tick
 /** Each component of the lab in `dir`: pid alive, health probe, or how it ended. */
 export async function componentStatuses(dirOption?: string): Promise<ComponentStatus[]> {
   const state = await requireLabState(resolveLabDir(dirOption));
-  return Promise.all(COMPONENTS.map((name) => componentStatus(state, name)));
+  return Promise.all(labComponents(state.options).map((name) => componentStatus(state, name)));
 }
 
 /**
@@ -185,7 +185,7 @@ export async function labStatus(dirOption?: string, options: { eventId?: string 
   const state = await requireLabState(dir);
   const config = loadConfig({ ...process.env, ...state.options.env });
   const [components, queues, tickets] = await Promise.all([
-    Promise.all(COMPONENTS.map((name) => componentStatus(state, name))),
+    Promise.all(labComponents(state.options).map((name) => componentStatus(state, name))),
     queueDepths(config),
     ticketsLeft(config, options.eventId ?? DEMO_EVENT_ID),
   ]);

@@ -92,11 +92,14 @@ function plainLine(text: string, source: string): LogEntry {
   return entry;
 }
 
-/** `api-1` → api, `nginx-access` → nginx, `ticket-worker` → worker: the component of a source name. */
+/**
+ * `api-1` → api, `nginx-access` → nginx, `ticket-worker`, `worker-2`, `worker-extra-1` →
+ * worker: the component of a source name.
+ */
 export function componentOfSource(source: string): string {
   if (/^api(-\d+)?$/.test(source)) return 'api';
   if (source.startsWith('nginx')) return 'nginx';
-  if (source.endsWith('worker')) return 'worker';
+  if (/worker([-_]extra)?([-_]\d+)?$/.test(source)) return 'worker';
   return source;
 }
 
