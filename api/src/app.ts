@@ -100,6 +100,8 @@ export function buildApp(deps: AppDeps) {
       softTimeoutMs: config.CACHE_SOFT_TIMEOUT_MS,
       l1TtlMs: config.CACHE_L1_TTL_MS,
       l1MaxEntries: config.CACHE_L1_MAX_ENTRIES,
+      negativeTtlMs: config.CATALOG_NEGATIVE_TTL_MS,
+      maxUnknown: config.CATALOG_MAX_UNKNOWN,
     });
 
   const app = new OpenAPIHono<AppEnv>();

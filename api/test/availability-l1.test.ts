@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type BackplaneMessageOf, createBackplanePublisher } from '@stampede/core/backplane';
 import { cachedNow, writeCachedAvailability } from '@stampede/core/cache';
 import type { Sql } from '@stampede/core/db';
@@ -138,6 +139,41 @@ describe('the L1 when the backplane is cut', () => {
     } finally {
       for (const r of replicas) await r.close();
       await proxy.close();
+    }
+  });
+});
+
+describe('availability of an event that does not exist', () => {
+  it('when an unknown id is read again and again, then Postgres is asked once per negative TTL, and a flood of ids evicts no real event', async () => {
+    const counter = countedQueries();
+    const [r] = await buildTestReplicas(
+      1,
+      { CATALOG_NEGATIVE_TTL_MS: 300, CATALOG_MAX_UNKNOWN: 20, CACHE_TTL_MS: 60_000, CACHE_L1_TTL_MS: 60_000 },
+      () => ({ queryAvailability: counter.query }),
+    );
+    try {
+      const event = await createTestEvent(sql, [5]);
+      expect((await read(r!, event.id)).status).toBe(200);
+      const unknownId = randomUUID();
+      for (let i = 0; i < 20; i += 1) expect((await read(r!, unknownId)).status).toBe(404);
+      expect(counter.byEvent.get(unknownId)).toBe(1);
+      await new Promise((res) => setTimeout(res, 350));
+      expect((await read(r!, unknownId)).status).toBe(404);
+      expect(counter.byEvent.get(unknownId)).toBe(2);
+
+      const flood = Array.from({ length: 200 }, () => randomUUID());
+      for (const id of flood) expect((await read(r!, id)).status).toBe(404);
+      // Only the last 20 are remembered: the first of the flood is asked again, the last is not.
+      expect((await read(r!, flood[0]!)).status).toBe(404);
+      expect(counter.byEvent.get(flood[0]!)).toBe(2);
+      expect((await read(r!, flood.at(-1)!)).status).toBe(404);
+      expect(counter.byEvent.get(flood.at(-1)!)).toBe(1);
+      // The real event is still answered from memory.
+      const res = await read(r!, event.id);
+      expect(res.headers.get('x-cache-level')).toBe('l1');
+      expect(counter.byEvent.get(event.id)).toBe(1);
+    } finally {
+      await r!.close();
     }
   });
 });

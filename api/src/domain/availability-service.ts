@@ -9,7 +9,7 @@ import type { Availability } from '@stampede/core/events';
 import type { Logger } from '@stampede/core/logger';
 import type { ApiMetrics } from '@stampede/core/metrics';
 import { type Redis, type RedisKeys, redisIsReady } from '@stampede/core/redis';
-import { createBoundedMap } from './bounded-map.js';
+import { createBoundedMap, createExpiringSet } from './bounded-map.js';
 import { createSingleFlight } from './single-flight.js';
 
 /** Where an answer came from, as the X-Cache header says it. */
@@ -37,6 +37,10 @@ export interface AvailabilityServiceDeps {
    * when Redis and Postgres are both away. Least recently used evicted first.
    */
   l1MaxEntries?: number;
+  /** How long "no such event" is remembered (0: not at all), so a repeated unknown id costs no query. */
+  negativeTtlMs?: number;
+  /** Unknown ids remembered, apart from the answers (a flood of them evicts none). */
+  maxUnknown?: number;
   log: Logger;
   /** Counts reads by cache result, when given. */
   metrics?: Pick<ApiMetrics, 'cacheReads'>;
@@ -66,6 +70,13 @@ export function createAvailabilityService(deps: AvailabilityServiceDeps) {
   const cacheFlight = createSingleFlight<CacheRead>();
   const l1TtlMs = Math.min(deps.l1TtlMs ?? 0, deps.ttlMs);
   const memory = createBoundedMap<Held>(deps.l1MaxEntries ?? 10_000);
+  const unknown = createExpiringSet(deps.negativeTtlMs ?? 0, deps.maxUnknown ?? 10_000);
+  const missing = (eventId: string) => new AppError('event_not_found', `Event ${eventId} does not exist.`);
+  /** Postgres said there is no such event: remembered for the negative TTL. */
+  const notFound = (eventId: string) => {
+    unknown.add(eventId);
+    return missing(eventId);
+  };
   /** Bumped to drop the whole L1 at once; the values stay as fail-safe. */
   let epoch = 0;
   const staleWarnedAt = new Map<string, number>();
@@ -124,13 +135,15 @@ export function createAvailabilityService(deps: AvailabilityServiceDeps) {
     apply(entry: CachedAvailability): void {
       remember(entry);
     },
-    /** An event whose figures changed without a document: its L1 answer is no longer fresh. */
+    /** An event whose figures changed without a document (or was created): nothing held of it is fresh any more. */
     drop(eventId: string): void {
+      unknown.delete(eventId);
       const held = memory.peek(eventId);
       if (held) held.storedAt = 0;
     },
     /** Messages may have been missed: nothing in the L1 is fresh any more (the values stay as fail-safe). */
     dropAll(): void {
+      unknown.clear();
       epoch += 1;
     },
   };
@@ -138,6 +151,7 @@ export function createAvailabilityService(deps: AvailabilityServiceDeps) {
   async function read(eventId: string): Promise<AvailabilityResult> {
     const inMemory = freshInMemory(eventId);
     if (inMemory) return { value: inMemory.value, source: 'hit', level: 'l1' };
+    if (unknown.has(eventId)) throw missing(eventId);
     const { entry, reachable } = await cacheFlight.run(eventId, () => readCache(eventId));
     if (entry && Date.now() - entry.cachedAt < deps.ttlMs)
       return { value: remember(entry).value, source: 'hit', level: 'l2' };
@@ -151,7 +165,7 @@ export function createAvailabilityService(deps: AvailabilityServiceDeps) {
       ]);
       if (outcome !== TIMED_OUT && outcome !== undefined && !('failed' in outcome))
         return { value: outcome, source: fresh };
-      if (outcome === undefined) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
+      if (outcome === undefined) throw notFound(eventId);
       if (Date.now() - (staleWarnedAt.get(eventId) ?? 0) > 1_000) {
         staleWarnedAt.set(eventId, Date.now()); // one warning a second per event, not one per read
         deps.log.warn(
@@ -170,7 +184,7 @@ export function createAvailabilityService(deps: AvailabilityServiceDeps) {
         headers: { 'Retry-After': '1' },
       });
     }
-    if (!value) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
+    if (!value) throw notFound(eventId);
     return { value, source: fresh };
   }
 }

@@ -22,8 +22,10 @@ export function followBackplane(backplane: BackplaneSubscriber, memory: ReplicaM
   const { catalog, availability, soldOut } = memory;
   const stops = [
     backplane.on('event_changed', (m) => {
-      if (m.change === 'created') catalog.drop(m.eventId);
-      else
+      if (m.change === 'created') {
+        catalog.drop(m.eventId);
+        availability.drop(m.eventId);
+      } else
         catalog.applySaleWindow(m.eventId, new Date(m.saleOpensAt), m.saleClosesAt ? new Date(m.saleClosesAt) : null);
     }),
     backplane.on('availability_changed', (m) => {

@@ -41,3 +41,35 @@ export function createBoundedMap<V>(capacity: number) {
 }
 
 export type BoundedMap<V> = ReturnType<typeof createBoundedMap<V>>;
+
+/**
+ * A set whose members expire `ttlMs` after they were added (0: nothing is kept), at most
+ * `capacity` of them, least recently added evicted first. Ids known not to exist are kept
+ * so (a repeated unknown id costs one query per TTL, a flood of random ids bounded memory,
+ * and nothing real is evicted by it), and so are the sold-out flags.
+ */
+export function createExpiringSet(ttlMs: number, capacity: number) {
+  const until = createBoundedMap<number>(capacity);
+  return {
+    /** True while the id is a member. */
+    has(id: string): boolean {
+      const t = until.peek(id);
+      if (t === undefined) return false;
+      if (t > Date.now()) return true;
+      until.delete(id);
+      return false;
+    },
+    add(id: string): void {
+      if (ttlMs > 0) until.set(id, Date.now() + ttlMs);
+    },
+    delete(id: string): void {
+      until.delete(id);
+    },
+    clear(): void {
+      until.clear();
+    },
+    get size(): number {
+      return until.size;
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import type { Sql } from '@stampede/core/db';
 import { type EventWithTiers, findEventWithTiers } from '@stampede/core/events';
 import { type Redis, type RedisKeys, redisIsReady } from '@stampede/core/redis';
-import { createBoundedMap } from './bounded-map.js';
+import { createBoundedMap, createExpiringSet } from './bounded-map.js';
 
 interface Entry {
   event: EventWithTiers;
@@ -59,8 +59,7 @@ export function createCatalog(sql: Sql, options: CatalogOptions) {
   const { ttlMs, negativeTtlMs, shared } = options;
   const find = options.find ?? findEventWithTiers;
   const entries = createBoundedMap<Entry>(options.maxEvents);
-  /** Unknown id → until when it is taken as unknown (epoch ms). */
-  const unknown = createBoundedMap<number>(options.maxUnknown);
+  const unknown = createExpiringSet(negativeTtlMs, options.maxUnknown);
   const loading = new Map<string, Promise<EventWithTiers | undefined>>();
 
   function remember(eventId: string, event: EventWithTiers | undefined): void {
@@ -74,7 +73,7 @@ export function createCatalog(sql: Sql, options: CatalogOptions) {
       }
     } else {
       entries.delete(eventId);
-      unknown.set(eventId, Date.now() + negativeTtlMs);
+      unknown.add(eventId);
     }
   }
 
@@ -119,11 +118,7 @@ export function createCatalog(sql: Sql, options: CatalogOptions) {
         if (Date.now() - known.loadedAt >= ttlMs) load(eventId).catch(() => undefined);
         return known.event;
       }
-      const unknownUntil = unknown.peek(eventId);
-      if (unknownUntil !== undefined) {
-        if (unknownUntil > Date.now()) return undefined;
-        unknown.delete(eventId);
-      }
+      if (unknown.has(eventId)) return undefined;
       try {
         return await load(eventId);
       } catch (err) {
