@@ -1,5 +1,5 @@
 import type { Sql } from '@stampede/core/db';
-import { availableByTier } from '@stampede/core/events';
+import { availableByTier, lockAvailableByTier } from '@stampede/core/events';
 import { createGate } from '@stampede/core/gate';
 import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import type { Logger } from '@stampede/core/logger';
@@ -44,6 +44,11 @@ const RECONCILE_DEADLINE_MS = 20_000;
  * and nothing is in flight, the holds older than the grace are resolved (stale-holds.ts),
  * then every tier the gate knows gets stock := capacity − sold − held. Logs
  * `gate.reconciled` only when something changed.
+ *
+ * Safe beside other workers: the pass holds the tier rows locked (the lock every batch
+ * takes to decide) from its read of `sold` until the gate is set, so no other worker's
+ * batch commits in between; decided holds are settled first, so one committed but not yet
+ * settled is not counted as both sold and held (docs/architecture.md, "More than one worker").
  */
 export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
   const { log } = deps;
@@ -56,8 +61,8 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
 
   async function reconcileAll(): Promise<boolean> {
     if (deps.waiting() > 0 || !gate.isReady()) return false;
-    // Exclusive: a batch committing between our read of `sold` and the script would be counted wrong.
-    // Bounded inside the exclusive section: a run stuck on a hung Postgres query would
+    // Exclusive: a batch committing between our read of `sold` and the script would be counted
+    // wrong. This worker's batches wait here; other workers' wait on the tier locks below. Bounded inside the exclusive section: a run stuck on a hung Postgres query would
     // otherwise hold the lock and stop every batch behind it.
     return deps.exclusive(() => withDeadline(reconcileUnderLock(), RECONCILE_DEADLINE_MS, 'gate reconciliation'));
   }
@@ -71,6 +76,17 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
     // Tiers deleted from Postgres (their event was removed) leave the gate; a count that
     // expired with nothing held leaves the set inside reconcileTier.
     await gate.forgetTiers(tierIds.filter((id) => !available.has(id)));
+    if (available.size === 0) return true;
+    return deps.sql.begin(async (tx) => {
+      // A pass stuck here (Redis hung) must not keep the tiers locked from every batch.
+      await tx.unsafe(`set local idle_in_transaction_session_timeout = ${RECONCILE_DEADLINE_MS}`);
+      await correctTiers(await lockAvailableByTier(tx, [...available.keys()]));
+      return true;
+    });
+  }
+
+  /** Under the tier locks: the holds resolved, then each tier's stock set to what is left. */
+  async function correctTiers(available: Map<string, number>): Promise<void> {
     // Neither settling, rejecting nor publishing again changes `sold`: `available` stays true.
     const release = await resolveStaleHolds(
       { log, sql: deps.sql, gate, graceMs: deps.holdGraceMs, republish: deps.republish, settle: deps.settle },
@@ -95,7 +111,6 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
         );
       }
     }
-    return true;
   }
 
   const runOnce = (): Promise<boolean> => {

@@ -24,10 +24,14 @@ export interface StaleHoldDeps {
 
 /**
  * Resolves the holds no message will settle, so no buyer told 202 stays `queued` forever.
- * Runs inside the idle reconciliation (queue drained, nothing in flight), so a hold older
- * than the grace has no message left in the queue. For each one:
+ * Runs inside the idle reconciliation (queue drained, nothing in flight, the tiers locked),
+ * so a hold older than the grace has no message left in the queue. For each hold:
  *
- * - decided in Postgres (its settle was lost, e.g. Redis was away): settled from the row;
+ * - decided in Postgres, whatever its age (its settle was lost, e.g. Redis was away, or is
+ *   still on its way from another worker): settled from the row, so the pass that follows
+ *   does not count it as both sold and held;
+ * - younger than the grace and undecided: left alone (its message may be in another
+ *   worker's hands);
  * - kept by a record of the gate: published again from it, once — the same message the
  *   API would have sent, deduplicated by its key like any redelivery;
  * - published again a grace ago and still undecided (dead-lettered, or lost again):
@@ -39,8 +43,10 @@ export interface StaleHoldDeps {
 export async function resolveStaleHolds(deps: StaleHoldDeps, tierIds: string[]): Promise<Map<string, string[]>> {
   const { log, gate, graceMs } = deps;
   const release = new Map<string, string[]>();
-  const stale = await gate.staleHolds(tierIds, graceMs);
+  // Every hold: a decided one is settled whatever its age, the others once stale.
+  const stale = await gate.staleHolds(tierIds, 0);
   if (stale.length === 0) return release;
+  const cutoff = Date.now() - graceMs;
   const rows = await findPurchases(
     deps.sql,
     stale.map((h) => h.purchaseId),
@@ -53,6 +59,7 @@ export async function resolveStaleHolds(deps: StaleHoldDeps, tierIds: string[]):
     const row = rows.get(hold.purchaseId);
     const message = row ? messageOfRow(row) : hold.record && messageOfRecord(hold.purchaseId, hold.record);
     if (row && message) fromRows.push(decisionOfRow(message, row));
+    else if (hold.heldAtMs >= cutoff) continue;
     else if (!message) release.set(hold.tierId, [...(release.get(hold.tierId) ?? []), hold.purchaseId]);
     else if (!hold.record?.republishedAt) toRepublish.push(message);
     else if (Date.now() - Date.parse(hold.record.republishedAt) > graceMs) toReject.push(message);

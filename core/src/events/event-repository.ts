@@ -1,4 +1,4 @@
-import type { Sql } from '../db/sql.js';
+import type { Sql, TransactionSql } from '../db/sql.js';
 import type { SaleWindow } from './sale-window.js';
 
 export interface TierRow {
@@ -65,6 +65,22 @@ export async function findEventWithTiers(sql: Sql, eventId: string): Promise<Eve
 export async function availableByTier(sql: Sql, tierIds: string[]): Promise<Map<string, number>> {
   const rows = await sql<{ id: string; available: number }[]>`
     select id, capacity - sold as available from tiers where id = any(${tierIds}::uuid[])`;
+  return new Map(rows.map((r) => [r.id, r.available]));
+}
+
+/**
+ * What Postgres has left of each tier, with the tier rows locked until the transaction
+ * ends: the rows every batch locks `FOR UPDATE` to decide (lockTiers), so no decision on
+ * these tiers commits until the caller is done. `NO KEY UPDATE`, not `UPDATE`: a purchase
+ * row written meanwhile (a rejection, which takes no stock) checks its foreign key with a
+ * `KEY SHARE` lock on the tier, and must not wait for the caller. A tier a batch holds now
+ * is skipped, not waited for (its figures are about to change anyway), and is absent from
+ * the answer.
+ */
+export async function lockAvailableByTier(tx: TransactionSql, tierIds: string[]): Promise<Map<string, number>> {
+  const rows = await tx<{ id: string; available: number }[]>`
+    select id, capacity - sold as available from tiers where id = any(${tierIds}::uuid[])
+    order by id for no key update skip locked`;
   return new Map(rows.map((r) => [r.id, r.available]));
 }
 

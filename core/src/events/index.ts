@@ -12,6 +12,7 @@ export {
   type EventWithTiers,
   findEventWithTiers,
   listEvents,
+  lockAvailableByTier,
   queryAvailability,
   type TierAvailability,
   type TierRow,

@@ -53,6 +53,8 @@ export interface ReconcileResult {
 export interface StaleHold {
   purchaseId: string;
   tierId: string;
+  /** When the gate admitted it (epoch ms). */
+  heldAtMs: number;
   /** Its record, undefined when the gate no longer keeps one. */
   record: PurchaseRecord | undefined;
 }
@@ -241,8 +243,8 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
       const cutoff = Date.now() - olderThanMs;
       const stale = tierIds.flatMap((tierId, i) =>
         Object.entries(held[i] as Record<string, string>)
-          .filter(([, v]) => Number(v.split('|', 2)[1]) < cutoff)
-          .map(([purchaseId]) => ({ purchaseId, tierId })),
+          .map(([purchaseId, v]) => ({ purchaseId, tierId, heldAtMs: Number(v.split('|', 2)[1]) }))
+          .filter((h) => h.heldAtMs < cutoff),
       );
       const records = await inOneRoundTrip(stale.map((h) => ['hgetall', keys.purchase(h.purchaseId)]));
       return stale.map((h, i) => {
