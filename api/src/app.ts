@@ -9,6 +9,7 @@ import { createGate } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
 import { createApiMetrics, createRegistry } from '@stampede/core/metrics';
 import { type Redis, redisKeys } from '@stampede/core/redis';
+import { createRoomTokens, createWaitingRoom } from '@stampede/core/waiting-room';
 import type { Registry } from 'prom-client';
 import type { PurchasePublisher } from './broker/purchase-publisher.js';
 import { chaosPublisher, chaosRedis, chaosSql } from './chaos/chaos-clients.js';
@@ -36,6 +37,8 @@ import { eventRoutes } from './routes/event-routes.js';
 import { type HealthCheck, healthRoutes } from './routes/health-routes.js';
 import { purchaseRoutes } from './routes/purchase-routes.js';
 import { purchaseStreamRoutes } from './routes/purchase-stream-routes.js';
+import { createRoomGuard, type RoomGuard } from './waiting-room/room-guard.js';
+import { roomRoutes } from './waiting-room/room-routes.js';
 
 const metricsRoute = createRoute({
   method: 'get',
@@ -143,7 +146,29 @@ export function buildApp(deps: AppDeps) {
   if (backplane) followBackplane(backplane, { catalog, availability, soldOut });
   const purchases = createPurchaseService({ config, log, sql, gate, publisher, catalog, metrics, soldOut });
   const status = createPurchaseStatus({ sql, gate });
-  app.route('/', purchaseRoutes({ purchases, status, maxQuantity: config.PURCHASE_MAX_QUANTITY }));
+  // The waiting room exists only with a secret to sign its tokens (docs/waiting-room.md).
+  let room: RoomGuard | undefined;
+  if (config.WAITING_ROOM_SECRET) {
+    const line = createWaitingRoom(redis, keys, {
+      passTtlMs: config.WAITING_ROOM_PASS_TTL_S * 1000,
+      heartbeatMs: config.WAITING_ROOM_HEARTBEAT_S * 1000,
+    });
+    const tokens = createRoomTokens(config.WAITING_ROOM_SECRET);
+    room = createRoomGuard({ room: line, tokens, log });
+    app.route(
+      '/',
+      roomRoutes({
+        room: line,
+        tokens,
+        guard: room,
+        catalog,
+        adminToken: config.ADMIN_TOKEN,
+        tokenTtlS: config.WAITING_ROOM_TOKEN_TTL_S,
+        pollS: config.WAITING_ROOM_POLL_S,
+      }),
+    );
+  }
+  app.route('/', purchaseRoutes({ purchases, status, room, maxQuantity: config.PURCHASE_MAX_QUANTITY }));
   const live = createLiveStreams({ isShuttingDown: deps.isShuttingDown ?? (() => false) });
   app.route('/', purchaseStreamRoutes({ status, feed: createDecisionFeed(backplane), live }));
   const sampler = createDashboardSampler({

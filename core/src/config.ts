@@ -97,6 +97,20 @@ export const configSchema = z.object({
    */
   GATE_STOCK_IDLE_TTL_S: int(86_400, 1),
 
+  /**
+   * HS256 secret of the waiting room's queue tokens and passes, the same on every replica
+   * (docs/waiting-room.md). Unset: the waiting room cannot be turned on.
+   */
+  WAITING_ROOM_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(32).optional()),
+  /** How long a released buyer's pass lets them buy; an unused one frees its slot then. */
+  WAITING_ROOM_PASS_TTL_S: int(120, 5, 3_600),
+  /** How long a queue token is good for (the longest wait). */
+  WAITING_ROOM_TOKEN_TTL_S: int(21_600, 60),
+  /** A buyer who has not polled for this long when their turn comes is skipped. */
+  WAITING_ROOM_HEARTBEAT_S: int(30, 2, 3_600),
+  /** What the position answer tells a client to wait before polling again (and its cache life). */
+  WAITING_ROOM_POLL_S: int(5, 1, 60),
+
   /** Bearer token of the admin and chaos endpoints; they do not exist when unset. */
   ADMIN_TOKEN: optionalString,
   CHAOS_ENABLED: bool(false),

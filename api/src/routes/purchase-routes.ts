@@ -7,6 +7,7 @@ import { jsonBody, requireIdempotencyKey } from '../http/json-body.js';
 import { setResponseHeaders } from '../http/response-headers.js';
 import { CanonicalId, IdParam, problems } from '../http/schemas.js';
 import { validationHook } from '../http/validation-hook.js';
+import type { RoomGuard } from '../waiting-room/room-guard.js';
 
 /** Buyer ids: printable, no control characters, bounded. */
 const BUYER_ID = /^[\p{L}\p{N}_.@:+-]{1,64}$/u;
@@ -65,6 +66,8 @@ export function purchaseRoutes(deps: {
   status: ReturnType<typeof createPurchaseStatus>;
   maxQuantity: number;
   maxBodyBytes?: number;
+  /** The waiting room: while it is on for an event, a purchase needs its pass. */
+  room?: RoomGuard;
 }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -105,7 +108,7 @@ export function purchaseRoutes(deps: {
         description: 'Decided inside the request (PURCHASE_MODE=sync, the benchmark baseline)',
         content: { 'application/json': { schema: ReceiptSchema } },
       },
-      ...problems(400, 404, 409, 413, 415, 422, 429, 503),
+      ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
     },
   });
 
@@ -125,8 +128,10 @@ export function purchaseRoutes(deps: {
     const idempotencyKey = requireIdempotencyKey(c.req.header('idempotency-key'));
     const { eventId } = c.req.valid('param');
     const body = c.req.valid('json');
+    // With the room on, the buyer is who the pass says, not who the body says.
+    const buyerId = (await deps.room?.buyerOf(eventId, c.req.header('authorization'))) ?? body.buyerId;
     const outcome = await deps.purchases.purchase(
-      { ...body, eventId, idempotencyKey, requestId: c.get('requestId') },
+      { ...body, buyerId, eventId, idempotencyKey, requestId: c.get('requestId') },
       c.get('log'),
     );
     const statusUrl = `/purchases/${outcome.purchaseId}`;

@@ -10,6 +10,12 @@ export function redisKeys(prefix: string) {
     buyer: (eventId: string, buyerId: string) => `${prefix}buyer:${eventId}:${buyerId}`,
     idempotency: (key: string) => `${prefix}idem:${key}`,
     purchase: (purchaseId: string) => `${prefix}purchase:${purchaseId}`,
+    /** An event's waiting room (core/src/waiting-room/room-scripts.ts says what each holds). */
+    roomConfig: (eventId: string) => `${prefix}room:${eventId}:cfg`,
+    roomLine: (eventId: string) => `${prefix}room:${eventId}:line`,
+    roomSeen: (eventId: string) => `${prefix}room:${eventId}:seen`,
+    roomAdmitted: (eventId: string) => `${prefix}room:${eventId}:admitted`,
+    roomOut: (eventId: string) => `${prefix}room:${eventId}:out`,
     /** The pub/sub channel every replica listens on (core/src/backplane). */
     backplane: () => `${prefix}backplane`,
   };
