@@ -1,4 +1,4 @@
-import { replicaKill, workerKill, workerRestart } from './process-scenarios.js';
+import { replicaKill, workerKill, workerKillOne, workerRestart } from './process-scenarios.js';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenario-types.js';
 import { brokerRestart, dbOutage, dbSlow, redisFlush, redisOutage } from './service-scenarios.js';
 
@@ -6,6 +6,7 @@ import { brokerRestart, dbOutage, dbSlow, redisFlush, redisOutage } from './serv
 export const SCENARIOS: Record<ScenarioName, Scenario> = {
   'worker-restart': workerRestart,
   'worker-kill': workerKill,
+  'worker-kill-one': workerKillOne,
   'redis-outage': redisOutage,
   'redis-flush': redisFlush,
   'broker-restart': brokerRestart,

@@ -6,6 +6,7 @@ import type { LabTarget, ServiceName } from './scenario-lab.js';
 export const SCENARIO_NAMES = [
   'worker-restart',
   'worker-kill',
+  'worker-kill-one',
   'redis-outage',
   'redis-flush',
   'broker-restart',
