@@ -154,14 +154,20 @@ export function buildApp(deps: AppDeps) {
       heartbeatMs: config.WAITING_ROOM_HEARTBEAT_S * 1000,
     });
     const tokens = createRoomTokens(config.WAITING_ROOM_SECRET);
-    room = createRoomGuard({ room: line, tokens, log });
+    room = createRoomGuard({
+      room: line,
+      tokens,
+      sql,
+      catalog,
+      log,
+      heartbeatMs: config.WAITING_ROOM_HEARTBEAT_S * 1000,
+    });
     app.route(
       '/',
       roomRoutes({
         room: line,
         tokens,
         guard: room,
-        catalog,
         adminToken: config.ADMIN_TOKEN,
         tokenTtlS: config.WAITING_ROOM_TOKEN_TTL_S,
         pollS: config.WAITING_ROOM_POLL_S,

@@ -1,25 +1,55 @@
+import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
 import type { Logger } from '@stampede/core/logger';
-import type { RoomTokens, WaitingRoom } from '@stampede/core/waiting-room';
+import { loadRoom, type RoomTokens, type StoredRoom, saveRoom, type WaitingRoom } from '@stampede/core/waiting-room';
+import type { Catalog } from '../domain/catalog.js';
 
 /** How long a replica trusts what it last read of a room's on/off (admin changes reach the others within it). */
 const STATE_TTL_MS = 1_000;
 
 /**
- * The purchase side of the room: while an event's room is on, a purchase needs a pass for
- * that event, and the buyer is the pass's subject, whatever buyerId the body names.
- * Whether the room is on is read from Redis at most once a second per event per replica;
- * with Redis unreachable the last value read stands (and a room never read counts as off:
- * the gate is skipped too then, and Postgres alone holds the line against overselling).
+ * Control of the room: the admin's knobs (Postgres first, then Redis), and the purchase
+ * side: while an event's room is on, a purchase needs a pass for that event, and the
+ * buyer is the pass's subject, whatever buyerId the body names.
+ * Whether the room is on is read from Redis at most once a second per event per replica.
+ * A room Redis does not know (it restarted empty) is put back from Postgres, so a Redis
+ * restart does not open the doors. With Redis unreachable the last value read stands
+ * (and a room never read counts as off: the gate is skipped then too, and Postgres alone
+ * holds the line against overselling).
  */
-export function createRoomGuard(deps: { room: WaitingRoom; tokens: RoomTokens; log: Logger }) {
+export function createRoomGuard(deps: {
+  room: WaitingRoom;
+  tokens: RoomTokens;
+  sql: Sql;
+  catalog: Catalog;
+  log: Logger;
+  /** After a restore, how long nobody is released: every buyer still polling takes their place back first. */
+  heartbeatMs: number;
+}) {
   const known = new Map<string, { on: boolean; at: number }>();
 
-  async function isOn(eventId: string): Promise<boolean> {
+  /** Writes the knobs into Redis with the sale's opening; false when the event is gone. */
+  async function apply(eventId: string, r: StoredRoom, holdUntilMs?: number): Promise<boolean> {
+    const event = await deps.catalog.event(eventId);
+    if (!event) return false;
+    await deps.room.configure(eventId, { ...r, opensAtMs: event.saleOpensAt.getTime(), holdUntilMs });
+    return true;
+  }
+
+  async function read(eventId: string): Promise<boolean> {
+    const state = await deps.room.onState(eventId);
+    if (state !== 'missing') return state === 'on';
+    const stored = await loadRoom(deps.sql, eventId);
+    if (!stored || !(await apply(eventId, stored, Date.now() + deps.heartbeatMs))) return false;
+    deps.log.warn({ event: 'room.restored', eventId, enabled: stored.enabled }, 'waiting room put back from Postgres');
+    return stored.enabled;
+  }
+
+  async function isOn(eventId: string, fresh = false): Promise<boolean> {
     const entry = known.get(eventId);
-    if (entry && Date.now() - entry.at < STATE_TTL_MS) return entry.on;
+    if (!fresh && entry && Date.now() - entry.at < STATE_TTL_MS) return entry.on;
     try {
-      const on = await deps.room.isOn(eventId);
+      const on = await read(eventId);
       if (known.size > 10_000) known.clear();
       known.set(eventId, { on, at: Date.now() });
       return on;
@@ -31,8 +61,14 @@ export function createRoomGuard(deps: { room: WaitingRoom; tokens: RoomTokens; l
 
   return {
     isOn,
-    /** Drops what this replica knows of a room (its admin just changed it). */
-    forget: (eventId: string) => known.delete(eventId),
+
+    /** The admin's change: Postgres (what survives a Redis restart), then Redis; false when no such event. */
+    async configure(eventId: string, r: StoredRoom): Promise<boolean> {
+      if (!(await saveRoom(deps.sql, eventId, r))) return false;
+      if (!(await apply(eventId, r))) return false;
+      known.delete(eventId);
+      return true;
+    },
 
     /**
      * The buyer a purchase is counted against: undefined while the room is off (the body's

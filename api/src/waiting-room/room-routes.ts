@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { AppError } from '@stampede/core/errors';
 import type { RoomTokens, WaitingRoom } from '@stampede/core/waiting-room';
-import type { Catalog } from '../domain/catalog.js';
 import { requireAdminToken } from '../http/admin-auth.js';
 import type { AppEnv } from '../http/app-env.js';
 import { jsonBody } from '../http/json-body.js';
@@ -16,7 +15,6 @@ export interface RoomRoutesDeps {
   room: WaitingRoom;
   tokens: RoomTokens;
   guard: RoomGuard;
-  catalog: Catalog;
   adminToken: string | undefined;
   tokenTtlS: number;
   pollS: number;
@@ -143,7 +141,9 @@ export function roomRoutes(deps: RoomRoutesDeps) {
 
   app.openapi(join, async (c) => {
     const { eventId } = c.req.valid('param');
-    const joined = await deps.room.join(eventId);
+    let joined = await deps.room.join(eventId);
+    // Off, or unknown to a Redis that restarted empty: put back from Postgres, then once more.
+    if (joined.kind === 'off' && (await deps.guard.isOn(eventId, true))) joined = await deps.room.join(eventId);
     if (joined.kind === 'off') throw new AppError('waiting_room_off', `Event ${eventId} has no waiting room on.`);
     const token = await deps.tokens.signQueueToken({
       eventId,
@@ -160,7 +160,8 @@ export function roomRoutes(deps: RoomRoutesDeps) {
     const { eventId } = c.req.valid('param');
     const queued = await deps.tokens.verifyQueueToken(c.req.valid('query').token, eventId);
     const now = Date.now();
-    const at = await deps.room.poll(eventId, queued, now);
+    let at = await deps.room.poll(eventId, queued, now);
+    if (at.kind === 'off' && (await deps.guard.isOn(eventId, true))) at = await deps.room.poll(eventId, queued, now);
     const html = wantsHtml(c.req.header('accept'));
     if (at.kind === 'left')
       throw new AppError(
@@ -221,10 +222,8 @@ export function roomRoutes(deps: RoomRoutesDeps) {
     app.openapi(configure, async (c) => {
       const { eventId } = c.req.valid('param');
       const s = c.req.valid('json');
-      const event = await deps.catalog.event(eventId);
-      if (!event) throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
-      await deps.room.configure(eventId, { ...s, opensAtMs: event.saleOpensAt.getTime() });
-      deps.guard.forget(eventId);
+      if (!(await deps.guard.configure(eventId, s)))
+        throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
       c.get('log').info({ event: 'admin.waiting_room', eventId, ...s }, `waiting room ${s.enabled ? 'on' : 'off'}`);
       return c.body(null, 204);
     });

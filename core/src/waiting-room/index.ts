@@ -1,3 +1,4 @@
+export { loadRoom, type StoredRoom, saveRoom } from './room-store.js';
 export { createRoomTokens, type Pass, type QueueToken, type RoomTokens } from './room-tokens.js';
 export {
   createWaitingRoom,

@@ -6,7 +6,7 @@
  * the time up to which release credit was spent, released/skipped counters), line (sorted
  * set jti → place: a random number in [0, 1) for arrivals before the opening, the arrival
  * time in ms after it, so the pre-queue is served first in random order and later ones
- * first come, first served), seen (jti → last poll ms: the heartbeat), admitted (jti →
+ * first come, first served; hold: no release before this ms), seen (jti → last poll ms: the heartbeat), admitted (jti →
  * pass expiry ms: the buyers inside), out (hash jti → released | skipped: who left the
  * line, so nobody is released twice and a returning token is not put back in).
  */
@@ -32,14 +32,16 @@ return {'joined', place, redis.call('ZRANK', KEYS[2], ARGV[1]), tostring(opensAt
  * Returns {'off'} | {'admitted', expiryMs} | {'left', why} | {'waiting', rank, rate, max, opensAt}.
  */
 export const POLL = `
-local cfg = redis.call('HMGET', KEYS[1], 'on', 'rate', 'max', 'opensAt', 'last')
+local cfg = redis.call('HMGET', KEYS[1], 'on', 'rate', 'max', 'opensAt', 'last', 'hold')
 if cfg[1] ~= '1' then return {'off'} end
 local jti, now = ARGV[1], tonumber(ARGV[3])
 local ttl, beat = tonumber(ARGV[4]), tonumber(ARGV[5])
 local rate, max, opensAt = tonumber(cfg[2]) or 0, tonumber(cfg[3]) or 0, tonumber(cfg[4]) or 0
 -- The heartbeat first: a buyer polling now is present for this release step.
 if redis.call('ZSCORE', KEYS[2], jti) then redis.call('ZADD', KEYS[3], now, jti) end
-if now >= opensAt then
+-- hold: a room put back after Redis lost it releases nobody until the buyers still
+-- polling have had one heartbeat to take their places back.
+if now >= opensAt and now >= (tonumber(cfg[6]) or 0) then
   -- Expired passes free their slots.
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
   local budget = 1000

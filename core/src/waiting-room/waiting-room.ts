@@ -11,6 +11,8 @@ export interface RoomSettings {
   maxInside: number;
   /** Arrivals before this (the sale's opening) join the shuffled pre-queue. */
   opensAtMs: number;
+  /** Release nobody before this (a room put back after Redis lost it: see room-guard.ts). */
+  holdUntilMs?: number;
 }
 
 export interface RoomState {
@@ -74,12 +76,14 @@ export function createWaitingRoom(redis: Redis, keys: RedisKeys, opts: { passTtl
         rate: s.releasePerMinute,
         max: s.maxInside,
         opensAt: s.opensAtMs,
+        ...(s.holdUntilMs === undefined ? {} : { hold: s.holdUntilMs }),
       });
     },
 
-    /** True while the room of this event is on (one HGET). */
-    async isOn(eventId: string): Promise<boolean> {
-      return (await redis.hget(keys.roomConfig(eventId), 'on')) === '1';
+    /** Whether the room of this event is on (one HGET); `missing` when Redis knows no room (never had one, or lost it). */
+    async onState(eventId: string): Promise<'on' | 'off' | 'missing'> {
+      const on = await redis.hget(keys.roomConfig(eventId), 'on');
+      return on === null ? 'missing' : on === '1' ? 'on' : 'off';
     },
 
     async state(eventId: string): Promise<RoomState | undefined> {
