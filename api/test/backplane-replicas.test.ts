@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createBackplanePublisher } from '@stampede/core/backplane';
+import { redisKeys } from '@stampede/core/redis';
 import { createTestEvent, drainMessages, testLogger, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestReplicas, type TestApp } from './app-fixture.js';
@@ -85,7 +86,7 @@ describe('replicas kept in step by the backplane', () => {
     const announcedAt = performance.now();
     await expectRefusedWithin100ms([b, c], event.id, tierId, announcedAt, 'sold_out');
     // The gate was never asked to refuse: at most one purchase per replica raced the message.
-    const stock = Number(await a.redis.get(`${a.config.REDIS_KEY_PREFIX}stock:${tierId}`));
+    const stock = Number(await a.redis.get(redisKeys(a.config.REDIS_KEY_PREFIX).stock(tierId)));
     expect(stock).toBeGreaterThanOrEqual(7);
     await drainMessages(a.config.AMQP_PREFIX);
   });

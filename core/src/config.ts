@@ -47,6 +47,21 @@ export const configSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_S: int(3, 1, 60),
 
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * A Redis Cluster's seed nodes, `host:port,host:port,…`; when set, every process talks to
+   * the cluster (ioredis' Cluster client) and REDIS_URL is not used. Empty: one Redis.
+   */
+  REDIS_CLUSTER_NODES: z
+    .preprocess(
+      (v) =>
+        v === undefined || v === ''
+          ? []
+          : String(v)
+              .split(',')
+              .map((s) => s.trim()),
+      z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port')),
+    )
+    .default([]),
   /** Prefix of every Redis key, so several labs or tests can share one Redis. */
   REDIS_KEY_PREFIX: z.string().default('stampede:'),
   /** A Redis command that takes longer is abandoned and the read goes to Postgres. */

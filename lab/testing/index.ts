@@ -5,4 +5,5 @@ export * from './node-process.js';
 export * from './processes.js';
 export * from './purchase-messages.js';
 export * from './raw-http.js';
+export * from './redis-cluster.js';
 export * from './tcp-proxy.js';

@@ -1,7 +1,8 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { type Closeable, closeOnce } from '../lifecycle/close-once.js';
 import type { Logger } from '../logger.js';
+import { connectRedis } from '../redis/redis-client.js';
 import { redisKeys } from '../redis/redis-keys.js';
 import {
   type BackplaneDraft,
@@ -14,6 +15,7 @@ import {
 type BackplaneConfig = Pick<
   Config,
   | 'REDIS_URL'
+  | 'REDIS_CLUSTER_NODES'
   | 'REDIS_KEY_PREFIX'
   | 'REDIS_COMMAND_TIMEOUT_MS'
   | 'REDIS_CONNECT_TIMEOUT_MS'
@@ -90,7 +92,8 @@ export function subscribeBackplane(config: BackplaneConfig, log: Logger): Backpl
   let invalidSeen = 0;
   let readyWaiters: (() => void)[] = [];
 
-  const sub = new Redis(config.REDIS_URL, {
+  // On a cluster, ioredis subscribes through one node and moves the subscription when that node goes.
+  const sub = connectRedis(config, {
     autoResubscribe: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -1,3 +1,12 @@
 export { deleteKeysByPrefix } from './delete-by-prefix.js';
-export { createRedis, type Redis, type RedisClient, type RedisKeys, redisIsReady, redisKeys } from './redis-client.js';
+export {
+  clusterNodes,
+  connectRedis,
+  createRedis,
+  type Redis,
+  type RedisClient,
+  type RedisKeys,
+  redisIsReady,
+  redisKeys,
+} from './redis-client.js';
 export { scanKeys } from './scan-keys.js';

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import { defineGateCommands } from '../gate/gate-commands.js';
 import { type Closeable, closeOnce } from '../lifecycle/close-once.js';
@@ -24,10 +24,10 @@ export type RedisClient = Redis & Closeable;
  * while Redis is away there is nothing to say goodbye to, so it just stops reconnecting.
  */
 export function createRedis(
-  config: Pick<Config, 'REDIS_URL' | 'REDIS_COMMAND_TIMEOUT_MS' | 'REDIS_CONNECT_TIMEOUT_MS'>,
+  config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_COMMAND_TIMEOUT_MS' | 'REDIS_CONNECT_TIMEOUT_MS'>,
   log: Logger,
 ): RedisClient {
-  const redis = new Redis(config.REDIS_URL, {
+  const options: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
@@ -35,7 +35,8 @@ export function createRedis(
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), 2_000),
     lazyConnect: false,
     enableAutoPipelining: true,
-  });
+  };
+  const redis = connectRedis(config, options);
   defineGateCommands(redis);
   let down = false;
   redis.on('ready', () => {
@@ -51,6 +52,38 @@ export function createRedis(
     else redis.disconnect();
   });
   return Object.assign(redis, { close });
+}
+
+/** The seed nodes of REDIS_CLUSTER_NODES as ioredis takes them. */
+export function clusterNodes(nodes: readonly string[]): ClusterNode[] {
+  return nodes.map((n) => {
+    const i = n.lastIndexOf(':');
+    return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
+  });
+}
+
+/**
+ * One Redis, or the Cluster client when REDIS_CLUSTER_NODES is set, with the same options.
+ * The Cluster client follows MOVED/ASK redirections and a failover by itself; it is typed as
+ * a Redis here because every command Stampede sends (single-key commands, scripts and
+ * pipelines within one hash slot, see redis-keys.ts) has the same signature on both.
+ */
+export function connectRedis(
+  config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>,
+  options: RedisOptions & { enableAutoPipelining?: boolean } = {},
+): Redis {
+  if (config.REDIS_CLUSTER_NODES.length === 0) return new Redis(config.REDIS_URL, options);
+  const { enableOfflineQueue, enableAutoPipelining, lazyConnect, retryStrategy, ...redisOptions } = options;
+  return new Cluster(clusterNodes(config.REDIS_CLUSTER_NODES), {
+    redisOptions,
+    enableOfflineQueue,
+    enableAutoPipelining,
+    lazyConnect,
+    // Asked again while the cluster is away, at the pace a single Redis is.
+    clusterRetryStrategy: retryStrategy ? (attempt) => retryStrategy(attempt) ?? null : undefined,
+    // A failover moves slots: refresh the map soon rather than on the next redirection only.
+    slotsRefreshInterval: 2_000,
+  }) as unknown as Redis;
 }
 
 /** True when the client can take commands now (no waiting for a connection). */

@@ -1,7 +1,6 @@
 import { type Config, loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
-import { redisKeys } from '@stampede/core/redis';
-import { Redis } from 'ioredis';
+import { type Redis, connectRedis as redisFor, redisKeys } from '@stampede/core/redis';
 import { readAcceptedIds } from '../reconcile/accepted-ids.js';
 import { reconcile } from '../reconcile/reconcile.js';
 import { formatReport } from '../reconcile/report-text.js';
@@ -20,7 +19,7 @@ exit code: 0 when every must-be-zero figure is 0, 1 otherwise (or when the comma
  * once and the report says "undersold: not measured (Redis unreachable)" rather than waiting.
  */
 async function connectRedis(config: Config): Promise<Redis> {
-  const redis = new Redis(config.REDIS_URL, {
+  const redis = redisFor(config, {
     lazyConnect: true,
     connectTimeout: 2_000,
     commandTimeout: 5_000,

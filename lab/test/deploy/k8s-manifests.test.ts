@@ -138,6 +138,12 @@ describe.each([
     ];
     expect(names.length).toBeGreaterThan(10);
     expect(names.filter((n) => !configNames.has(n))).toEqual([]);
+    const values = Object.assign(
+      {},
+      ...byKind(objects, 'ConfigMap').map((m) => m.data),
+      ...byKind(objects, 'Secret').map((s) => s.stringData),
+    );
+    expect(configSchema.safeParse(values).error?.issues ?? []).toEqual([]);
   });
 
   it('when the API and the worker are asked the probe paths, then each answers 200', async () => {

@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { type BackplaneMessage, createBackplanePublisher, subscribeBackplane } from '@stampede/core/backplane';
+import { cachedNow, readCachedAvailability, writeCachedAvailability } from '@stampede/core/cache';
+import { createGate } from '@stampede/core/gate';
+import { createRedis, type RedisClient, redisKeys } from '@stampede/core/redis';
+import {
+  purchaseMessage,
+  startRedisCluster,
+  type TestEvent,
+  type TestRedisCluster,
+  testConfig,
+  testLogger,
+  waitFor,
+} from '@stampede/lab/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admitThroughGate } from './worker-fixture.js';
+
+const run = promisify(execFile);
+let cluster: TestRedisCluster;
+let redis: RedisClient;
+let config: ReturnType<typeof testConfig>;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster({ masters: 3, replicasEach: 1 });
+  config = testConfig({ REDIS_CLUSTER_NODES: cluster.nodes, REDIS_COMMAND_TIMEOUT_MS: 2_000 });
+  redis = createRedis(config, testLogger(config));
+  await waitFor(() => redis.status === 'ready', { what: 'cluster client' });
+}, 60_000);
+afterAll(async () => {
+  await redis?.close();
+  await cluster?.close();
+});
+
+/** How many keys each master holds now. */
+async function keysPerMaster(): Promise<number[]> {
+  const masters = await cluster.masters();
+  return Promise.all(masters.map(async (p) => Number((await run('redis-cli', ['-p', String(p), 'dbsize'])).stdout)));
+}
+
+describe('Stampede on a Redis Cluster of three masters and three replicas', () => {
+  it('when the gate primes, admits, undoes, settles and reconciles, then every script runs (no CROSSSLOT) and the figures add up', async () => {
+    expect(await cluster.masters()).toHaveLength(3);
+    const keys = redisKeys(config.REDIS_KEY_PREFIX);
+    const gate = createGate(redis, keys);
+    const event: TestEvent = { id: randomUUID(), tiers: [{ id: randomUUID(), name: 'T', capacity: 10 }] };
+    const tier = event.tiers[0]!;
+    await gate.prime(tier.id, 10);
+    expect(await gate.tiers()).toContain(tier.id);
+    await redis.srem(keys.gateTiers(), tier.id);
+    expect(await gate.tiers({ scan: true })).toContain(tier.id); // found by scanning the masters
+
+    const messages = Array.from({ length: 4 }, () => purchaseMessage(event, { gated: true }));
+    expect(await admitThroughGate(gate, messages)).toEqual(['admitted', 'admitted', 'admitted', 'admitted']);
+    expect(await admitThroughGate(gate, [messages[0]!])).toEqual(['duplicate']);
+    expect(await gate.knowsKey(messages[0]!.idempotencyKey)).toBe(true);
+    expect((await gate.tierStates([tier.id])).get(tier.id)).toEqual({ stock: 6, held: 4 });
+
+    await gate.undo(messages[3]!);
+    expect((await gate.tierStates([tier.id])).get(tier.id)).toEqual({ stock: 7, held: 3 });
+
+    const decidedAt = new Date().toISOString();
+    const released = await gate.settleMany(
+      [
+        { message: messages[0]!, settlement: { status: 'confirmed', reason: null, decidedAt } },
+        { message: messages[1]!, settlement: { status: 'rejected', reason: 'sold_out', decidedAt } },
+      ],
+      600,
+    );
+    expect(released).toBe(2);
+    expect(await gate.record(messages[0]!.purchaseId)).toMatchObject({ status: 'confirmed', tierId: tier.id });
+    expect((await gate.tierStates([tier.id])).get(tier.id)).toEqual({ stock: 8, held: 1 });
+
+    // Postgres would say 9 left (one confirmed); the stale hold of messages[2] is released.
+    const stale = await gate.staleHolds([tier.id], -1_000);
+    expect(stale.map((h) => h.purchaseId)).toEqual([messages[2]!.purchaseId]);
+    await gate.markRepublished([messages[2]!.purchaseId], decidedAt);
+    expect(await gate.reconcileTier(tier.id, 9, [messages[2]!.purchaseId])).toEqual({
+      previous: 8,
+      stock: 9,
+      released: 1,
+    });
+    expect(await redis.get(keys.buyer(event.id, messages[2]!.buyerId))).toBe('0');
+    await gate.forgetTiers([tier.id]);
+    expect(await gate.tiers()).not.toContain(tier.id);
+  });
+
+  it('when the availability of many events is cached, then the keys spread over every master and read back', async () => {
+    const keys = redisKeys(config.REDIS_KEY_PREFIX);
+    const before = await keysPerMaster();
+    const ids = Array.from({ length: 60 }, () => randomUUID());
+    for (const eventId of ids) {
+      const entry = cachedNow({ eventId, soldOut: false, asOf: new Date().toISOString(), tiers: [] });
+      await writeCachedAvailability(redis, keys, entry, 60_000);
+    }
+    const added = (await keysPerMaster()).map((n, i) => n - before[i]!);
+    expect(added.reduce((a, b) => a + b, 0)).toBe(60);
+    expect(added.every((n) => n > 0)).toBe(true);
+    for (const eventId of ids)
+      expect((await readCachedAvailability(redis, keys, eventId))?.value.eventId).toBe(eventId);
+  });
+
+  it('when a message is published on the backplane, then a subscriber through the cluster hears it', async () => {
+    const log = testLogger(config);
+    const sub = subscribeBackplane({ ...config, INSTANCE_NAME: 'listener' }, log);
+    try {
+      await sub.ready();
+      const heard: BackplaneMessage[] = [];
+      sub.on('sold_out', (m) => heard.push(m));
+      const tierId = randomUUID();
+      const eventId = randomUUID();
+      expect(await createBackplanePublisher(redis, config, log).publish({ kind: 'sold_out', tierId, eventId })).toBe(
+        true,
+      );
+      await waitFor(() => heard.length === 1, { what: 'the backplane message' });
+      expect(heard[0]).toMatchObject({ kind: 'sold_out', tierId, from: config.INSTANCE_NAME });
+    } finally {
+      await sub.close();
+    }
+  });
+});
