@@ -5,6 +5,7 @@ import { type BackplaneMessage, createBackplanePublisher, subscribeBackplane } f
 import { cachedNow, readCachedAvailability, writeCachedAvailability } from '@stampede/core/cache';
 import { createGate } from '@stampede/core/gate';
 import { createRedis, type RedisClient, redisKeys } from '@stampede/core/redis';
+import { createWaitingRoom } from '@stampede/core/waiting-room';
 import {
   purchaseMessage,
   startRedisCluster,
@@ -99,6 +100,28 @@ describe('Stampede on a Redis Cluster of three masters and three replicas', () =
     expect(added.every((n) => n > 0)).toBe(true);
     for (const eventId of ids)
       expect((await readCachedAvailability(redis, keys, eventId))?.value.eventId).toBe(eventId);
+  });
+
+  it('when buyers join and poll the waiting rooms of several events, then each room runs in its own slot', async () => {
+    const room = createWaitingRoom(redis, redisKeys(config.REDIS_KEY_PREFIX), {
+      passTtlMs: 60_000,
+      heartbeatMs: 30_000,
+    });
+    const events = Array.from({ length: 6 }, () => randomUUID());
+    for (const eventId of events) {
+      await room.configure(eventId, { enabled: true, releasePerMinute: 0, maxInside: 1, opensAtMs: 0 });
+      const first = await room.join(eventId);
+      const second = await room.join(eventId);
+      if (first.kind !== 'joined' || second.kind !== 'joined') throw new Error('the room is off');
+      // The line is shuffled before the opening: whichever is first, one is let in, not two.
+      const kinds = [(await room.poll(eventId, first)).kind, (await room.poll(eventId, second)).kind];
+      expect(kinds.sort()).toEqual(['admitted', 'waiting']);
+      expect(await room.state(eventId)).toMatchObject({ enabled: true, inside: 1, waiting: 1 });
+    }
+    const slots = await Promise.all(
+      events.map((e) => redis.cluster('KEYSLOT', redisKeys(config.REDIS_KEY_PREFIX).roomLine(e))),
+    );
+    expect(new Set(slots).size).toBeGreaterThan(1);
   });
 
   it('when a message is published on the backplane, then a subscriber through the cluster hears it', async () => {
