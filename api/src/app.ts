@@ -171,6 +171,7 @@ export function buildApp(deps: AppDeps) {
         adminToken: config.ADMIN_TOKEN,
         tokenTtlS: config.WAITING_ROOM_TOKEN_TTL_S,
         pollS: config.WAITING_ROOM_POLL_S,
+        passTtlS: config.WAITING_ROOM_PASS_TTL_S,
       }),
     );
   }

@@ -18,6 +18,7 @@ export interface RoomRoutesDeps {
   adminToken: string | undefined;
   tokenTtlS: number;
   pollS: number;
+  passTtlS: number;
 }
 
 const JoinedSchema = z
@@ -133,6 +134,17 @@ const inspect = createRoute({
   },
 });
 
+/**
+ * The longer of what the rate and the cap allow: `place` buyers at releasePerMinute, or, with
+ * maxInside, a turn of the slots per pass life (the worst case: slots free when passes expire).
+ * Null when neither is set.
+ */
+function expectedWait(place: number, at: { releasePerMinute: number; maxInside: number }, passTtlS: number) {
+  const byRate = at.releasePerMinute > 0 ? Math.ceil((place * 60) / at.releasePerMinute) : 0;
+  const byCap = at.maxInside > 0 ? Math.ceil(place / at.maxInside) * passTtlS : 0;
+  return byRate === 0 && byCap === 0 ? null : Math.max(byRate, byCap);
+}
+
 const wantsHtml = (accept: string | undefined) => accept !== undefined && /\btext\/html\b/.test(accept);
 
 /** The waiting room's buyer endpoints (join, position) and its admin knobs. */
@@ -190,8 +202,7 @@ export function roomRoutes(deps: RoomRoutesDeps) {
     }
     const preQueue = now < at.opensAtMs;
     const place = preQueue ? null : at.rank + 1;
-    const expectedWaitSeconds =
-      place === null || at.releasePerMinute === 0 ? null : Math.ceil((place * 60) / at.releasePerMinute);
+    const expectedWaitSeconds = place === null ? null : expectedWait(place, at, deps.passTtlS);
     // The answer is the same for pollAfterSeconds: an edge cache keyed by the URL (the token)
     // may answer the repeats, which is why the heartbeat is far longer than a poll.
     setResponseHeaders(c, {
