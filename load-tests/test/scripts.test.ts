@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ENV_DEFAULTS } from '../lib/config.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SCRIPTS = ['smoke.js', 'spike.js', 'sellout.js', 'read-soak.js'];
+const SCRIPTS = ['smoke.js', 'spike.js', 'sellout.js', 'read-soak.js', 'waiting-room.js'];
 const jsIn = (dir: string) =>
   readdirSync(join(ROOT, dir))
     .filter((f) => f.endsWith('.js'))

@@ -102,6 +102,7 @@ export const httpModule = {
   default: {
     get: (url: string, params?: object) => respond('GET', url, undefined, params),
     post: (url: string, body: string, params?: object) => respond('POST', url, body, params),
+    put: (url: string, body: string, params?: object) => respond('PUT', url, body, params),
     expectedStatuses: (...statuses: number[]) => ({ statuses }),
     setResponseCallback: () => undefined,
   },
