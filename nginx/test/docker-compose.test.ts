@@ -40,7 +40,9 @@ interface ComposeService {
 }
 
 /** The resolved compose file as JSON (Debian's docker-compose is Python: PyYAML is there). */
-async function composeConfig(): Promise<{ services: Record<string, ComposeService> }> {
+async function composeConfig(
+  extra: Record<string, string> = {},
+): Promise<{ services: Record<string, ComposeService> }> {
   // the rate-limit defaults, whatever this shell exports
   const { stdout } = await run('docker-compose', ['config'], {
     cwd: root,
@@ -50,6 +52,9 @@ async function composeConfig(): Promise<{ services: Record<string, ComposeServic
       NGINX_RATE_LIMIT_BURST: '',
       NGINX_WORKER_PROCESSES: '',
       NGINX_EDGE_CACHE: '',
+      HTTP_PORT: '',
+      NGINX_NOFILE: '',
+      ...extra,
     },
   });
   const toJson = spawnSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
@@ -143,6 +148,18 @@ describe.skipIf(!hasCompose)('docker-compose.yml', () => {
       ),
     );
     expect(published.sort()).toEqual(['nginx:8080:8080', 'rabbitmq:15672:15672']);
+  });
+
+  it('when HTTP_PORT and NGINX_NOFILE are set, then nginx is published there and gets that many open files', async () => {
+    // the compose test beside the lab's (8080 taken) and an engine whose own limit is below 65536
+    const { services } = await composeConfig({ HTTP_PORT: '18080', NGINX_NOFILE: '16384' });
+    const nginx = services.nginx as ComposeService & { ulimits?: { nofile?: { soft: number; hard: number } } };
+    expect((nginx.ports ?? []).map((p) => (typeof p === 'string' ? p : `${p.published}:${p.target}`))).toEqual([
+      '18080:8080',
+    ]);
+    expect(nginx.ulimits?.nofile).toEqual({ soft: 16384, hard: 16384 });
+    const defaults = (await composeConfig()).services.nginx as typeof nginx;
+    expect(defaults.ulimits?.nofile).toEqual({ soft: 65536, hard: 65536 });
   });
 
   it('when containers log, then every one uses json-file with rotation', async () => {
