@@ -18,7 +18,7 @@ export interface TestRedisCluster extends Closeable {
   masters(): Promise<number[]>;
   /** SIGKILL one node, as in a crash. */
   kill(port: number): Promise<void>;
-  /** Resolves once every slot is served again (cluster_state:ok on every live node). */
+  /** Resolves once every slot is served (cluster_state:ok on every live node) and every live replica is in sync. */
   healthy(): Promise<void>;
 }
 
@@ -72,6 +72,8 @@ export async function startRedisCluster(
       const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1'];
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`));
       args.push('--cluster-node-timeout', '1000', '--save', '', '--appendonly', 'no', '--dir', dir);
+      // Replicas sync at once (no 5 s wait for more replicas): a replica not yet synced cannot take over.
+      args.push('--repl-diskless-sync-delay', '0', '--logfile', join(dir, `redis-${port}.log`));
       children.set(port, spawn('redis-server', args, { stdio: 'ignore' }));
     }
     for (const p of ports) await waitFor(() => redisAnswers(`redis://127.0.0.1:${p}`), { what: `redis node ${p}` });
@@ -85,18 +87,7 @@ export async function startRedisCluster(
       '--cluster-yes',
     ]);
     const live = () => ports.filter((p) => children.has(p));
-    const healthy = async () => {
-      await waitFor(
-        async () => {
-          for (const p of live())
-            if (!(await redisCli(p, 'cluster', 'info')).includes('cluster_state:ok')) return false;
-          return true;
-        },
-        { what: 'redis cluster state ok', timeoutMs: 30_000, intervalMs: 200 },
-      );
-    };
-    await healthy();
-    return {
+    const handle: TestRedisCluster = {
       nodes,
       async masters() {
         const out = await redisCli(live()[0]!, 'cluster', 'nodes');
@@ -106,9 +97,26 @@ export async function startRedisCluster(
           .map((l) => Number(l.split(' ')[1]!.split(':')[1]!.split('@')[0]));
       },
       kill,
-      healthy,
+      async healthy() {
+        await waitFor(
+          async () => {
+            // A killed master counts until the others mark it failed: wait for its replica to replace it.
+            const liveMasters = (await handle.masters()).filter((p) => children.has(p));
+            if (liveMasters.length !== masters) return false;
+            for (const p of live()) {
+              if (!(await redisCli(p, 'cluster', 'info')).includes('cluster_state:ok')) return false;
+              const replication = await redisCli(p, 'info', 'replication');
+              if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;
+            }
+            return true;
+          },
+          { what: 'redis cluster state ok', timeoutMs: 30_000, intervalMs: 200 },
+        );
+      },
       close,
     };
+    await handle.healthy();
+    return handle;
   } catch (err) {
     await close();
     throw err;
