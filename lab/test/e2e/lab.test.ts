@@ -86,7 +86,8 @@ describe('the local lab, end to end through nginx', () => {
   it('when api-2 is killed mid-load, then no GET fails, and it can be started again', async () => {
     const event = await createTestEvent(sql, [100]);
     let done = 0;
-    const load = pool(400, 10, async () => {
+    // Enough reads that the load outlasts the kill: with the L1, reads are fast.
+    const load = pool(3000, 10, async () => {
       const r = await getThrough(lab.base, `/events/${event.id}/availability`);
       done += 1;
       return r;
@@ -97,7 +98,7 @@ describe('the local lab, end to end through nginx', () => {
     const results = await load;
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
     // The kill really fell in the middle of the load, on a replica that was serving it.
-    expect(doneAtKill).toBeLessThan(350);
+    expect(doneAtKill).toBeLessThan(2900);
     expect(results.slice(0, 100).some((r) => r.servedBy === 'api-2')).toBe(true);
     expect((await labStatus(lab.dir)).components.find((c) => c.name === 'api-2')?.condition).toBe('killed');
 
