@@ -2,6 +2,7 @@ import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
 import type { Logger } from '@stampede/core/logger';
 import { loadRoom, type RoomTokens, type StoredRoom, saveRoom, type WaitingRoom } from '@stampede/core/waiting-room';
+import { createBoundedMap } from '../domain/bounded-map.js';
 import type { Catalog } from '../domain/catalog.js';
 
 /** How long a replica trusts what it last read of a room's on/off (admin changes reach the others within it). */
@@ -26,7 +27,8 @@ export function createRoomGuard(deps: {
   /** After a restore, how long nobody is released: every buyer still polling takes their place back first. */
   heartbeatMs: number;
 }) {
-  const known = new Map<string, { on: boolean; at: number }>();
+  // Keyed by event ids clients send: bounded like every per-replica cache.
+  const known = createBoundedMap<{ on: boolean; at: number }>(10_000);
 
   /** Writes the knobs into Redis with the sale's opening; false when the event is gone. */
   async function apply(eventId: string, r: StoredRoom, holdUntilMs?: number): Promise<boolean> {
@@ -50,7 +52,6 @@ export function createRoomGuard(deps: {
     if (!fresh && entry && Date.now() - entry.at < STATE_TTL_MS) return entry.on;
     try {
       const on = await read(eventId);
-      if (known.size > 10_000) known.clear();
       known.set(eventId, { on, at: Date.now() });
       return on;
     } catch (err) {
