@@ -48,7 +48,7 @@ describe('waiting room across a Redis restart', () => {
       body: JSON.stringify({ tierId, quantity: 1, buyerId: 'eve' }),
     });
 
-  it('when Redis restarts empty, then the room stays on, nobody is let in at once, and every buyer still polling keeps their place', async () => {
+  it('when Redis is away, then joins and polls answer 503; when it restarts empty, then the room stays on, nobody is let in at once, and every buyer still polling keeps their place', async () => {
     const event = await createTestEvent(sql, [10]);
     const on = await t.app.request(`/admin/events/${event.id}/waiting-room`, {
       method: 'PUT',
@@ -61,6 +61,12 @@ describe('waiting room across a Redis restart', () => {
     expect((await poll(event.id, b)).body.position).toBe(1);
 
     await redis.kill();
+    await waitFor(() => t.redis.status !== 'ready', { what: 'redis seen down' });
+    // While Redis is away the room answers 503 with when to try again, not a 500.
+    const away = await t.app.request(`/events/${event.id}/waiting-room?token=${b}`);
+    expect(away.status).toBe(503);
+    expect(away.headers.get('retry-after')).toBe('5');
+    expect((await t.app.request(`/events/${event.id}/waiting-room`, { method: 'POST' })).status).toBe(503);
     await redis.start();
     await waitFor(async () => (await t.redis.ping().catch(() => '')) === 'PONG', { what: 'redis back' });
 

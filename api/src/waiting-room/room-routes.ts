@@ -151,11 +151,25 @@ const wantsHtml = (accept: string | undefined) => accept !== undefined && /\btex
 export function roomRoutes(deps: RoomRoutesDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  /** A call on the line: with Redis away, a 503 that says when to try again, not a 500. */
+  async function onLine<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError('service_unavailable', 'The waiting room cannot be reached right now; try again shortly.', {
+        cause: err,
+        headers: { 'Retry-After': String(deps.pollS) },
+      });
+    }
+  }
+
   app.openapi(join, async (c) => {
     const { eventId } = c.req.valid('param');
-    let joined = await deps.room.join(eventId);
+    let joined = await onLine(() => deps.room.join(eventId));
     // Off, or unknown to a Redis that restarted empty: put back from Postgres, then once more.
-    if (joined.kind === 'off' && (await deps.guard.isOn(eventId, true))) joined = await deps.room.join(eventId);
+    if (joined.kind === 'off' && (await deps.guard.isOn(eventId, true)))
+      joined = await onLine(() => deps.room.join(eventId));
     if (joined.kind === 'off') throw new AppError('waiting_room_off', `Event ${eventId} has no waiting room on.`);
     const token = await deps.tokens.signQueueToken({
       eventId,
@@ -172,8 +186,9 @@ export function roomRoutes(deps: RoomRoutesDeps) {
     const { eventId } = c.req.valid('param');
     const queued = await deps.tokens.verifyQueueToken(c.req.valid('query').token, eventId);
     const now = Date.now();
-    let at = await deps.room.poll(eventId, queued, now);
-    if (at.kind === 'off' && (await deps.guard.isOn(eventId, true))) at = await deps.room.poll(eventId, queued, now);
+    let at = await onLine(() => deps.room.poll(eventId, queued, now));
+    if (at.kind === 'off' && (await deps.guard.isOn(eventId, true)))
+      at = await onLine(() => deps.room.poll(eventId, queued, now));
     const html = wantsHtml(c.req.header('accept'));
     if (at.kind === 'left')
       throw new AppError(

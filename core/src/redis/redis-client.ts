@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { defineGateCommands } from '../gate/gate-commands.js';
 import { type Closeable, closeOnce } from '../lifecycle/close-once.js';
 import type { Logger } from '../logger.js';
+import { defineRoomCommands } from '../waiting-room/room-commands.js';
 
 export type { Redis } from 'ioredis';
 export { type RedisKeys, redisKeys } from './redis-keys.js';
@@ -38,6 +39,7 @@ export function createRedis(
   };
   const redis = connectRedis(config, options);
   defineGateCommands(redis);
+  defineRoomCommands(redis);
   let down = false;
   redis.on('ready', () => {
     if (down) log.info({ event: 'redis.up' }, 'redis reachable again, caching resumes');

@@ -6,7 +6,8 @@
  * the time up to which release credit was spent, released/skipped counters), line (sorted
  * set jti → place: a random number in [0, 1) for arrivals before the opening, the arrival
  * time in ms after it, so the pre-queue is served first in random order and later ones
- * first come, first served; hold: no release before this ms), seen (jti → last poll ms: the heartbeat), admitted (jti →
+ * first come, first served; hold: no release before this ms; since: when it was turned on
+ * or put back), seen (jti → last poll ms: the heartbeat), admitted (jti →
  * pass expiry ms: the buyers inside), out (hash jti → released | skipped: who left the
  * line, so nobody is released twice and a returning token is not put back in).
  */
@@ -32,7 +33,7 @@ return {'joined', place, redis.call('ZRANK', KEYS[2], ARGV[1]), tostring(opensAt
  * Returns {'off'} | {'admitted', expiryMs} | {'left', why} | {'waiting', rank, rate, max, opensAt}.
  */
 export const POLL = `
-local cfg = redis.call('HMGET', KEYS[1], 'on', 'rate', 'max', 'opensAt', 'last', 'hold')
+local cfg = redis.call('HMGET', KEYS[1], 'on', 'rate', 'max', 'opensAt', 'last', 'hold', 'since')
 if cfg[1] ~= '1' then return {'off'} end
 local jti, now = ARGV[1], tonumber(ARGV[3])
 local ttl, beat = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -45,13 +46,20 @@ if now >= opensAt and now >= (tonumber(cfg[6]) or 0) then
   -- Expired passes free their slots.
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
   local budget = 1000
-  local last = tonumber(cfg[5]) or opensAt
+  local last = tonumber(cfg[5])
+  if not last then
+    -- A fresh bucket holds one buyer's credit, earned from the latest of the opening, the
+    -- room turned on (or put back) and the end of a hold: a room turned on mid-sale, or
+    -- put back after Redis lost it, does not open with a burst.
+    last = math.max(opensAt, tonumber(cfg[6]) or 0, tonumber(cfg[7]) or 0)
+    if rate > 0 then last = last - 60000 / rate end
+  end
   local burst = 0
   if rate > 0 then
     -- Credit earned since last, at most two seconds' worth: a room nobody polled for a
     -- while (every replica down) does not let a crowd in at once when it comes back.
     burst = math.max(1, math.ceil(rate / 30))
-    budget = math.floor((now - last) * rate / 60000)
+    budget = math.floor((now - last) * rate / 60000 + 1e-9)
     if budget > burst then budget = burst; last = now - burst * 60000 / rate end
   end
   if max > 0 then

@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/redis-keys.js';
-import { JOIN, POLL } from './room-scripts.js';
+import { defineRoomCommands } from './room-commands.js';
 
 export interface RoomSettings {
   enabled: boolean;
@@ -36,21 +36,6 @@ export type PollOutcome =
   | { kind: 'left'; why: 'released' | 'skipped' }
   | { kind: 'waiting'; rank: number; releasePerMinute: number; maxInside: number; opensAtMs: number };
 
-interface RoomCommands {
-  stampedeRoomJoin(...args: (string | number)[]): Promise<string[]>;
-  stampedeRoomPoll(...args: (string | number)[]): Promise<(string | number)[]>;
-}
-
-const defined = new WeakSet<Redis>();
-function commandsOf(redis: Redis): RoomCommands {
-  if (!defined.has(redis)) {
-    redis.defineCommand('stampedeRoomJoin', { numberOfKeys: 3, lua: JOIN });
-    redis.defineCommand('stampedeRoomPoll', { numberOfKeys: 5, lua: POLL });
-    defined.add(redis);
-  }
-  return redis as unknown as RoomCommands;
-}
-
 /** A uniform random place in [0, 1) with 14 digits: the pre-queue's shuffle, drawn by the server. */
 const randomPlace = () => `0.${String(randomInt(0, 1e14)).padStart(14, '0')}`;
 
@@ -60,6 +45,7 @@ const randomPlace = () => `0.${String(randomInt(0, 1e14)).padStart(14, '0')}`;
  * polled for this long when their turn comes is skipped.
  */
 export function createWaitingRoom(redis: Redis, keys: RedisKeys, opts: { passTtlMs: number; heartbeatMs: number }) {
+  const commands = defineRoomCommands(redis);
   const k = (eventId: string) => ({
     cfg: keys.roomConfig(eventId),
     line: keys.roomLine(eventId),
@@ -70,9 +56,10 @@ export function createWaitingRoom(redis: Redis, keys: RedisKeys, opts: { passTtl
 
   return {
     /** Turns the room on or off with its knobs; the line is kept either way. */
-    async configure(eventId: string, s: RoomSettings): Promise<void> {
+    async configure(eventId: string, s: RoomSettings, now = Date.now()): Promise<void> {
       await redis.hset(keys.roomConfig(eventId), {
         on: s.enabled ? '1' : '0',
+        since: now,
         rate: s.releasePerMinute,
         max: s.maxInside,
         opensAt: s.opensAtMs,
@@ -110,7 +97,7 @@ export function createWaitingRoom(redis: Redis, keys: RedisKeys, opts: { passTtl
     async join(eventId: string, now = Date.now()): Promise<JoinOutcome> {
       const ks = k(eventId);
       const jti = randomUUID();
-      const r = await commandsOf(redis).stampedeRoomJoin(ks.cfg, ks.line, ks.seen, jti, now, randomPlace());
+      const r = await commands.stampedeRoomJoin(ks.cfg, ks.line, ks.seen, jti, now, randomPlace());
       if (r[0] !== 'joined') return { kind: 'off' };
       return { kind: 'joined', jti, place: String(r[1]), rank: Number(r[2]), opensAtMs: Number(r[3]) };
     },
@@ -118,7 +105,7 @@ export function createWaitingRoom(redis: Redis, keys: RedisKeys, opts: { passTtl
     /** One Redis call: a release step, the heartbeat, and where this buyer stands. */
     async poll(eventId: string, token: { jti: string; place: string }, now = Date.now()): Promise<PollOutcome> {
       const ks = k(eventId);
-      const r = await commandsOf(redis).stampedeRoomPoll(
+      const r = await commands.stampedeRoomPoll(
         ks.cfg,
         ks.line,
         ks.seen,

@@ -73,6 +73,12 @@ export async function runScenario(
   let recovered = false;
   let ctx: ScenarioContext | undefined;
   let heldInStep = 0;
+  let finishOwnLoad: (() => Promise<void>) | undefined;
+  const finishOwn = async () => {
+    const finish = finishOwnLoad;
+    finishOwnLoad = undefined;
+    await finish?.();
+  };
   let repairedAt: number | undefined;
   let queueEmptyAfterRepairMs: number | null = null;
   const sawDepth = (depth: number | null) => {
@@ -84,15 +90,19 @@ export async function runScenario(
     new Promise<void>((resolve, reject) => {
       if (o.signal?.aborted) return reject(new Error('interrupted'));
       heldInStep += Math.max(0, ms);
-      const t = setTimeout(resolve, Math.max(0, ms));
-      o.signal?.addEventListener(
-        'abort',
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(new Error('interrupted'));
+      };
+      // Removed once slept: a step that waits in a loop does not pile listeners up.
+      const t = setTimeout(
         () => {
-          clearTimeout(t);
-          reject(new Error('interrupted'));
+          o.signal?.removeEventListener('abort', onAbort);
+          resolve();
         },
-        { once: true },
+        Math.max(0, ms),
       );
+      o.signal?.addEventListener('abort', onAbort, { once: true });
     });
   const note = (message: string) => {
     const line = `[${seconds(Date.now() - started)}] ${message}`;
@@ -165,6 +175,7 @@ export async function runScenario(
       await sleep(holdMs - heldInStep);
       phaseMs[p] = Date.now() - phaseStart;
     };
+    finishOwnLoad = await scenario.setup?.(c);
     enter('warmup');
     let phaseStart = Date.now();
     load.start();
@@ -184,6 +195,7 @@ export async function runScenario(
     await hold('recovery', o.recoveryMs);
     enter('drain');
     await load.stop();
+    await finishOwn();
     clearInterval(ticker);
     let lastLine = 0;
     await redis.connect().catch(() => undefined);
@@ -244,6 +256,7 @@ export async function runScenario(
       await scenario.recover(ctx).catch((err: Error) => say(`could not repair the fault: ${err.message}`));
     }
     await load?.stop();
+    await finishOwn().catch((err: Error) => say(`could not finish the scenario's own load: ${err.message}`));
     await watch.close();
     redis.disconnect();
     await sql.end({ timeout: 2 });

@@ -13,6 +13,7 @@ export const SCENARIO_NAMES = [
   'db-outage',
   'db-slow',
   'replica-kill',
+  'waiting-room-redis-restart',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -67,6 +68,11 @@ export interface Scenario {
   how(target: LabTarget): string;
   /** Fails early when the target cannot take this fault (e.g. no chaos API). */
   precheck?(target: LabTarget): void;
+  /**
+   * Load of the scenario's own before the warmup (e.g. a waiting room's crowd); returns its
+   * finish, run once the load has stopped (or before leaving a failed run), which records its facts.
+   */
+  setup?(ctx: ScenarioContext): Promise<() => Promise<void>>;
   inject(ctx: ScenarioContext): Promise<void>;
   recover(ctx: ScenarioContext): Promise<void>;
   errorBudget?(facts: Facts): ErrorBudget;
