@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createEvent } from '@stampede/core/events';
 import { redisKeys } from '@stampede/core/redis';
 import { Redis } from 'ioredis';
+import { replicaKill } from './process-scenarios.js';
 import { RoomCrowd } from './room-crowd.js';
 import { judgeRoom, type RoomEnd } from './room-verdict.js';
 import type { LabTarget } from './scenario-lab.js';
-import type { Check, Scenario, ScenarioContext } from './scenario-types.js';
+import type { Check, Scenario, ScenarioContext, ScenarioName } from './scenario-types.js';
 import { redisOutage } from './service-scenarios.js';
 
 const check = (ok: boolean, text: string): Check => ({ ok, text });
@@ -37,35 +38,46 @@ async function roomEnd(target: LabTarget, eventId: string, passTtlMs: number): P
   }
 }
 
+interface RoomFault {
+  name: ScenarioName;
+  summary: string;
+  /** The fault under the crowd; its own checks stay. */
+  base: Scenario;
+  /** What the fault needs of the lab, beyond the room (e.g. a redis-server of its own to kill). */
+  needs?: (t: LabTarget) => string | undefined;
+}
+
 /**
- * redis-outage with a waiting room in front of a second event: a crowd arrives and polls
- * all run long while the room releases at its rate; Redis (the lab's own) is SIGKILLed
- * mid-release and started again empty. Besides redis-outage's own checks, the verdict
- * asks the room: nobody admitted twice, nobody who arrived before the fault skipped or
- * lost, the released a prefix of the line, the rate held outside the restart window.
+ * A fault with a waiting room in front of a second event: a crowd arrives and polls all run
+ * long while the room releases at its rate, and the fault lands mid-release. Besides the
+ * fault's own checks, the verdict asks the room: nobody admitted twice, nobody who arrived
+ * before the fault skipped or lost, the released a prefix of the line, the rate held outside
+ * the fault's window, and no rush of releases after it.
  */
-export function waitingRoomRedisRestart(run: RoomRun = { arrivalsPerSecond: 20, releasePerMinute: 600 }): Scenario {
+function roomScenario(f: RoomFault, run: RoomRun): Scenario {
+  const { base } = f;
   const passTtlMs = ROOM_LAB.passTtlS * 1_000;
   const times = { killAtMs: 0 };
   let crowd: RoomCrowd | undefined;
   return {
-    ...redisOutage,
-    name: 'waiting-room-redis-restart',
-    summary:
-      'Redis dies mid-release under a waiting room crowd and comes back empty: nobody admitted twice or skipped, the rate holds',
+    ...base,
+    name: f.name,
+    summary: f.summary,
     labEnv: {
+      ...base.labEnv,
       WAITING_ROOM_SECRET: `chaos-room-${randomUUID()}`,
       WAITING_ROOM_POLL_S: String(ROOM_LAB.pollS),
       WAITING_ROOM_HEARTBEAT_S: String(ROOM_LAB.heartbeatS),
       WAITING_ROOM_PASS_TTL_S: String(ROOM_LAB.passTtlS),
     },
     how: (t) =>
-      `${redisOutage.how(t)}, under a waiting room crowd of ${run.arrivalsPerSecond} arrivals/s released at ${run.releasePerMinute}/min`,
+      `${base.how(t)}, under a waiting room crowd of ${run.arrivalsPerSecond} arrivals/s released at ${run.releasePerMinute}/min`,
     precheck(t) {
-      if (!t.services.redis)
-        throw new Error('waiting-room-redis-restart kills a real redis-server: run it with --private');
+      const missing = f.needs?.(t);
+      if (missing) throw new Error(`${f.name} ${missing}`);
       if (!t.config.WAITING_ROOM_SECRET || !t.config.ADMIN_TOKEN)
-        throw new Error('waiting-room-redis-restart needs WAITING_ROOM_SECRET and ADMIN_TOKEN in the lab');
+        throw new Error(`${f.name} needs WAITING_ROOM_SECRET and ADMIN_TOKEN in the lab (or --private)`);
+      base.precheck?.(t);
     },
     async setup(ctx: ScenarioContext) {
       const event = await createEvent(ctx.sql, {
@@ -106,22 +118,22 @@ export function waitingRoomRedisRestart(run: RoomRun = { arrivalsPerSecond: 20, 
         Object.assign(ctx.facts, f, { roomSetting: run.releasePerMinute });
         const joinErrors = Object.entries(own.joinErrors).map(([k, v]) => `${k}=${v}`);
         ctx.note(
-          `room: ${f.roomJoined} joined (${f.roomJoinedBeforeFault} before the fault${joinErrors.length ? `; joins refused ${joinErrors.join(' ')}` : ''}), ${f.roomReleased} released, ${f.roomRatePerMinute}/min over ${f.roomRateWindowS} s outside the restart window (${f.roomRestartWindowS} s)`,
+          `room: ${f.roomJoined} joined (${f.roomJoinedBeforeFault} before the fault${joinErrors.length ? `; joins refused ${joinErrors.join(' ')}` : ''}), ${f.roomReleased} released, ${f.roomRatePerMinute}/min over ${f.roomRateWindowS} s outside the fault's window (${f.roomRestartWindowS} s)`,
         );
       };
     },
     async inject(ctx) {
       times.killAtMs = Date.now();
-      await redisOutage.inject(ctx);
+      await base.inject(ctx);
     },
     async recover(ctx) {
-      await redisOutage.recover(ctx);
-      // The room put back holds releases for one heartbeat: the recovery (and the rate's
-      // second window) starts when buyers are let in again.
+      await base.recover(ctx);
+      // A room put back after Redis lost it holds releases for one heartbeat: the recovery
+      // (and the rate's second window) starts when buyers are let in again.
       const waitUntil = Date.now() + (ROOM_LAB.heartbeatS + 15) * 1_000;
       while (crowd && crowd.releasedSince(times.killAtMs) === 0 && Date.now() < waitUntil) await ctx.sleep(200);
       ctx.note(
-        `room releasing again ${((Date.now() - times.killAtMs) / 1000).toFixed(1)} s after the kill (${crowd?.releasedSince(times.killAtMs) ?? 0} released since)`,
+        `room releasing again ${((Date.now() - times.killAtMs) / 1000).toFixed(1)} s after the fault (${crowd?.releasedSince(times.killAtMs) ?? 0} released since)`,
       );
     },
     checks(r) {
@@ -129,7 +141,7 @@ export function waitingRoomRedisRestart(run: RoomRun = { arrivalsPerSecond: 20, 
       const off = Math.abs((f.roomRatePerMinute ?? 0) - (f.roomSetting ?? 0)) / (f.roomSetting || 1);
       const burstCap = Math.ceil(((f.roomSetting ?? 0) / 60) * 3);
       return [
-        ...redisOutage.checks(r),
+        ...base.checks(r),
         check((f.roomJoinedBeforeFault ?? 0) > 0, `buyers in the room before the fault: ${f.roomJoinedBeforeFault}`),
         check((f.roomReleased ?? 0) > 0, `buyers released: ${f.roomReleased}`),
         check(f.roomAdmittedTwice === 0, `nobody admitted twice (${f.roomAdmittedTwice} given two passes)`),
@@ -143,13 +155,40 @@ export function waitingRoomRedisRestart(run: RoomRun = { arrivalsPerSecond: 20, 
         ),
         check(
           off <= 0.1 && (f.roomRateWindowS ?? 0) > 0,
-          `release rate held: ${f.roomRatePerMinute}/min against ${f.roomSetting}/min set (${(off * 100).toFixed(1)} % off, at most 10 %), over ${f.roomRateWindowS} s, the restart window of ${f.roomRestartWindowS} s excluded`,
+          `release rate held: ${f.roomRatePerMinute}/min against ${f.roomSetting}/min set (${(off * 100).toFixed(1)} % off, at most 10 %), over ${f.roomRateWindowS} s, the fault's window of ${f.roomRestartWindowS} s excluded`,
         ),
         check(
           (f.roomMaxPerSecondAfter ?? 0) <= burstCap,
-          `no rush after the restart: at most ${f.roomMaxPerSecondAfter} released in any second (cap ${burstCap}: three seconds' worth)`,
+          `no rush after the fault: at most ${f.roomMaxPerSecondAfter} released in any second (cap ${burstCap}: three seconds' worth)`,
         ),
       ];
     },
   };
 }
+
+const CROWD: RoomRun = { arrivalsPerSecond: 20, releasePerMinute: 600 };
+
+/** redis-outage under a room's crowd: Redis (the lab's own) SIGKILLed mid-release, started again empty. */
+export const waitingRoomRedisRestart = (run: RoomRun = CROWD): Scenario =>
+  roomScenario(
+    {
+      name: 'waiting-room-redis-restart',
+      summary:
+        'Redis dies mid-release under a waiting room crowd and comes back empty: nobody admitted twice or skipped, the rate holds',
+      base: redisOutage,
+      needs: (t) => (t.services.redis ? undefined : 'kills a real redis-server: run it with --private'),
+    },
+    run,
+  );
+
+/** replica-kill under a room's crowd: api-2 SIGKILLed mid-release while buyers poll through nginx. */
+export const waitingRoomReplicaKill = (run: RoomRun = CROWD): Scenario =>
+  roomScenario(
+    {
+      name: 'waiting-room-replica-kill',
+      summary:
+        'SIGKILL api-2 mid-release under a waiting room crowd: no place lost, no rush of admissions, the rate holds',
+      base: replicaKill,
+    },
+    run,
+  );

@@ -1,5 +1,5 @@
 import { replicaKill, workerKill, workerKillOne, workerRestart } from './process-scenarios.js';
-import { waitingRoomRedisRestart } from './room-scenarios.js';
+import { waitingRoomRedisRestart, waitingRoomReplicaKill } from './room-scenarios.js';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenario-types.js';
 import { brokerRestart, dbOutage, dbSlow, redisFlush, redisOutage } from './service-scenarios.js';
 
@@ -15,6 +15,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   'db-slow': dbSlow(),
   'replica-kill': replicaKill,
   'waiting-room-redis-restart': waitingRoomRedisRestart(),
+  'waiting-room-replica-kill': waitingRoomReplicaKill(),
 };
 
 /** The scenario of a user-typed name, or an error listing them all. */

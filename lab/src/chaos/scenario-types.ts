@@ -14,6 +14,7 @@ export const SCENARIO_NAMES = [
   'db-slow',
   'replica-kill',
   'waiting-room-redis-restart',
+  'waiting-room-replica-kill',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
