@@ -5,6 +5,7 @@ import { writeBenchDocs } from '../bench/bench-doc.js';
 import type { BenchResults } from '../bench/bench-results.js';
 import { formatTable } from '../bench/bench-table.js';
 import { measureDashboardOverhead } from '../bench/dashboard-overhead.js';
+import { measureRoomPersistence } from '../bench/room-persistence.js';
 import { runBench } from '../bench/run-bench.js';
 import { evaluateTargets } from '../bench/targets.js';
 import { REPO_ROOT } from '../local-lab/lab-options.js';
@@ -29,6 +30,9 @@ const USAGE = `usage: npm run bench -- [--duration <s>] [--connections <n>] [--q
                       the reference does not, so its read figure is no longer like for like
   --dashboard-overhead  only this: the admission path in 8 alternate rounds with the dashboard
                       closed and open (--viewers <n> event streams, default 3), on a lab of its own
+  --room-persistence  only this: waiting-room arrivals in process, at --connections at once, with
+                      the line kept as the room does (Redis without persistence, places in the
+                      tokens), in a Redis fsyncing every write, and with a Postgres row each
 Needs wrk (apt-get install wrk) and nginx. Starts a private lab and the minimal reference
 (own ports, Redis prefixes, queues, tables, temp dirs), measures, tears them down.`;
 
@@ -50,6 +54,7 @@ runCli('bench', async () => {
       'keep-data': { type: 'boolean' },
       'edge-cache': { type: 'boolean' },
       'dashboard-overhead': { type: 'boolean' },
+      'room-persistence': { type: 'boolean' },
       viewers: { type: 'string' },
       profile: { type: 'boolean' },
       'no-profile': { type: 'boolean' },
@@ -91,6 +96,20 @@ runCli('bench', async () => {
       `admission, dashboard closed: ${r.closed.mean} 202/s (${r.closed.min}–${r.closed.max}); ` +
         `open (${r.viewers} viewers, ${r.frames} frames): ${r.open.mean} 202/s (${r.open.min}–${r.open.max}); ` +
         `difference ${r.differencePercent} %`,
+    );
+    return;
+  }
+  if (values['room-persistence']) {
+    const r = await measureRoomPersistence({
+      durationS: Math.max(1, Math.round(number('duration', values.duration, 5))),
+      concurrency: Math.max(1, Math.round(number('connections', values.connections, 32))),
+      say: print,
+    });
+    const { tokens, 'redis-aof': aof, postgres } = r.mean;
+    const cost = (x: number) => `${Math.round((1 - x / tokens) * 100)} % fewer`;
+    print(
+      `arrivals/s at ${r.concurrency} at once: places in the tokens ${tokens}; Redis appendfsync always ${aof} (${cost(aof)}); ` +
+        `a Postgres row each ${postgres} (${cost(postgres)})`,
     );
     return;
   }

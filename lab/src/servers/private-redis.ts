@@ -25,8 +25,9 @@ export async function redisAnswers(url: string): Promise<boolean> {
 /**
  * A redis-server of its own on a free port, without persistence: after a kill it comes
  * back empty, as a real Redis without a volume does (the gate must rebuild from Postgres).
+ * `moreArgs` come last, so they override (e.g. `--appendonly yes` to measure what it costs).
  */
-export async function startPrivateRedisServer(): Promise<PrivateService> {
+export async function startPrivateRedisServer(moreArgs: string[] = []): Promise<PrivateService> {
   const port = await freeTcpPort();
   const dir = await serviceDir('redis', undefined);
   const url = `redis://127.0.0.1:${port}`;
@@ -34,7 +35,19 @@ export async function startPrivateRedisServer(): Promise<PrivateService> {
     name: 'redis-server',
     command: 'redis-server',
     logFile: join(dir, 'redis.log'),
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    args: [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...moreArgs,
+    ],
   });
   return startService({
     name: 'redis',
