@@ -91,6 +91,23 @@ describe('waiting room', () => {
     expect(await res.json()).toMatchObject({ status: 'waiting', position: 1, preQueue: false });
   });
 
+  it('when the one buyer inside buys with their pass, then their slot is free at once and the next buyer is let in, long before the pass expires', async () => {
+    const event = await createTestEvent(sql, [10]);
+    await roomOn(event, { maxInside: 1 });
+    const first = await join(event);
+    const second = await join(event);
+    const admitted = await poll(event, first);
+    expect(admitted.status).toBe(200);
+    const { pass } = await admitted.json();
+    expect(await (await poll(event, second)).json()).toMatchObject({ status: 'waiting', position: 1 });
+
+    expect((await buy(event, { tierId: event.tiers[0]!.id, quantity: 1, buyerId: 'x' }, pass)).status).toBe(202);
+    expect(await (await poll(event, second)).json()).toMatchObject({ status: 'admitted' });
+    // The spent buyer is not let in again by their queue token.
+    expect((await poll(event, first)).status).toBe(410);
+    expect(await drainMessages(t.config.AMQP_PREFIX)).toHaveLength(1);
+  });
+
   it('when the room is off, then joining is answered 409 waiting_room_off and writes nothing', async () => {
     const event = await createTestEvent(sql, [10]);
     const res = await t.app.request(`/events/${event.id}/waiting-room`, { method: 'POST' });

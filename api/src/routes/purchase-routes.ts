@@ -129,11 +129,15 @@ export function purchaseRoutes(deps: {
     const { eventId } = c.req.valid('param');
     const body = c.req.valid('json');
     // With the room on, the buyer is who the pass says, not who the body says.
-    const buyerId = (await deps.room?.buyerOf(eventId, c.req.header('authorization'))) ?? body.buyerId;
+    const passHolder = await deps.room?.buyerOf(eventId, c.req.header('authorization'));
+    const buyerId = passHolder?.buyerId ?? body.buyerId;
     const outcome = await deps.purchases.purchase(
       { ...body, buyerId, eventId, idempotencyKey, requestId: c.get('requestId') },
       c.get('log'),
     );
+    // A pass used frees its slot in the room for the next buyer, not only when it expires.
+    // Not awaited: sent on the client's one connection before any later poll, so it is seen first.
+    if (passHolder && outcome.kind !== 'replayed') void deps.room?.spent(eventId, passHolder);
     const statusUrl = `/purchases/${outcome.purchaseId}`;
     const replayed = outcome.kind === 'replayed';
     setResponseHeaders(c, { Location: statusUrl, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });

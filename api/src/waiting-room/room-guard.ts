@@ -18,6 +18,12 @@ const STATE_TTL_MS = 1_000;
  * (and a room never read counts as off: the gate is skipped then too, and Postgres alone
  * holds the line against overselling).
  */
+/** Who buys with a pass: the buyer the limit counts, and the pass's subject in the room. */
+export interface RoomBuyer {
+  buyerId: string;
+  subject: string;
+}
+
 export function createRoomGuard(deps: {
   room: WaitingRoom;
   tokens: RoomTokens;
@@ -75,7 +81,7 @@ export function createRoomGuard(deps: {
      * The buyer a purchase is counted against: undefined while the room is off (the body's
      * buyerId stands), the pass's subject while it is on; throws 401/403 without a good pass.
      */
-    async buyerOf(eventId: string, authorization: string | undefined): Promise<string | undefined> {
+    async buyerOf(eventId: string, authorization: string | undefined): Promise<RoomBuyer | undefined> {
       if (!(await isOn(eventId))) return undefined;
       const match = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
       if (!match)
@@ -88,7 +94,19 @@ export function createRoomGuard(deps: {
           },
         );
       const pass = await deps.tokens.verifyPass(match[1]!, eventId);
-      return `room:${pass.subject}`;
+      return { buyerId: `room:${pass.subject}`, subject: pass.subject };
+    },
+
+    /**
+     * A purchase with this buyer's pass was accepted: the next buyer may come in. Best
+     * effort: if Redis cannot be told, the slot frees when the pass expires.
+     */
+    async spent(eventId: string, buyer: RoomBuyer): Promise<void> {
+      try {
+        await deps.room.spent(eventId, buyer.subject);
+      } catch (err) {
+        deps.log.warn({ event: 'room.spent_unrecorded', eventId, err: (err as Error).message }, 'slot frees at expiry');
+      }
     },
   };
 }

@@ -102,6 +102,15 @@ export function createWaitingRoom(redis: Redis, keys: RedisKeys, opts: { passTtl
       return { kind: 'joined', jti, place: String(r[1]), rank: Number(r[2]), opensAtMs: Number(r[3]) };
     },
 
+    /**
+     * A released buyer has bought with their pass: their slot under maxInside is free at
+     * once, not when the pass expires (one ZREM). They stay marked released, so the token
+     * is not let in again; the pass itself stays valid until it expires.
+     */
+    async spent(eventId: string, subject: string): Promise<void> {
+      await redis.zrem(keys.roomAdmitted(eventId), subject);
+    },
+
     /** One Redis call: a release step, the heartbeat, and where this buyer stands. */
     async poll(eventId: string, token: { jti: string; place: string }, now = Date.now()): Promise<PollOutcome> {
       const ks = k(eventId);
