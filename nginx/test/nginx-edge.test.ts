@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ERROR_CATALOGUE } from '@stampede/core/errors';
 import { waitFor } from '@stampede/lab/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -141,6 +143,30 @@ describe('nginx edge in front of two replicas', () => {
     expect(typeof line.bytesSent).toBe('number');
     expect(String(line.upstreamAddr)).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(String(line.upstreamResponseTime)).toMatch(/^\d+\.\d{3}$/);
+  });
+
+  it('when buyers poll the waiting room with their queue token in the query, with a replica down, then neither the access log nor the error log holds the token', async () => {
+    const { a, nginx } = await edge();
+    await a.stop(); // connect() failures are written to the error log, with the request line
+    const token = `eyJhbGciOiJIUzI1NiJ9.${randomUUID()}.${randomUUID()}`;
+    const id = `room-${randomUUID()}`;
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${nginx.url}/events/e1/waiting-room?token=${token}`, {
+        headers: { 'x-request-id': `${id}-${i}` },
+      });
+      expect(res.status).toBe(200);
+    }
+    const lines = await waitFor(
+      async () => {
+        const mine = (await nginx.accessLines()).filter((l) => String(l.requestId).startsWith(id));
+        return mine.length === 4 ? mine : undefined;
+      },
+      { what: 'access log lines' },
+    );
+    expect(lines.map((l) => l.uri)).toEqual(Array(4).fill('/events/e1/waiting-room?'));
+    expect(lines.some((l) => String(l.upstreamAddr).includes(a.address))).toBe(true);
+    expect(await readFile(nginx.accessLog, 'utf8')).not.toContain(token);
+    expect(await readFile(join(nginx.dir, 'error.log'), 'utf8')).not.toContain(token);
   });
 
   it('when a client bursts purchases over the rate, then the excess gets 429 problem+json and never reaches a replica', async () => {
