@@ -140,6 +140,11 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
     return { kind: 'queued', purchaseId, status: 'queued' };
   }
 
+  function gateUnavailable(err: Error, log: Logger): undefined {
+    log.warn({ event: 'gate.unavailable', err: err.message }, 'gate unavailable, queueing ungated');
+    return undefined;
+  }
+
   const decideNow = config.PURCHASE_MODE === 'sync' ? createSyncPurchase(config, deps.sql) : undefined;
 
   return {
@@ -149,11 +154,16 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
       if (!deps.publisher.isConnected()) throw BROKER_DOWN();
       if (!gate.isReady()) return ungated(r, log);
 
-      try {
-        if (deps.soldOut.isSoldOut(r.tierId) && !(await gate.knowsKey(r.idempotencyKey))) {
+      // Outside the try below: thrown once, not caught and thrown again.
+      if (deps.soldOut.isSoldOut(r.tierId)) {
+        const known = await gate.knowsKey(r.idempotencyKey).catch((err: Error) => gateUnavailable(err, log));
+        if (known === undefined) return ungated(r, log);
+        if (!known) {
           deps.metrics?.admissions.inc({ outcome: 'sold_out' });
           throw soldOut(r.tierId);
         }
+      }
+      try {
         // Hashed only past the sold-out short-cut, which needs neither.
         const purchaseId = purchaseIdFor(r.idempotencyKey);
         const request: AdmitRequest = {
@@ -199,7 +209,7 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
         }
       } catch (err) {
         if (err instanceof AppError) throw err;
-        log.warn({ event: 'gate.unavailable', err: (err as Error).message }, 'gate unavailable, queueing ungated');
+        gateUnavailable(err as Error, log);
         return ungated(r, log);
       }
     },

@@ -2,11 +2,12 @@ import { AppError } from '@stampede/core/errors';
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './app-env.js';
+import { requestHeader } from './node-headers.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(;|$)/i;
 
 function requireJsonType(c: Context<AppEnv>): void {
-  if (!JSON_TYPE.test(c.req.header('content-type') ?? ''))
+  if (!JSON_TYPE.test(requestHeader(c, 'content-type') ?? ''))
     throw new AppError('unsupported_media_type', 'Send the body as application/json.');
 }
 
@@ -29,7 +30,7 @@ function requireIdentityEncoding(encoding: string | undefined): void {
  * the body to that length); only a chunked one goes through Hono's bodyLimit, which counts
  * the bytes as they arrive but builds the web Request to do so.
  */
-export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv>[] {
+export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
   const tooLarge = () => new AppError('payload_too_large', `The body may be at most ${maxBytes} bytes.`);
   const limit = bodyLimit({
     maxSize: maxBytes,
@@ -48,14 +49,14 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv>[] {
     await next();
   };
   const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
-    requireIdentityEncoding(c.req.header('content-encoding'));
-    const declared = c.req.header('content-length');
-    if (declared === undefined || c.req.header('transfer-encoding') !== undefined)
+    requireIdentityEncoding(requestHeader(c, 'content-encoding'));
+    const declared = requestHeader(c, 'content-length');
+    if (declared === undefined || requestHeader(c, 'transfer-encoding') !== undefined)
       return limit(c, () => parse(c, next));
     if (Number.parseInt(declared || '0', 10) > maxBytes) throw tooLarge();
     await parse(c, next);
   };
-  return [guard];
+  return guard;
 }
 
 /** Idempotency keys: 1–128 characters, letters, digits and `-_.:` (a UUID fits). */

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { Logger } from '@stampede/core/logger';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.js';
-import { nodeResponse } from './response-headers.js';
+import { nodeResponse, requestHeader } from './node-headers.js';
 
 /** An incoming X-Request-Id is trusted only when it looks like an id, never as free text. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -25,9 +24,6 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-XSS-Protection': '0',
 };
 
-/** The Node request under @hono/node-server; absent under app.request(). */
-type NodeBindings = { incoming?: IncomingMessage } | undefined;
-
 /**
  * Gives every request an id (nginx's X-Request-Id when present, a new UUID otherwise)
  * and a child logger that carries it; echoes the id, names the serving replica and sets
@@ -43,8 +39,7 @@ type NodeBindings = { incoming?: IncomingMessage } | undefined;
 export function requestContext(log: Logger, instanceName: string): MiddlewareHandler<AppEnv> {
   const fixed: [string, string][] = [['X-Served-By', instanceName], ...Object.entries(SECURITY_HEADERS)];
   return async (c, next) => {
-    const node = c.env as NodeBindings;
-    const incoming = node?.incoming?.headers ? node.incoming.headers['x-request-id'] : c.req.header('x-request-id');
+    const incoming = requestHeader(c, 'x-request-id');
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
     c.set('log', log.child({ requestId }));

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { DASHBOARD_PAGE } from '../dashboard/dashboard-page.js';
 import type { DashboardSampler, DashboardUpdate } from '../dashboard/sampler.js';
 import type { AppEnv } from '../http/app-env.js';
-import { setResponseHeaders } from '../http/response-headers.js';
+import { setResponseHeaders } from '../http/node-headers.js';
 import { CanonicalId, problems } from '../http/schemas.js';
 import { validationHook } from '../http/validation-hook.js';
 import type { LiveStreams } from '../live/live-streams.js';

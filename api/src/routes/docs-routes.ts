@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { AppError } from '@stampede/core/errors';
 import { Hono } from 'hono';
 import type { AppEnv } from '../http/app-env.js';
-import { setResponseHeaders } from '../http/response-headers.js';
+import { setResponseHeaders } from '../http/node-headers.js';
 
 /**
  * swagger-ui served from the installed swagger-ui-dist (pinned in package.json), never

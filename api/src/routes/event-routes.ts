@@ -4,7 +4,7 @@ import { AppError, mapPostgresError } from '@stampede/core/errors';
 import { type Availability, type EventRow, findEventWithTiers, listEvents } from '@stampede/core/events';
 import type { AvailabilityService } from '../domain/availability-service.js';
 import type { AppEnv } from '../http/app-env.js';
-import { setResponseHeaders } from '../http/response-headers.js';
+import { setResponseHeaders } from '../http/node-headers.js';
 import { AvailabilitySchema, EventSchema, EventWithTiersSchema, IdParam, problems } from '../http/schemas.js';
 import { validationHook } from '../http/validation-hook.js';
 

@@ -1,12 +1,14 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { AppError } from '@stampede/core/errors';
 import { PURCHASE_STATUSES, REJECTION_REASONS } from '@stampede/core/purchases';
 import type { PurchaseOutcome, PurchaseService } from '../domain/purchase-service.js';
 import type { createPurchaseStatus } from '../domain/purchase-status.js';
 import type { AppEnv } from '../http/app-env.js';
 import { jsonBody, requireIdempotencyKey } from '../http/json-body.js';
-import { setResponseHeaders } from '../http/response-headers.js';
+import { requestHeader, setResponseHeaders } from '../http/node-headers.js';
+import { handleError } from '../http/problem.js';
 import { CanonicalId, IdParam, problems } from '../http/schemas.js';
-import { validationHook } from '../http/validation-hook.js';
+import { validated, validationHook } from '../http/validation-hook.js';
 import type { RoomGuard } from '../waiting-room/room-guard.js';
 
 /** Buyer ids: printable, no control characters, bounded. */
@@ -78,7 +80,6 @@ export function purchaseRoutes(deps: {
     summary: 'Buy tickets (queued)',
     description:
       'Answered 202 only after the broker confirmed the persistent message. The same Idempotency-Key always returns the same purchase.',
-    middleware: jsonBody(deps.maxBodyBytes ?? 4_096),
     request: {
       params: IdParam('eventId'),
       headers: z.object({
@@ -124,17 +125,33 @@ export function purchaseRoutes(deps: {
     },
   });
 
-  app.openapi(postRoute, async (c) => {
-    const idempotencyKey = requireIdempotencyKey(c.req.header('idempotency-key'));
-    const { eventId } = c.req.valid('param');
-    const body = c.req.valid('json');
+  // Documented as an OpenAPI route, served as a plain one: its handler validates the path
+  // and body with the same schemas, synchronously, instead of four validator middleware
+  // (path, headers, media type, body), each an async step, and the headers read as a web
+  // Headers object; a sixth of an admission's CPU in Node.
+  app.openAPIRegistry.registerPath(postRoute);
+  const bodySchema = purchaseBodySchema(deps.maxQuantity);
+  const paramSchema = IdParam('eventId');
+  app.post('/events/:eventId/purchases', jsonBody(deps.maxBodyBytes ?? 4_096), async (c) => {
+    const { eventId } = validated('param', paramSchema, c.req.param());
+    const body = validated('json', bodySchema, await c.req.json());
+    const idempotencyKey = requireIdempotencyKey(requestHeader(c, 'idempotency-key'));
     // With the room on, the buyer is who the pass says, not who the body says.
-    const passHolder = await deps.room?.buyerOf(eventId, c.req.header('authorization'));
+    const passHolder = await deps.room?.buyerOf(eventId, requestHeader(c, 'authorization'));
     const buyerId = passHolder?.buyerId ?? body.buyerId;
-    const outcome = await deps.purchases.purchase(
-      { ...body, buyerId, eventId, idempotencyKey, requestId: c.get('requestId') },
-      c.get('log'),
-    );
+    let outcome: PurchaseOutcome;
+    try {
+      outcome = await deps.purchases.purchase(
+        { ...body, buyerId, eventId, idempotencyKey, requestId: c.get('requestId') },
+        c.get('log'),
+      );
+    } catch (err) {
+      // A refusal (sold out above all, the answer of most requests in a spike) is answered
+      // here by the one error handler rather than thrown on through every middleware: each
+      // rethrow up the async chain was a visible share of a 409's CPU.
+      if (err instanceof AppError) return handleError(err, c, c.get('log'));
+      throw err;
+    }
     // A pass used frees its slot in the room for the next buyer, not only when it expires.
     // Not awaited: sent on the client's one connection before any later poll, so it is seen first.
     if (passHolder && outcome.kind !== 'replayed') void deps.room?.spent(eventId, passHolder);
@@ -147,9 +164,7 @@ export function purchaseRoutes(deps: {
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       statusUrl,
     };
-    const status = httpStatusOf(outcome);
-    if (status === 202) return c.json(json, 202);
-    return status === 201 ? c.json(json, 201) : c.json(json, 200);
+    return c.json(json, httpStatusOf(outcome));
   });
 
   app.openapi(getRoute, async (c) => {

@@ -5,7 +5,7 @@ import type { RoomTokens, WaitingRoom } from '@stampede/core/waiting-room';
 import { requireAdminToken } from '../http/admin-auth.js';
 import type { AppEnv } from '../http/app-env.js';
 import { jsonBody } from '../http/json-body.js';
-import { setResponseHeaders } from '../http/response-headers.js';
+import { setResponseHeaders } from '../http/node-headers.js';
 import { IdParam, problems } from '../http/schemas.js';
 import { validationHook } from '../http/validation-hook.js';
 import type { RoomGuard } from './room-guard.js';

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 
 /**
@@ -20,4 +20,21 @@ export function setResponseHeaders(c: Context, headers: Record<string, string>):
 export function nodeResponse(c: Context): ServerResponse | undefined {
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   return outgoing && typeof outgoing.setHeader === 'function' ? outgoing : undefined;
+}
+
+/**
+ * A request header (`name` in lower case). Under @hono/node-server it is read from Node's
+ * parsed headers: `c.req.header()` first builds a web Headers object of every header the
+ * request carries (nginx adds several), a visible share of a purchase's CPU. A repeated
+ * header is joined with ", " as `c.req.header()` joins it, except those HTTP allows once
+ * (Content-Type, Content-Length, Authorization, …), of which Node keeps the first.
+ * Elsewhere (app.request()) `c.req.header()`.
+ */
+export function requestHeader(c: Context, name: string): string | undefined {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming?.headers) {
+    const value = incoming.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+  return c.req.header(name);
 }
