@@ -21,9 +21,9 @@ function add(into: Record<string, number>, key: string, n: number): void {
  */
 export async function readReplicaSample(metrics: ApiMetrics): Promise<ReplicaSample> {
   const [requests, admissions, duration] = await Promise.all([
-    metrics.httpRequests.get(),
+    metrics.http.requests.get(),
     metrics.admissions.get(),
-    metrics.httpDuration.get(),
+    metrics.http.duration.get(),
   ]);
   const buckets = (want: Labels) => {
     const out = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);

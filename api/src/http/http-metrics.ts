@@ -13,8 +13,6 @@ export function httpMetrics(metrics: ApiMetrics): MiddlewareHandler<AppEnv> {
     await next();
     const matched = routePath(c, -1);
     const route = matched === '*' || matched === '/*' ? 'unmatched' : matched;
-    const labels = { route, method: c.req.method, status: String(c.res.status) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
+    metrics.http.record(route, c.req.method, c.res.status, (performance.now() - started) / 1000);
   };
 }

@@ -6,3 +6,4 @@ export {
   LATENCY_BUCKETS,
   type WorkerMetrics,
 } from './registry.js';
+export type { ExposedMetric, MetricValues, RequestMetrics, SampleValue } from './request-metrics.js';

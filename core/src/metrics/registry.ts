@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequestMetrics } from './request-metrics.js';
 
 /** Buckets for fast paths (seconds): sub-millisecond to a few seconds. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -14,19 +15,12 @@ export function createRegistry(instance: string, component: string): Registry {
 /** The API replica's metrics (documented in docs/observability.md). */
 export function createApiMetrics(registry: Registry) {
   return {
-    httpRequests: new Counter({
-      name: 'stampede_http_requests_total',
-      help: 'HTTP requests by route, method and status',
-      labelNames: ['route', 'method', 'status'] as const,
-      registers: [registry],
-    }),
-    httpDuration: new Histogram({
-      name: 'stampede_http_request_duration_seconds',
-      help: 'HTTP request duration by route, method and status',
-      labelNames: ['route', 'method', 'status'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
+    /** stampede_http_requests_total and stampede_http_request_duration_seconds, recorded together. */
+    http: createRequestMetrics(
+      registry,
+      { requests: 'stampede_http_requests_total', duration: 'stampede_http_request_duration_seconds' },
+      LATENCY_BUCKETS,
+    ),
     cacheReads: new Counter({
       name: 'stampede_cache_reads_total',
       help: 'Availability reads by cache result: hit, miss, bypass (Redis down), stale (Postgres down); level of a hit: l1 (memory), l2 (Redis)',
