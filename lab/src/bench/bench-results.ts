@@ -41,6 +41,8 @@ export interface TargetResult {
 export interface BenchSettings {
   durationS: number;
   connections: number;
+  /** The open-model generator's connection pool (absent in results of runs before it had its own). */
+  openConnections?: number;
   /** wrk's threads. */
   threads: number;
   /** Rounds of each compared path (reference, Stampede, reference, Stampede, …). */

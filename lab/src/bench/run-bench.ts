@@ -26,6 +26,13 @@ export interface BenchOptions {
   /** Seconds of load per path and round (whole seconds: wrk takes no fractions). */
   durationS: number;
   connections: number;
+  /**
+   * Keep-alive connections the open-model generator may use at once (default 4× the closed
+   * model's): arrivals do not wait for each other, so the concurrency a rate needs is the
+   * rate times the latency, and a pool no larger than the closed model's ran out at 80 %
+   * of its rate, leaving arrivals queued in the generator rather than in the stack.
+   */
+  openConnections?: number;
   /** wrk threads (default 1: one event loop is far from saturating, and leaves the cores to the stacks). */
   threads?: number;
   /** Rounds per compared path, reference and Stampede alternately (at least 2). */
@@ -84,6 +91,7 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
   const durationS = Math.max(1, Math.round(options.durationS));
   const warmupS = Math.round(options.warmupS);
   const { connections } = options;
+  const openConnections = Math.max(connections, options.openConnections ?? connections * 4);
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
   const tag = randomUUID().slice(0, 8);
@@ -205,7 +213,7 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
         ...(await withBreakdown(targets.stampede, match, () =>
           runPacedLoad({
             base: lab.base,
-            connections,
+            connections: openConnections,
             rate,
             durationS,
             request: requestSource(request),
@@ -507,6 +515,7 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
     const settings: BenchSettings = {
       durationS,
       connections,
+      openConnections,
       threads,
       rounds,
       generator: wrkVersion(),

@@ -15,6 +15,8 @@ const USAGE = `usage: npm run bench -- [--duration <s>] [--connections <n>] [--q
   --duration <s>      whole seconds of load per path, stack and round (default 10; 3 with --quick)
   --rounds <n>        rounds per compared path, reference and Stampede alternately (default 2, at least 2)
   --connections <n>   concurrent connections of the load generator (default 64)
+  --open-connections <n>  keep-alive connections the open-model generator may use at once
+                      (default 4× --connections: a rate needs rate × latency in flight)
   --threads <n>       wrk threads (default 1)
   --quick             a short run for development: 3 s per round, 1 s warm-ups, docs left alone
   --warmup <s>        unmeasured seconds before each path and stack (default 2; 1 with --quick)
@@ -42,6 +44,7 @@ runCli('bench', async () => {
     options: {
       duration: { type: 'string' },
       connections: { type: 'string' },
+      'open-connections': { type: 'string' },
       rounds: { type: 'string' },
       threads: { type: 'string' },
       quick: { type: 'boolean' },
@@ -114,6 +117,8 @@ runCli('bench', async () => {
     return;
   }
   const spikeRate = values['spike-rate'] === undefined ? undefined : number('spike-rate', values['spike-rate'], 0);
+  const openConnections =
+    values['open-connections'] === undefined ? undefined : number('open-connections', values['open-connections'], 0);
   const { results, file } = await runBench({
     durationS: Math.max(1, Math.round(number('duration', values.duration, quick ? 3 : 10))),
     connections: Math.max(1, Math.round(number('connections', values.connections, 64))),
@@ -122,6 +127,7 @@ runCli('bench', async () => {
     warmupS: Math.round(number('warmup', values.warmup, quick ? 1 : 2)),
     quick,
     ...(spikeRate ? { spikeRate } : {}),
+    ...(openConnections ? { openConnections: Math.round(openConnections) } : {}),
     resultsDir: values.results ?? join(REPO_ROOT, 'bench-results'),
     keepData: values['keep-data'] ?? false,
     edgeCache: values['edge-cache'] ?? false,
