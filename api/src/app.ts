@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { type BackplaneSubscriber, createBackplanePublisher } from '@stampede/core/backplane';
 import { brokerNames } from '@stampede/core/broker';
-import type { Config } from '@stampede/core/config';
+import { brokerUrls, type Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
 import { queryAvailability } from '@stampede/core/events';
@@ -184,7 +184,7 @@ export function buildApp(deps: AppDeps) {
     sql,
     ping: () => redis.ping(),
     brokerConnected: () => publisher.isConnected(),
-    queue: createQueueProbe(config.AMQP_URL, brokerNames(config.AMQP_PREFIX).queue, 800),
+    queue: createQueueProbe(brokerUrls(config), brokerNames(config.AMQP_PREFIX).queue, 800),
     tickets: async (eventId) => (await availability.get(eventId)).value,
     backplane,
     publisher: backplane ? createBackplanePublisher(deps.redis, config, log) : undefined,

@@ -18,6 +18,20 @@ const bool = (def: boolean) =>
     )
     .transform((v) => v === 'true' || v === '1');
 
+/** A comma-separated list of items; empty or unset is the empty list. */
+const commaList = (item: z.ZodString) =>
+  z
+    .preprocess(
+      (v) =>
+        v === undefined || v === ''
+          ? []
+          : String(v)
+              .split(',')
+              .map((s) => s.trim()),
+      z.array(item),
+    )
+    .default([]);
+
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
 
 /**
@@ -51,17 +65,7 @@ export const configSchema = z.object({
    * A Redis Cluster's seed nodes, `host:port,host:port,…`; when set, every process talks to
    * the cluster (ioredis' Cluster client) and REDIS_URL is not used. Empty: one Redis.
    */
-  REDIS_CLUSTER_NODES: z
-    .preprocess(
-      (v) =>
-        v === undefined || v === ''
-          ? []
-          : String(v)
-              .split(',')
-              .map((s) => s.trim()),
-      z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port')),
-    )
-    .default([]),
+  REDIS_CLUSTER_NODES: commaList(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port')),
   /** Prefix of every Redis key, so several labs or tests can share one Redis. */
   REDIS_KEY_PREFIX: z.string().default('stampede:'),
   /** A Redis command that takes longer is abandoned and the read goes to Postgres. */
@@ -71,6 +75,12 @@ export const configSchema = z.object({
   BACKPLANE_HEARTBEAT_MS: int(1_000, 50, 60_000),
 
   AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
+  /**
+   * A RabbitMQ cluster's nodes, `amqp://…,amqp://…`; when set, every process connects to
+   * one of them and, when that node is lost, to the next (see brokerUrls), and AMQP_URL is
+   * not used. Empty: one broker, AMQP_URL.
+   */
+  AMQP_URLS: commaList(z.string().url()),
   /** Prefix of the exchange and queue names, so tests can run side by side. */
   AMQP_PREFIX: z.string().min(1).default('stampede'),
   /** A publish not confirmed by the broker in this time is answered 503. */
@@ -159,6 +169,11 @@ export const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** The broker URLs a process connects to, in order: the cluster's nodes, or AMQP_URL alone. */
+export function brokerUrls(config: Pick<Config, 'AMQP_URL' | 'AMQP_URLS'>): string[] {
+  return config.AMQP_URLS.length > 0 ? [...config.AMQP_URLS] : [config.AMQP_URL];
+}
 
 /** Raised at boot when the environment does not make a valid config. */
 export class ConfigError extends Error {

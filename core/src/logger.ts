@@ -17,6 +17,7 @@ const REDACTED_PATHS = [
   'config.ADMIN_TOKEN',
   'config.DATABASE_URL',
   'config.AMQP_URL',
+  'config.AMQP_URLS',
   'config.REDIS_URL',
 ];
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { BrokerNames } from '@stampede/core/broker';
-import type { Config } from '@stampede/core/config';
+import { brokerUrls, type Config } from '@stampede/core/config';
 import type { SqlPool } from '@stampede/core/db';
 import type { Closeable, ShutdownStep } from '@stampede/core/lifecycle';
 import { type Logger, redactUrl } from '@stampede/core/logger';
@@ -50,7 +50,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap {
         healthPort: config.WORKER_METRICS_PORT,
         database: redactUrl(config.DATABASE_URL),
         redis: redactUrl(config.REDIS_URL),
-        broker: redactUrl(config.AMQP_URL),
+        broker: brokerUrls(config).map(redactUrl),
       },
       `worker consuming ${names.queue}`,
     );

@@ -1,6 +1,6 @@
 import { RabbitMQModule } from '@golevelup/nestjs-rabbitmq';
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { Config } from '@stampede/core/config';
+import { brokerUrls, type Config } from '@stampede/core/config';
 import type { Logger } from '@stampede/core/logger';
 import { PinoNestLogger } from './nest-logger.js';
 import { CONFIG, LOGGER, type WorkerContext } from './tokens.js';
@@ -40,7 +40,8 @@ export class WorkerModule {
           imports: [contextModule],
           inject: [CONFIG, LOGGER],
           useFactory: (config: Config, log: Logger) => ({
-            uri: config.AMQP_URL,
+            // A cluster's nodes: the connection manager moves to the next when one is lost.
+            uri: brokerUrls(config),
             prefetchCount: config.WORKER_PREFETCH,
             // Boot without the broker and start consuming when it appears.
             connectionInitOptions: { wait: false },

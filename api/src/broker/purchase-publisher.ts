@@ -1,5 +1,5 @@
 import { assertTopology, brokerNames, purchaseBody, purchasePublishOptions } from '@stampede/core/broker';
-import type { Config } from '@stampede/core/config';
+import { brokerUrls, type Config } from '@stampede/core/config';
 import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import type { Logger } from '@stampede/core/logger';
 import { redactUrl } from '@stampede/core/logger';
@@ -31,19 +31,20 @@ export interface PurchasePublisher extends Closeable {
  * topology is declared again so the next purchase is routed.
  */
 export function createPurchasePublisher(
-  config: Pick<Config, 'AMQP_URL' | 'AMQP_PREFIX' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'INSTANCE_NAME'>,
+  config: Pick<Config, 'AMQP_URL' | 'AMQP_URLS' | 'AMQP_PREFIX' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'INSTANCE_NAME'>,
   log: Logger,
 ): PurchasePublisher {
   const names = brokerNames(config.AMQP_PREFIX);
-  const connection: AmqpConnectionManager = amqp.connect([config.AMQP_URL], {
+  // Several URLs (a cluster's nodes): the manager connects to one and, when it is lost, to the next.
+  const connection: AmqpConnectionManager = amqp.connect(brokerUrls(config), {
     heartbeatIntervalInSeconds: 5,
     reconnectTimeInSeconds: 1,
     connectionOptions: { clientProperties: { connection_name: `${config.INSTANCE_NAME}-publisher` } },
   });
   let connected = false;
-  connection.on('connect', () => {
+  connection.on('connect', ({ url }) => {
     connected = true;
-    log.info({ event: 'broker.connected', url: redactUrl(config.AMQP_URL) }, 'broker connected');
+    log.info({ event: 'broker.connected', url: redactUrl(String(url)) }, 'broker connected');
   });
   connection.on('disconnect', ({ err }) => {
     if (connected)

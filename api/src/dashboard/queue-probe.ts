@@ -1,4 +1,5 @@
-import amqp from 'amqplib';
+import { connectFirst } from '@stampede/core/broker';
+import type amqp from 'amqplib';
 import { within } from './system-probes.js';
 
 export interface QueueFigures {
@@ -18,7 +19,7 @@ export interface QueueProbe {
  * channel is never put at risk (a failed passive declare closes its channel), and a
  * replica nobody watches holds no extra connection.
  */
-export function createQueueProbe(url: string, queue: string, timeoutMs: number): QueueProbe {
+export function createQueueProbe(urls: string[], queue: string, timeoutMs: number): QueueProbe {
   let connecting: Promise<amqp.Channel> | undefined;
   let connection: amqp.ChannelModel | undefined;
 
@@ -31,7 +32,7 @@ export function createQueueProbe(url: string, queue: string, timeoutMs: number):
 
   function channel(): Promise<amqp.Channel> {
     connecting ??= (async () => {
-      const c = await amqp.connect(url, { timeout: timeoutMs });
+      const c = await connectFirst(urls, { timeout: timeoutMs });
       connection = c;
       c.on('error', () => undefined);
       c.on('close', () => {

@@ -33,7 +33,8 @@ faults on Redis, Postgres and RabbitMQ then go through the chaos API of the repl
 lab with --env CHAOS_ENABLED=true --env ADMIN_TOKEN=<token>), because the servers are shared.
 With --private it starts a lab of its own (default dir .lab/chaos, free ports, its own prefixes)
 with a private redis-server, and for db-outage / broker-restart a private Postgres cluster /
-RabbitMQ node, and the fault stops the real process; --workers n runs n workers in it (a fault on
+RabbitMQ node, for broker-node-kill a private three-node RabbitMQ cluster, and the fault stops
+the real process; --workers n runs n workers in it (a fault on
 \`worker\` then hits all of them, worker-kill-one one of them). See docs/chaos.md.`;
 
 const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1_000);

@@ -66,6 +66,8 @@ export class LoadLoop {
   readonly phases = new Map<string, PhaseStats>();
   sent = { purchases: 0, reads: 0 };
   dropped = 0;
+  /** When the last 202 came (ms since the start, as failures' atMs); -1 before the first. */
+  lastAcceptedAtMs = -1;
   /** Answers that were not what a client expects (every one, unlike `failures`). */
   errors = 0;
   inFlight = { purchases: 0, reads: 0 };
@@ -142,7 +144,10 @@ export class LoadLoop {
       const body = (await res.json().catch(() => ({}))) as { purchaseId?: string; code?: string };
       label = res.status < 300 ? String(res.status) : `${res.status}${body.code ? ` ${body.code}` : ''}`;
       this.servedBy(res);
-      if (res.status === 202 && body.purchaseId) this.acceptedIds.push(body.purchaseId);
+      if (res.status === 202 && body.purchaseId) {
+        this.acceptedIds.push(body.purchaseId);
+        this.lastAcceptedAtMs = this.elapsedMs;
+      }
       retryAfter = res.status !== 503 || Boolean(res.headers.get('retry-after'));
     } catch (err) {
       label = errorLabel(err);

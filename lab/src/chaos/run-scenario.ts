@@ -1,3 +1,4 @@
+import { brokerUrls } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
 import { createEvent } from '@stampede/core/events';
 import { redisKeys } from '@stampede/core/redis';
@@ -204,7 +205,7 @@ export async function runScenario(
         sql,
         redis,
         keys: redisKeys(target.config.REDIS_KEY_PREFIX),
-        broker: { url: target.config.AMQP_URL, prefix: target.config.AMQP_PREFIX },
+        broker: { url: brokerUrls(target.config), prefix: target.config.AMQP_PREFIX },
       },
       {
         eventId: event.id,

@@ -1,3 +1,4 @@
+import { brokerNodeKill } from './cluster-scenarios.js';
 import { replicaKill, workerKill, workerKillOne, workerRestart } from './process-scenarios.js';
 import { waitingRoomRedisRestart, waitingRoomReplicaKill } from './room-scenarios.js';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenario-types.js';
@@ -11,6 +12,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   'redis-outage': redisOutage,
   'redis-flush': redisFlush,
   'broker-restart': brokerRestart,
+  'broker-node-kill': brokerNodeKill,
   'db-outage': dbOutage,
   'db-slow': dbSlow(),
   'replica-kill': replicaKill,

@@ -2,21 +2,24 @@ import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brokerNames, deleteTopology } from '@stampede/core/broker';
-import { type Config, loadConfig } from '@stampede/core/config';
+import { brokerNames, connectFirst, deleteTopology } from '@stampede/core/broker';
+import { brokerUrls, type Config, loadConfig } from '@stampede/core/config';
 import { deleteKeysByPrefix } from '@stampede/core/redis';
-import amqplib from 'amqplib';
 import { freePortRun, freeTcpPort } from '../local-lab/free-port.js';
 import { type Progress, startLab, stopLab } from '../local-lab/lab.js';
 import { type API_REPLICAS, resolveLabDir } from '../local-lab/lab-options.js';
 import { type LabState, requireLabState } from '../local-lab/lab-state.js';
 import { startPrivatePostgres } from '../servers/private-postgres.js';
 import { startPrivateRabbitmq } from '../servers/private-rabbitmq.js';
+import { type PrivateRabbitCluster, startPrivateRabbitCluster } from '../servers/private-rabbitmq-cluster.js';
 import { startPrivateRedisServer } from '../servers/private-redis.js';
 import type { PrivateService } from '../servers/service-process.js';
 
-export type ServiceName = 'redis' | 'postgres' | 'rabbitmq';
-export type PrivateServices = Partial<Record<ServiceName, PrivateService>>;
+/** Servers a lab may run of its own; `rabbitmq-cluster` is three RabbitMQ nodes joined in one cluster. */
+export type ServiceName = 'redis' | 'postgres' | 'rabbitmq' | 'rabbitmq-cluster';
+export type PrivateServices = Partial<Record<Exclude<ServiceName, 'rabbitmq-cluster'>, PrivateService>> & {
+  'rabbitmq-cluster'?: PrivateRabbitCluster;
+};
 
 /** A running lab as a scenario sees it: its state, its settings, the servers it owns. */
 export interface LabTarget {
@@ -87,15 +90,25 @@ export async function startScenarioLab(options: ScenarioLabOptions): Promise<Sce
   const close = async () => {
     await stopLab(dir).catch(() => undefined);
     const config = loadConfig({ ...process.env, ...env });
-    if (!services.rabbitmq) await deleteQueues(config);
+    if (!services.rabbitmq && !services['rabbitmq-cluster']) await deleteQueues(config);
     if (!services.redis) await deleteLabKeys(config).catch(() => undefined);
     await Promise.all(Object.values(services).map((s) => s.close()));
     if (ownDir) await rm(dir, { recursive: true, force: true });
   };
   try {
-    const starters = { redis: startPrivateRedisServer, postgres: startPrivatePostgres, rabbitmq: startPrivateRabbitmq };
+    const starters = {
+      redis: startPrivateRedisServer,
+      postgres: startPrivatePostgres,
+      rabbitmq: () => startPrivateRabbitmq(),
+    };
     await Promise.all(
       options.services.map(async (name) => {
+        if (name === 'rabbitmq-cluster') {
+          const cluster = await startPrivateRabbitCluster();
+          services[name] = cluster;
+          options.onProgress?.(`private ${name} up  ${cluster.urls.join(' ')}`);
+          return;
+        }
         const service = await starters[name]();
         services[name] = service;
         options.onProgress?.(`private ${name.padEnd(8)} up  ${service.url}  (files in ${service.dir})`);
@@ -104,6 +117,12 @@ export async function startScenarioLab(options: ScenarioLabOptions): Promise<Sce
     if (services.redis) env.REDIS_URL = services.redis.url;
     if (services.postgres) env.DATABASE_URL = services.postgres.url;
     if (services.rabbitmq) env.AMQP_URL = services.rabbitmq.url;
+    const cluster = services['rabbitmq-cluster'];
+    if (cluster) {
+      // AMQP_URL too, so that nothing falls back to the machine's broker.
+      env.AMQP_URL = cluster.urls[0]!;
+      env.AMQP_URLS = cluster.urls.join(',');
+    }
     _state = await startLab({
       dir,
       nginxPort: await freeTcpPort(),
@@ -126,7 +145,7 @@ export async function startScenarioLab(options: ScenarioLabOptions): Promise<Sce
 /** Deletes the run's queues on a shared broker (its unique prefix only). */
 async function deleteQueues(config: Config): Promise<void> {
   try {
-    const conn = await amqplib.connect(config.AMQP_URL, { timeout: 3_000 });
+    const conn = await connectFirst(brokerUrls(config), { timeout: 3_000 });
     conn.on('error', () => undefined);
     try {
       await deleteTopology(await conn.createChannel(), brokerNames(config.AMQP_PREFIX));

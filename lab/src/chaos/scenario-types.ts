@@ -10,6 +10,7 @@ export const SCENARIO_NAMES = [
   'redis-outage',
   'redis-flush',
   'broker-restart',
+  'broker-node-kill',
   'db-outage',
   'db-slow',
   'replica-kill',

@@ -10,7 +10,7 @@ const check = (ok: boolean, text: string): Check => ({ ok, text });
 interface ServiceFault {
   name: ScenarioName;
   summary: string;
-  service: ServiceName;
+  service: Exclude<ServiceName, 'rabbitmq-cluster'>;
   /** The real fault on the lab's private server. */
   real: 'kill' | 'stop';
   /** The same fault faked in every replica, when the server is shared. */

@@ -1,4 +1,4 @@
-import { type Config, loadConfig } from '@stampede/core/config';
+import { brokerUrls, type Config, loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
 import { type Redis, connectRedis as redisFor, redisKeys } from '@stampede/core/redis';
 import { readAcceptedIds } from '../reconcile/accepted-ids.js';
@@ -67,7 +67,7 @@ runCli('reconcile', async () => {
         sql,
         redis,
         keys: redisKeys(config.REDIS_KEY_PREFIX),
-        broker: { url: config.AMQP_URL, prefix: config.AMQP_PREFIX },
+        broker: { url: brokerUrls(config), prefix: config.AMQP_PREFIX },
       },
       {
         ...(event === 'all' ? {} : { eventId: event }),

@@ -1,8 +1,8 @@
-import { brokerNames } from '@stampede/core/broker';
-import { type Config, loadConfig } from '@stampede/core/config';
+import { brokerNames, connectFirst } from '@stampede/core/broker';
+import { brokerUrls, type Config, loadConfig } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
 import { queryAvailability } from '@stampede/core/events';
-import amqplib from 'amqplib';
+import type amqplib from 'amqplib';
 import { DEMO_EVENT_ID } from '../seed.js';
 import { componentTarget } from './components.js';
 import { probeHttp } from './health.js';
@@ -120,12 +120,14 @@ async function componentStatus(state: LabState, name: ComponentName): Promise<Co
 }
 
 /** Ready messages and consumers of the purchase queue and its DLQ (passive checks: nothing is declared). */
-export async function queueDepths(config: Pick<Config, 'AMQP_URL' | 'AMQP_PREFIX'>): Promise<QueueDepth[]> {
+export async function queueDepths(
+  config: Pick<Config, 'AMQP_URL' | 'AMQP_URLS' | 'AMQP_PREFIX'>,
+): Promise<QueueDepth[]> {
   const names = brokerNames(config.AMQP_PREFIX);
   const queues = [names.queue, names.deadLetterQueue];
   let conn: amqplib.ChannelModel;
   try {
-    conn = await amqplib.connect(config.AMQP_URL, { timeout: 2_000 });
+    conn = await connectFirst(brokerUrls(config), { timeout: 2_000 });
   } catch (err) {
     return queues.map((queue) => ({ queue, error: `broker unreachable (${(err as Error).message})` }));
   }

@@ -1,5 +1,5 @@
-import { type BrokerNames, brokerNames } from '@stampede/core/broker';
-import amqplib, { type Channel } from 'amqplib';
+import { type BrokerNames, brokerNames, connectFirst } from '@stampede/core/broker';
+import type { Channel } from 'amqplib';
 
 /** Messages in the purchase queue and in its dead-letter queue. */
 export interface QueueDepths {
@@ -8,8 +8,13 @@ export interface QueueDepths {
   deadLettered: number;
 }
 
-/** Where to read queue depths: a channel of the caller's, or a URL and prefix to connect with. */
-export type BrokerSource = { channel: Channel; names: BrokerNames } | { url: string; prefix: string };
+/**
+ * Where to read queue depths: a channel of the caller's, or a URL and prefix to connect with
+ * (a list: a cluster's nodes, the first that answers is used).
+ */
+export type BrokerSource =
+  | { channel: Channel; names: BrokerNames }
+  | { url: string | readonly string[]; prefix: string };
 
 export interface BrokerProbe {
   depths(): Promise<QueueDepths>;
@@ -26,7 +31,7 @@ export async function openBrokerProbe(source: BrokerSource): Promise<BrokerProbe
     return { depths: () => readDepths(source.channel, source.names), close: async () => {} };
   }
   const names = brokerNames(source.prefix);
-  const conn = await amqplib.connect(source.url, { timeout: 3_000 });
+  const conn = await connectFirst(typeof source.url === 'string' ? [source.url] : source.url, { timeout: 3_000 });
   conn.on('error', () => {});
   return {
     async depths() {

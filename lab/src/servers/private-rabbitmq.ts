@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import { freeTcpPort } from '../local-lab/free-port.js';
 import {
@@ -13,10 +15,13 @@ import {
   within,
 } from './service-process.js';
 
-/** The server script itself, not Debian's /usr/sbin wrapper (which su's and detaches from us). */
-const SERVER =
-  ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/sbin/rabbitmq-server'].find((p) => existsSync(p)) ??
-  'rabbitmq-server';
+const run = promisify(execFile);
+
+/** The scripts themselves, not Debian's /usr/sbin wrappers (which su and detach from us). */
+const rabbitBin = (name: string) =>
+  [`/usr/lib/rabbitmq/bin/${name}`, `/usr/sbin/${name}`].find((p) => existsSync(p)) ?? name;
+const SERVER = rabbitBin('rabbitmq-server');
+export const RABBITMQCTL = rabbitBin('rabbitmqctl');
 
 /** Opens and closes a connection; a node still booting may accept one and not answer, hence the bound. */
 async function amqpAnswers(url: string): Promise<boolean> {
@@ -37,25 +42,49 @@ async function amqpAnswers(url: string): Promise<boolean> {
   }
 }
 
+/** A node of a private cluster: the cookie its members share and the epmd they register with. */
+export interface RabbitNodeOptions {
+  /** The node name (`name@localhost`); default a unique one. */
+  node?: string;
+  /** The Erlang cookie, written to the node's HOME; default: the node makes its own. */
+  cookie?: string;
+  /** An epmd of the caller's (ERL_EPMD_PORT); default the machine's, on 4369. */
+  epmdPort?: number;
+}
+
+/** A private node, with what `rabbitmqctl` needs to reach it. */
+export interface PrivateRabbitNode extends PrivateService {
+  node: string;
+  /** Runs `rabbitmqctl -n <node> …args` as the node's account, with its cookie and epmd; resolves to stdout. */
+  ctl(...args: string[]): Promise<string>;
+}
+
 /**
  * A RabbitMQ node of its own: its own node name, AMQP and distribution ports, data,
  * logs, config and (empty) plugin list in a temp dir, HOME there too so it makes its own
- * Erlang cookie; run as the `rabbitmq` account when we are root. It registers with the
- * machine's epmd like any node. Its data survives `stop`/`kill`, so durable queues and
- * persistent messages come back with `start`. Boot takes about 5 s on 2 cores.
+ * Erlang cookie (or holds the one given); run as the `rabbitmq` account when we are root.
+ * It registers with the machine's epmd like any node, or with the epmd given. Its data
+ * survives `stop`/`kill`, so durable queues and persistent messages come back with
+ * `start`. Boot takes about 5 s on 2 cores.
  */
-export async function startPrivateRabbitmq(): Promise<PrivateService> {
+export async function startPrivateRabbitmq(options: RabbitNodeOptions = {}): Promise<PrivateRabbitNode> {
   const account = await serviceAccount('rabbitmq');
   const dir = await serviceDir('rabbitmq', account);
   const port = await freeTcpPort();
   const distPort = await freeTcpPort();
   const url = `amqp://guest:guest@127.0.0.1:${port}`;
-  const node = `stampede-${randomUUID().slice(0, 8)}@localhost`;
+  const node = options.node ?? `stampede-${randomUUID().slice(0, 8)}@localhost`;
   for (const sub of ['mnesia', 'log']) await mkdir(join(dir, sub));
   await writeFile(join(dir, 'rabbitmq.conf'), `listeners.tcp.local = 127.0.0.1:${port}\n`);
   await writeFile(join(dir, 'enabled_plugins'), '[].\n');
   await writeFile(join(dir, 'rabbitmq-env.conf'), '');
-  if (account) for (const f of ['mnesia', 'log']) await chown(join(dir, f), account.uid, account.gid);
+  if (options.cookie) {
+    // Erlang refuses a cookie file others can read.
+    await writeFile(join(dir, '.erlang.cookie'), options.cookie);
+    await chmod(join(dir, '.erlang.cookie'), 0o400);
+  }
+  const owned = ['mnesia', 'log', ...(options.cookie ? ['.erlang.cookie'] : [])];
+  if (account) for (const f of owned) await chown(join(dir, f), account.uid, account.gid);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     LANG: 'C.UTF-8',
@@ -70,6 +99,7 @@ export async function startPrivateRabbitmq(): Promise<PrivateService> {
     RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
     ERL_EPMD_ADDRESS: '127.0.0.1',
+    ...(options.epmdPort ? { ERL_EPMD_PORT: String(options.epmdPort) } : {}),
   };
   const server = new ServerProcess({
     name: 'rabbitmq-server',
@@ -80,7 +110,16 @@ export async function startPrivateRabbitmq(): Promise<PrivateService> {
     cwd: dir,
     logFile: join(dir, 'server.log'),
   });
-  return startService({
+  const ctl = async (...args: string[]) => {
+    const { stdout } = await run(RABBITMQCTL, ['-q', '-n', node, ...args], {
+      env,
+      cwd: dir,
+      timeout: 120_000,
+      ...(account ? { uid: account.uid, gid: account.gid } : {}),
+    });
+    return stdout;
+  };
+  const service = await startService({
     name: 'rabbitmq',
     port,
     url,
@@ -91,4 +130,5 @@ export async function startPrivateRabbitmq(): Promise<PrivateService> {
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 30_000,
   });
+  return { ...service, node, ctl };
 }

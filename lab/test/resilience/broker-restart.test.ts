@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { redisKeys } from '@stampede/core/redis';
 import { describe, expect, it } from 'vitest';
 import { brokerRestart } from '../../src/chaos/service-scenarios.js';
@@ -7,7 +6,13 @@ import { startComponent, stopComponent } from '../../src/local-lab/lab.js';
 import { queueDepths } from '../../src/local-lab/status.js';
 import { reconcile } from '../../src/reconcile/reconcile.js';
 import { createTestEvent } from '../../testing/fixtures.js';
-import { expectEveryAcceptedDecidedOnce, expectPass, runQuick, useScenarioLab } from './use-scenario-lab.js';
+import {
+  acceptPurchases,
+  expectEveryAcceptedDecidedOnce,
+  expectPass,
+  runQuick,
+  useScenarioLab,
+} from './use-scenario-lab.js';
 
 /** RabbitMQ is a node of the lab's own here (its own name, ports and data), so it can really be restarted. */
 describe('resilience: RabbitMQ restarted', () => {
@@ -26,16 +31,7 @@ describe('resilience: RabbitMQ restarted', () => {
   it('when the broker restarts with confirmed purchases still in the queue, then none is lost and the worker decides them all after', async () => {
     const event = await createTestEvent(t.sql, [1_000]);
     await stopComponent(t.lab.target.dir, 'worker');
-    const accepted: string[] = [];
-    for (let i = 0; i < 60; i += 1) {
-      const res = await fetch(`${t.lab.target.base}/events/${event.id}/purchases`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-        body: JSON.stringify({ tierId: event.tiers[0]!.id, quantity: 1, buyerId: `buyer-${randomUUID().slice(0, 8)}` }),
-      });
-      expect(res.status).toBe(202);
-      accepted.push(((await res.json()) as { purchaseId: string }).purchaseId);
-    }
+    const accepted = await acceptPurchases(t.lab.target.base, event.id, event.tiers[0]!.id, 60);
     expect((await queueDepths(t.lab.target.config))[0]!.messages).toBe(60);
 
     await t.lab.target.services.rabbitmq!.stop();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createSql, type Sql } from '@stampede/core/db';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { type RunOptions, runScenario } from '../../src/chaos/run-scenario.js';
@@ -38,6 +39,21 @@ export function useScenarioLab(
     await ctx.lab?.close();
   }, 60_000);
   return ctx;
+}
+
+/** Sends `count` purchases of one ticket of `tierId` through the lab's front door, each must be 202; their purchase ids. */
+export async function acceptPurchases(base: string, eventId: string, tierId: string, count: number): Promise<string[]> {
+  const accepted: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const res = await fetch(`${base}/events/${eventId}/purchases`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify({ tierId, quantity: 1, buyerId: `buyer-${randomUUID().slice(0, 8)}` }),
+    });
+    expect(res.status).toBe(202);
+    accepted.push(((await res.json()) as { purchaseId: string }).purchaseId);
+  }
+  return accepted;
 }
 
 /** Runs a scenario; the progress lines go to stdout when CHAOS_TEST_VERBOSE is set. */

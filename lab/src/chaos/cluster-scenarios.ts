@@ -1,0 +1,115 @@
+import { brokerNames } from '@stampede/core/broker';
+import type { PrivateRabbitCluster } from '../servers/private-rabbitmq-cluster.js';
+import type { LabTarget } from './scenario-lab.js';
+import type { Check, Scenario, ScenarioContext } from './scenario-types.js';
+import { is, tally } from './verdict.js';
+
+const check = (ok: boolean, text: string): Check => ({ ok, text });
+
+const NO_CLUSTER =
+  "broker-node-kill kills a node of a RabbitMQ cluster of the lab's own: run it with --private (a shared broker is never touched)";
+
+function clusterOf(t: LabTarget): PrivateRabbitCluster {
+  const cluster = t.services['rabbitmq-cluster'];
+  if (!cluster) throw new Error(NO_CLUSTER);
+  return cluster;
+}
+
+/** Resolves once `done` is true, or after `ms` (the verdict then says what did not happen). */
+async function until(ctx: ScenarioContext, done: () => Promise<boolean> | boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done()) && Date.now() < deadline) await ctx.sleep(200);
+}
+
+/** Purchase answers since the kill that were not 202, 200 or 409: the failover's refusals. */
+function refusedSinceKill(ctx: ScenarioContext) {
+  return ctx.load.failures.filter((f) => f.kind === 'purchase' && f.atMs >= ctx.facts.killedAtMs!);
+}
+
+/** Admissions are back: a 202 after the kill and after the last refusal, and no refusal for a second. */
+function admittedAgain(ctx: ScenarioContext): boolean {
+  const last = refusedSinceKill(ctx).at(-1)?.atMs ?? ctx.facts.killedAtMs!;
+  return ctx.load.lastAcceptedAtMs > last && ctx.load.elapsedMs - last > 1_000;
+}
+
+/**
+ * One node of a three-node RabbitMQ cluster SIGKILLed (its beam and the shell above it)
+ * under purchase load: the node that leads the purchase queue, so the quorum queue must
+ * elect a new leader while API and worker move their connections to another node of
+ * AMQP_URLS. The node stays down until purchases are admitted (broker-confirmed) again,
+ * which gives the window of refusals; then it is started and must be an online member again.
+ */
+export const brokerNodeKill: Scenario = {
+  name: 'broker-node-kill',
+  summary:
+    "the purchase queue's leader node of a 3-node RabbitMQ cluster is SIGKILLed: a new leader, admissions confirmed again while it is down, nothing lost",
+  service: 'rabbitmq-cluster',
+  how: (t) =>
+    t.services['rabbitmq-cluster']
+      ? `the node leading the purchase queue in the lab's private 3-node RabbitMQ cluster SIGKILLed, started again once admissions were back`
+      : NO_CLUSTER,
+  precheck: (t) => void clusterOf(t),
+  async inject(ctx) {
+    const cluster = clusterOf(ctx.target);
+    const queue = brokerNames(ctx.target.config.AMQP_PREFIX).queue;
+    const before = await cluster.quorumQueue(queue);
+    const victim = cluster.nodes.find((n) => n.node === before.leader);
+    if (!victim) throw new Error(`the leader of ${queue}, ${before.leader}, is no node of the cluster`);
+    ctx.facts.membersBefore = before.members.length;
+    ctx.facts.killedNode = cluster.nodes.indexOf(victim);
+    ctx.facts.killedAtMs = ctx.load.elapsedMs;
+    await victim.kill();
+    ctx.note(`${victim.node} SIGKILLed, the leader of ${queue} (members ${before.members.join(', ')})`);
+  },
+  async recover(ctx) {
+    const cluster = clusterOf(ctx.target);
+    const queue = brokerNames(ctx.target.config.AMQP_PREFIX).queue;
+    const victim = cluster.nodes[ctx.facts.killedNode!]!;
+    await until(ctx, () => admittedAgain(ctx), 60_000);
+    const refused = refusedSinceKill(ctx);
+    ctx.facts.admittedAgain = admittedAgain(ctx) ? 1 : 0;
+    ctx.facts.refusedSinceKill = refused.length;
+    ctx.facts.refusalWindowMs = refused.length === 0 ? 0 : refused.at(-1)!.atMs - ctx.facts.killedAtMs!;
+    const during = await cluster.quorumQueue(queue);
+    ctx.facts.newLeader = during.leader !== victim.node && during.online.includes(during.leader) ? 1 : 0;
+    ctx.note(
+      `admissions back ${ctx.facts.admittedAgain ? 'yes' : 'NO'}: ${refused.length} purchases refused in ${ctx.facts.refusalWindowMs} ms after the kill; leader now ${during.leader}`,
+    );
+    await victim.start();
+    let online: string[] = [];
+    await until(
+      ctx,
+      async () => {
+        online = (await cluster.quorumQueue(queue).catch(() => ({ online: [] as string[] }))).online;
+        return online.includes(victim.node);
+      },
+      60_000,
+    );
+    ctx.facts.rejoined = online.includes(victim.node) ? 1 : 0;
+    ctx.facts.onlineAfter = online.length;
+    ctx.note(`${victim.node} started again; members online: ${online.join(', ')}`);
+  },
+  // Purchases whose publish was on the killed node's connection, or waited for the new leader, are refused.
+  errorBudget: () => ({
+    phases: ['fault', 'recovery'],
+    labels: /^503 broker_unavailable$/,
+    max: Infinity,
+    why: '503 while the publishers move to another node and the queue elects a leader',
+  }),
+  checks: (r) => [
+    check(r.facts.membersBefore === 3, `the purchase queue had 3 members before the kill: ${r.facts.membersBefore}`),
+    check(r.facts.newLeader === 1, `a surviving node became the queue's leader (${r.facts.newLeader ? 'yes' : 'no'})`),
+    check(
+      r.facts.admittedAgain === 1,
+      `purchases admitted (broker-confirmed 202) again with the node still down: ${r.facts.refusedSinceKill} refused, the last ${r.facts.refusalWindowMs} ms after the kill`,
+    ),
+    check(
+      tally(r, 'purchases', 'recovery', is('202')) > 0,
+      `purchases accepted after the node came back: ${tally(r, 'purchases', 'recovery', is('202'))}`,
+    ),
+    check(
+      r.facts.rejoined === 1 && r.facts.onlineAfter === 3,
+      `the killed node is an online member again: ${r.facts.onlineAfter} of 3 online`,
+    ),
+  ],
+};
