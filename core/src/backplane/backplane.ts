@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import { type Closeable, closeOnce } from '../lifecycle/close-once.js';
 import type { Logger } from '../logger.js';
-import { connectRedis } from '../redis/redis-client.js';
 import { redisKeys } from '../redis/redis-keys.js';
 import {
   type BackplaneDraft,
@@ -92,15 +91,17 @@ export function subscribeBackplane(config: BackplaneConfig, log: Logger): Backpl
   let invalidSeen = 0;
   let readyWaiters: (() => void)[] = [];
 
-  // On a cluster, ioredis subscribes through one node and moves the subscription when that node goes.
-  const sub = connectRedis(config, {
-    autoResubscribe: false,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-    connectTimeout: config.REDIS_CONNECT_TIMEOUT_MS,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), 2_000),
-    connectionName: `${config.INSTANCE_NAME}:backplane`,
+  const connection = subscriberConnection(config, (sub) => {
+    sub.on('ready', () => {
+      sub.subscribe(channel).then(goUp, (err: Error) => {
+        log.warn({ event: 'backplane.subscribe_failed', err: err.message }, 'backplane subscribe failed, reconnecting');
+        if (!closed) sub.disconnect(true);
+      });
+    });
+    sub.on('close', () => goDown('connection closed'));
+    // Errors are reported through the state change; the listener keeps ioredis from throwing.
+    sub.on('error', () => undefined);
+    sub.on('message', (_channel: string, raw: string) => onMessage(raw));
   });
 
   function goDown(reason: string): void {
@@ -124,17 +125,7 @@ export function subscribeBackplane(config: BackplaneConfig, log: Logger): Backpl
     readyWaiters = [];
   }
 
-  sub.on('ready', () => {
-    sub.subscribe(channel).then(goUp, (err: Error) => {
-      log.warn({ event: 'backplane.subscribe_failed', err: err.message }, 'backplane subscribe failed, reconnecting');
-      if (!closed) sub.disconnect(true);
-    });
-  });
-  sub.on('close', () => goDown('connection closed'));
-  // Errors are reported through the state change; the listener keeps ioredis from throwing.
-  sub.on('error', () => undefined);
-
-  sub.on('message', (_channel: string, raw: string) => {
+  function onMessage(raw: string): void {
     const parsed = parseBackplaneMessage(raw);
     if (!parsed.ok) {
       if (parsed.reason === 'unknown_kind') {
@@ -169,10 +160,11 @@ export function subscribeBackplane(config: BackplaneConfig, log: Logger): Backpl
         );
       }
     }
-  });
+  }
 
   const heartbeat = setInterval(() => {
     if (current !== 'up') return;
+    const sub = connection.current();
     sub.ping().catch((err: Error) => {
       if (closed || current !== 'up') return;
       goDown(`heartbeat failed: ${err.message}`);
@@ -202,7 +194,69 @@ export function subscribeBackplane(config: BackplaneConfig, log: Logger): Backpl
       closed = true;
       clearInterval(heartbeat);
       current = 'down';
-      sub.disconnect();
+      connection.close();
     }),
+  };
+}
+
+/** A reconnect's pause: doubling from 50 ms, at most 2 s. */
+const backoff = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), 2_000);
+
+/**
+ * The subscribing connection, each new one handed to `wire` for its listeners. One Redis:
+ * ioredis reconnects it. A cluster: a plain connection to one node (a cluster delivers every
+ * PUBLISH to every node), and once it is lost a new one to the next seed node, as that node
+ * may be gone for good. ioredis' Cluster client moves its subscriber to another node too,
+ * but silently: the loss, and the messages missed meanwhile, would go unnoticed.
+ */
+function subscriberConnection(
+  config: BackplaneConfig,
+  wire: (sub: Redis) => void,
+): { current(): Redis; close(): void } {
+  const options: RedisOptions = {
+    autoResubscribe: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeout: config.REDIS_CONNECT_TIMEOUT_MS,
+    connectionName: `${config.INSTANCE_NAME}:backplane`,
+  };
+  if (config.REDIS_CLUSTER_NODES.length === 0) {
+    const sub = new Redis(config.REDIS_URL, { ...options, retryStrategy: backoff });
+    wire(sub);
+    return { current: () => sub, close: () => sub.disconnect() };
+  }
+  const nodes = config.REDIS_CLUSTER_NODES;
+  let next = 0;
+  let attempt = 0;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const open = (): Redis => {
+    const node = nodes[next % nodes.length]!;
+    next += 1;
+    // No reconnect of its own: its end opens the next node's connection.
+    const sub = new Redis(`redis://${node}`, { ...options, retryStrategy: () => null });
+    sub.on('ready', () => {
+      attempt = 0;
+    });
+    sub.once('end', () => {
+      if (closed) return;
+      attempt += 1;
+      timer = setTimeout(() => {
+        live = open();
+      }, backoff(attempt));
+      timer.unref();
+    });
+    wire(sub);
+    return sub;
+  };
+  let live = open();
+  return {
+    current: () => live,
+    close: () => {
+      closed = true;
+      clearTimeout(timer);
+      live.disconnect();
+    },
   };
 }
