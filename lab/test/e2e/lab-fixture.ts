@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '@stampede/core/config';
 import { deleteKeysByPrefix } from '@stampede/core/redis';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { freePortRun } from '../../src/local-lab/free-port.js';
 import { startLab, stopLab } from '../../src/local-lab/lab.js';
 import type { LabState } from '../../src/local-lab/lab-state.js';
 import { deleteTestTopology } from '../../testing/broker.js';
 import { testConfig } from '../../testing/fixtures.js';
 import { freePort } from '../../testing/processes.js';
+import { launchChromium } from './chromium.js';
 
 /** A lab of the test's own: temp dir, free ports, its own Redis prefix and queue names. */
 export interface PrivateLab {
@@ -56,6 +59,47 @@ export async function startPrivateLab(
     await close();
     throw err;
   }
+}
+
+export type PrivateLabOptions = Parameters<typeof startPrivateLab>[0];
+
+/** A private lab and a Chromium, as a browser test drives them. */
+export interface BrowserLab {
+  lab: PrivateLab;
+  browser: Browser;
+}
+
+/** Starts a private lab and launches Chromium; `close` closes both (the browser first). */
+export async function startBrowserLab(
+  options: PrivateLabOptions = {},
+): Promise<BrowserLab & { close(): Promise<void> }> {
+  const lab = await startPrivateLab(options);
+  try {
+    const browser = await launchChromium();
+    return {
+      lab,
+      browser,
+      async close() {
+        await browser.close();
+        await lab.close();
+      },
+    };
+  } catch (err) {
+    await lab.close();
+    throw err;
+  }
+}
+
+/** One browser lab for a test file: started before its tests, closed after them. */
+export function useBrowserLab(options: PrivateLabOptions = {}): BrowserLab {
+  const t = {} as BrowserLab & { close?: () => Promise<void> };
+  beforeAll(async () => {
+    Object.assign(t, await startBrowserLab(options));
+  }, 180_000);
+  afterAll(async () => {
+    await t.close?.();
+  }, 60_000);
+  return t;
 }
 
 /** Runs `count` calls of `task`, at most `concurrency` at a time; results in order. */

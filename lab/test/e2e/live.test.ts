@@ -1,13 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { killComponent, startComponent, stopComponent } from '../../src/local-lab/lab.js';
 import { openEventStream } from '../../testing/event-stream.js';
 import { createTestEvent, testSql, waitFor } from '../../testing/fixtures.js';
-import { launchChromium } from './chromium.js';
-import { buy, type PrivateLab, pool, startPrivateLab } from './lab-fixture.js';
+import { buy, pool, useBrowserLab } from './lab-fixture.js';
 
 const sql = testSql();
 afterAll(() => sql.end({ timeout: 1 }));
@@ -36,28 +35,19 @@ async function leftInPostgres(eventId: string): Promise<Record<string, number>> 
 }
 
 describe('what the lab pushes live, through nginx', () => {
-  let lab: PrivateLab;
-  let browser: Browser;
-  beforeAll(async () => {
-    // Small batches, a small prefetch and a payment delay make a drain last a few seconds, long enough to watch.
-    lab = await startPrivateLab({
-      rateLimitPerSecond: 5_000,
-      rateLimitBurst: 5_000,
-      env: { PAYMENT_LATENCY_MS: '20', WORKER_BATCH_SIZE: '10', WORKER_PREFETCH: '20' },
-    });
-    browser = await launchChromium();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await lab?.close();
-  }, 60_000);
+  // Small batches, a small prefetch and a payment delay make a drain last a few seconds, long enough to watch.
+  const t = useBrowserLab({
+    rateLimitPerSecond: 5_000,
+    rateLimitBurst: 5_000,
+    env: { PAYMENT_LATENCY_MS: '20', WORKER_BATCH_SIZE: '10', WORKER_PREFETCH: '20' },
+  });
 
   it('when a purchase is followed while the worker is stopped, then the stream says queued at once, and confirmed the moment the started worker decides it', async () => {
     const event = await createTestEvent(sql, [5]);
-    await stopComponent(lab.dir, 'worker');
-    const { status, body } = await buy(lab.base, event.id, event.tiers[0]!.id);
+    await stopComponent(t.lab.dir, 'worker');
+    const { status, body } = await buy(t.lab.base, event.id, event.tiers[0]!.id);
     expect(status).toBe(202);
-    const url = `${lab.base}/purchases/${body.purchaseId}/events`;
+    const url = `${t.lab.base}/purchases/${body.purchaseId}/events`;
     const stream = await openEventStream(url);
     try {
       expect(stream.status).toBe(200);
@@ -65,7 +55,7 @@ describe('what the lab pushes live, through nginx', () => {
       // Nothing else while nobody decides (a comment line now and then is not an event).
       await expect(stream.next(1_500)).rejects.toThrow(/no event/);
 
-      await startComponent(lab.dir, 'worker');
+      await startComponent(t.lab.dir, 'worker');
       const decided = await stream.next(30_000);
       expect(decided?.event).toBe('confirmed');
       expect(JSON.parse(decided!.data)).toMatchObject({ purchaseId: body.purchaseId, status: 'confirmed' });
@@ -88,25 +78,25 @@ describe('what the lab pushes live, through nginx', () => {
 
   it('when the dashboard is open and the worker is stopped, then the queue chart grows with the backlog, when it starts, the queue drains to 0 with tickets left as Postgres has them, and a killed replica is marked gone, then back', async () => {
     const event = await createTestEvent(sql, [400, 300]);
-    const page = await browser.newPage({ viewport: { width: 1500, height: 560 } });
+    const page = await t.browser.newPage({ viewport: { width: 1500, height: 560 } });
     const foreign: string[] = [];
     page.on('request', (r) => {
-      if (!r.url().startsWith(lab.base)) foreign.push(r.url());
+      if (!r.url().startsWith(t.lab.base)) foreign.push(r.url());
     });
     try {
-      await page.goto(`${lab.base}/dashboard?event=${event.id}`);
+      await page.goto(`${t.lab.base}/dashboard?event=${event.id}`);
       await waitFor(async () => (await lastFrame(page))?.workerUp || undefined, {
         timeoutMs: 15_000,
         what: 'the page to show the worker up',
       });
 
-      await stopComponent(lab.dir, 'worker');
+      await stopComponent(t.lab.dir, 'worker');
       await waitFor(async () => (await lastFrame(page))?.workerUp === false || undefined, {
         timeoutMs: 10_000,
         what: 'the page to show the worker down',
       });
       const tiers = event.tiers;
-      const results = await pool(500, 10, (i) => buy(lab.base, event.id, tiers[i % 2]!.id));
+      const results = await pool(500, 10, (i) => buy(t.lab.base, event.id, tiers[i % 2]!.id));
       expect(results.filter((r) => r.status === 202)).toHaveLength(500);
       await waitFor(async () => (await page.textContent('#fig-ready')) === '500' || undefined, {
         timeoutMs: 15_000,
@@ -121,7 +111,7 @@ describe('what the lab pushes live, through nginx', () => {
       expect(await page.getAttribute('#chart-queue', 'data-ready')).toBe('500');
       expect(Number(await page.getAttribute('#chart-queue', 'data-max'))).toBeGreaterThanOrEqual(500);
 
-      await startComponent(lab.dir, 'worker');
+      await startComponent(t.lab.dir, 'worker');
       const drainStarted = Date.now();
       // Mid-drain, for the README: some of the backlog left, the chart already coming down.
       await waitFor(
@@ -167,12 +157,12 @@ describe('what the lab pushes live, through nginx', () => {
       // A replica other than the page's own is killed: the timeline says it is gone, then back.
       const own = (await page.textContent('#conn'))?.replace('live from ', '');
       const other = (['api-1', 'api-2', 'api-3'] as const).find((n) => n !== own)!;
-      await killComponent(lab.dir, other);
+      await killComponent(t.lab.dir, other);
       await waitFor(async () => (await page.textContent('#timeline'))?.includes(`${other} gone`) || undefined, {
         timeoutMs: 15_000,
         what: `the timeline to say ${other} gone`,
       });
-      await startComponent(lab.dir, other);
+      await startComponent(t.lab.dir, other);
       await waitFor(async () => (await page.textContent('#timeline'))?.includes(`${other} back`) || undefined, {
         timeoutMs: 30_000,
         what: `the timeline to say ${other} back`,
@@ -184,13 +174,13 @@ describe('what the lab pushes live, through nginx', () => {
   }, 150_000);
 
   it('when /docs is opened, then swagger-ui renders every operation of the API from the replica alone', async () => {
-    const page = await browser.newPage();
+    const page = await t.browser.newPage();
     const foreign: string[] = [];
     page.on('request', (r) => {
-      if (!r.url().startsWith(lab.base)) foreign.push(r.url());
+      if (!r.url().startsWith(t.lab.base)) foreign.push(r.url());
     });
     try {
-      await page.goto(`${lab.base}/docs`);
+      await page.goto(`${t.lab.base}/docs`);
       await page.waitForSelector('.opblock-summary-path', { timeout: 20_000 });
       const paths = await page.$$eval('.opblock-summary-path', (els) => els.map((e) => e.getAttribute('data-path')));
       expect(paths).toEqual(expect.arrayContaining(['/events/{eventId}/purchases', '/purchases/{purchaseId}/events']));
@@ -205,11 +195,11 @@ describe('what the lab pushes live, through nginx', () => {
 
   it("when a browser follows a purchase's stream with EventSource, then it hears queued, then confirmed once the worker runs", async () => {
     const event = await createTestEvent(sql, [5]);
-    const page = await browser.newPage();
+    const page = await t.browser.newPage();
     try {
-      await page.goto(`${lab.base}/dashboard`);
-      await stopComponent(lab.dir, 'worker');
-      const { status, body } = await buy(lab.base, event.id, event.tiers[0]!.id);
+      await page.goto(`${t.lab.base}/dashboard`);
+      await stopComponent(t.lab.dir, 'worker');
+      const { status, body } = await buy(t.lab.base, event.id, event.tiers[0]!.id);
       expect(status).toBe(202);
       await page.evaluate((id) => {
         const heard: string[] = [];
@@ -223,7 +213,7 @@ describe('what the lab pushes live, through nginx', () => {
       }, body.purchaseId!);
       const heard = () => page.evaluate(() => (window as unknown as { heard: string[] }).heard);
       await waitFor(async () => ((await heard()).length === 1 ? true : undefined), { what: 'queued in the browser' });
-      await startComponent(lab.dir, 'worker');
+      await startComponent(t.lab.dir, 'worker');
       await waitFor(async () => ((await heard()).length === 2 ? true : undefined), {
         timeoutMs: 30_000,
         what: 'the decision in the browser',

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createTestEvent, testSql } from '../../testing/fixtures.js';
-import { launchChromium } from './chromium.js';
-import { type PrivateLab, startPrivateLab } from './lab-fixture.js';
+import { useBrowserLab } from './lab-fixture.js';
 
 const sql = testSql();
 afterAll(() => sql.end({ timeout: 1 }));
@@ -11,28 +9,19 @@ afterAll(() => sql.end({ timeout: 1 }));
 const ADMIN = `room-${randomUUID()}`;
 
 describe('the waiting room through nginx, in Chromium', () => {
-  let lab: PrivateLab;
-  let browser: Browser;
-  beforeAll(async () => {
-    lab = await startPrivateLab({
-      rateLimitPerSecond: 5_000,
-      rateLimitBurst: 5_000,
-      env: { ADMIN_TOKEN: ADMIN, WAITING_ROOM_SECRET: `secret-${randomUUID()}` },
-    });
-    browser = await launchChromium();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await lab?.close();
-  }, 60_000);
+  const t = useBrowserLab({
+    rateLimitPerSecond: 5_000,
+    rateLimitBurst: 5_000,
+    env: { ADMIN_TOKEN: ADMIN, WAITING_ROOM_SECRET: `secret-${randomUUID()}` },
+  });
 
   const join = async (eventId: string) => {
-    const res = await fetch(`${lab.base}/events/${eventId}/waiting-room`, { method: 'POST' });
+    const res = await fetch(`${t.lab.base}/events/${eventId}/waiting-room`, { method: 'POST' });
     expect(res.status).toBe(201);
     return ((await res.json()) as { token: string }).token;
   };
   const buy = (eventId: string, tierId: string, pass?: string) =>
-    fetch(`${lab.base}/events/${eventId}/purchases`, {
+    fetch(`${t.lab.base}/events/${eventId}/purchases`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -44,7 +33,7 @@ describe('the waiting room through nginx, in Chromium', () => {
 
   it('when a buyer waits behind one inside, then the browser page shows the place in line and the wait, loads nothing else, and the pass of the one inside buys', async () => {
     const event = await createTestEvent(sql, [10]);
-    const on = await fetch(`${lab.base}/admin/events/${event.id}/waiting-room`, {
+    const on = await fetch(`${t.lab.base}/admin/events/${event.id}/waiting-room`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ enabled: true, releasePerMinute: 60, maxInside: 1 }),
@@ -52,14 +41,14 @@ describe('the waiting room through nginx, in Chromium', () => {
     expect(on.status).toBe(204);
     const first = await join(event.id);
     const second = await join(event.id);
-    const admitted = await fetch(`${lab.base}/events/${event.id}/waiting-room?token=${first}`);
+    const admitted = await fetch(`${t.lab.base}/events/${event.id}/waiting-room?token=${first}`);
     expect(admitted.status).toBe(200);
     const { pass } = (await admitted.json()) as { pass: string };
 
-    const page = await browser.newPage();
+    const page = await t.browser.newPage();
     const requested: string[] = [];
     page.on('request', (r) => requested.push(r.url()));
-    const url = `${lab.base}/events/${event.id}/waiting-room?token=${second}`;
+    const url = `${t.lab.base}/events/${event.id}/waiting-room?token=${second}`;
     const res = await page.goto(url);
     expect(`${res?.status()} ${await res?.text()}`).toMatch(/^202 /);
     expect(await page.textContent('#position')).toBe('1');
