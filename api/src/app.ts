@@ -161,6 +161,9 @@ export function buildApp(deps: AppDeps) {
       catalog,
       log,
       heartbeatMs: config.WAITING_ROOM_HEARTBEAT_S * 1000,
+      ...(backplane
+        ? { backplane: { subscriber: backplane, publisher: createBackplanePublisher(deps.redis, config, log) } }
+        : {}),
     });
     app.route(
       '/',

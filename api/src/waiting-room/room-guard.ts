@@ -1,3 +1,4 @@
+import type { BackplanePublisher, BackplaneSubscriber } from '@stampede/core/backplane';
 import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
 import type { Logger } from '@stampede/core/logger';
@@ -5,8 +6,13 @@ import { loadRoom, type RoomTokens, type StoredRoom, saveRoom, type WaitingRoom 
 import { createBoundedMap } from '../domain/bounded-map.js';
 import type { Catalog } from '../domain/catalog.js';
 
-/** How long a replica trusts what it last read of a room's on/off (admin changes reach the others within it). */
+/** How long a replica trusts what it last read of a room's on/off without the backplane (admin changes reach the others within it). */
 const STATE_TTL_MS = 1_000;
+/**
+ * With the backplane up an admin change arrives as a message, so Redis is read again only
+ * this often: a safety net for a message lost (a replica that was resubscribing forgets all).
+ */
+const FOLLOWED_TTL_MS = 30_000;
 
 /**
  * Control of the room: the admin's knobs (Postgres first, then Redis), and the purchase
@@ -32,9 +38,16 @@ export function createRoomGuard(deps: {
   log: Logger;
   /** After a restore, how long nobody is released: every buyer still polling takes their place back first. */
   heartbeatMs: number;
+  /** Admin changes heard from the other replicas, and told to them. */
+  backplane?: { subscriber: BackplaneSubscriber; publisher: BackplanePublisher };
 }) {
   // Keyed by event ids clients send: bounded like every per-replica cache.
   const known = createBoundedMap<{ on: boolean; at: number }>(10_000);
+  const bp = deps.backplane;
+  bp?.subscriber.on('room_changed', (m) => known.set(m.eventId, { on: m.enabled, at: Date.now() }));
+  // Resubscribed: changes may have been missed meanwhile.
+  bp?.subscriber.onSubscribed(() => known.clear());
+  const trustMs = () => (bp?.subscriber.state() === 'up' ? FOLLOWED_TTL_MS : STATE_TTL_MS);
 
   /** Writes the knobs into Redis with the sale's opening; false when the event is gone. */
   async function apply(eventId: string, r: StoredRoom, holdUntilMs?: number): Promise<boolean> {
@@ -55,7 +68,7 @@ export function createRoomGuard(deps: {
 
   async function isOn(eventId: string, fresh = false): Promise<boolean> {
     const entry = known.get(eventId);
-    if (!fresh && entry && Date.now() - entry.at < STATE_TTL_MS) return entry.on;
+    if (!fresh && entry && Date.now() - entry.at < trustMs()) return entry.on;
     try {
       const on = await read(eventId);
       known.set(eventId, { on, at: Date.now() });
@@ -74,6 +87,8 @@ export function createRoomGuard(deps: {
       if (!(await saveRoom(deps.sql, eventId, r))) return false;
       if (!(await apply(eventId, r))) return false;
       known.delete(eventId);
+      // Best effort: a replica that misses it reads Redis within FOLLOWED_TTL_MS anyway.
+      await bp?.publisher.publish({ kind: 'room_changed', eventId, enabled: r.enabled });
       return true;
     },
 

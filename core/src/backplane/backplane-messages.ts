@@ -66,11 +66,20 @@ export const eventChangedSchema = z.object({
   saleClosesAt: z.iso.datetime().nullable(),
 });
 
+/** An admin turned an event's waiting room on or off (or changed its knobs). */
+export const roomChangedSchema = z.object({
+  ...envelope,
+  kind: z.literal('room_changed'),
+  eventId: z.uuid(),
+  enabled: z.boolean(),
+});
+
 /** Every kind, by name: what the subscriber checks a message against. */
 export const BACKPLANE_SCHEMAS = {
   availability_changed: availabilityChangedSchema,
   sold_out: soldOutSchema,
   event_changed: eventChangedSchema,
+  room_changed: roomChangedSchema,
   purchases_decided: purchasesDecidedFields.extend(envelope),
   replica_sample: replicaSampleFields.extend(envelope),
   worker_status: workerStatusFields.extend(envelope),
