@@ -21,11 +21,14 @@ export interface ChaosCommandOptions {
   print: (line: string) => void;
 }
 
+/** The scenario names' column: the longest name and two spaces. */
+const NAME_WIDTH = Math.max(...Object.keys(SCENARIOS).map((n) => n.length)) + 2;
+
 export const CHAOS_USAGE = `Usage: npm run lab -- chaos <scenario> [--private [--workers n]] [--dir <path>] [--warmup s] [--fault s] [--recovery s] [--rate n/s] [--reads n/s]
 
 Scenarios
 ${Object.values(SCENARIOS)
-  .map((s) => `  ${s.name.padEnd(16)}${s.summary}`)
+  .map((s) => `  ${s.name.padEnd(NAME_WIDTH)}${s.summary}`)
   .join('\n')}
 
 Without --private the scenario runs against the lab in --dir (default .lab), which must be up;
