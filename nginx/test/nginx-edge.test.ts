@@ -66,6 +66,20 @@ describe('nginx edge in front of two replicas', () => {
     expect(b.seen.length).toBe(6);
   });
 
+  it('when every replica drops a GET once, then nginx places the read once more and it is answered', async () => {
+    const { a, b, nginx } = await edge();
+    a.dropNext = 1;
+    b.dropNext = 1;
+    const res = await fetch(`${nginx.url}/events/e1/availability`, { headers: { 'x-request-id': 'replayed-read' } });
+    expect(res.status).toBe(200);
+    expect(a.seen.length + b.seen.length).toBe(3);
+    // both replicas in the first pass, then one more in @replay (error_page joins them with " : ")
+    const line = await waitFor(async () => (await nginx.accessLines()).find((l) => l.requestId === 'replayed-read'), {
+      what: 'access log line',
+    });
+    expect(String(line.upstreamAddr)).toMatch(/^127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+ : 127\.0\.0\.1:\d+$/);
+  });
+
   it('when a replica drops a POST it received, then the POST is not sent to the other and the client gets 502', async () => {
     const { a, b, nginx } = await edge();
     a.crashOn.add('POST');
@@ -86,6 +100,8 @@ describe('nginx edge in front of two replicas', () => {
     expect(atA.size).toBeGreaterThanOrEqual(1);
     for (const id of atA) expect(atB.has(id)).toBe(false);
     for (const r of results) expect(r.status).toBe(atA.has(r.id) ? 502 : 202);
+    // and a 502 POST is not placed once more (@replay is for reads): each was received once
+    expect(a.seen.length + b.seen.length).toBe(6);
   });
 
   it('when a replica refuses the connection, then a POST goes to the other (it never reached the first)', async () => {

@@ -17,7 +17,8 @@ export interface Seen {
 /**
  * A tiny HTTP server standing in for an API replica: answers JSON naming itself and echoing
  * the headers nginx sent. `crashOn` makes it read a request and then drop the connection
- * without answering, as a replica killed mid-request. `delayMs` holds each answer that long.
+ * without answering, as a replica killed mid-request; `dropNext` drops the next that many
+ * requests, whatever their method. `delayMs` holds each answer that long.
  */
 export interface FakeReplica {
   name: string;
@@ -25,6 +26,7 @@ export interface FakeReplica {
   address: string;
   seen: Seen[];
   crashOn: Set<string>;
+  dropNext: number;
   delayMs: number;
   start(): Promise<void>;
   /** Closes the listener and every connection: new connects are refused. */
@@ -40,6 +42,7 @@ export async function startFakeReplica(name: string): Promise<FakeReplica> {
     address: `127.0.0.1:${port}`,
     seen: [],
     crashOn: new Set(),
+    dropNext: 0,
     delayMs: 0,
     async start() {
       server = createServer((req, res) => {
@@ -53,6 +56,10 @@ export async function startFakeReplica(name: string): Promise<FakeReplica> {
             body: Buffer.concat(chunks).toString(),
           };
           replica.seen.push(seen);
+          if (replica.dropNext > 0) {
+            replica.dropNext--;
+            return void req.socket.destroy();
+          }
           if (replica.crashOn.has(seen.method)) return void req.socket.destroy();
           setTimeout(() => {
             res.writeHead(seen.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
