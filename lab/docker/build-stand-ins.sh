@@ -7,6 +7,9 @@
 #
 # Reuse first, as CI's budget is 20 minutes: the rootfs tarball is kept under $STAMPEDE_DOCKER_CACHE,
 # and an image whose tag exists with the hash of its current stand-in directory is not rebuilt.
+# From nothing, the five images after the shared base are built side by side (their time is
+# mostly apt downloads), each build container at a low CPU weight, so a build started beside
+# the test suite (.ci/run does) takes the CPU the tests leave idle.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${STAMPEDE_DOCKER_CACHE:-/var/cache/stampede-docker}"
@@ -62,7 +65,7 @@ build() {
   log "$image: building (stand-ins/$dir)"
   local start=$SECONDS
   # the legacy builder (Debian's docker.io has no buildx); its output only when it fails
-  DOCKER_BUILDKIT=0 docker build --label "$label=$sum" -f "$here/stand-ins/$dir/Dockerfile" -t "$image" \
+  DOCKER_BUILDKIT=0 docker build --cpu-shares 64 --label "$label=$sum" -f "$here/stand-ins/$dir/Dockerfile" -t "$image" \
     --build-arg "BASE=$base" "$context" >"$cache/build-$dir.log" 2>&1 || { tail -n 40 "$cache/build-$dir.log" >&2; exit 1; }
   log "$image: built in $((SECONDS - start)) s"
 }
@@ -80,11 +83,13 @@ ctx="$(node_context "$node_major")"
 # Dockerfile's npm ci reaches the registry from inside a build as npm does on the host
 rm -rf "$ctx/ca" && mkdir -p "$ctx/ca"
 cp /usr/local/share/ca-certificates/*.crt "$ctx/ca/" 2>/dev/null || true
-build "$node_tag" node "$ctx"
-
-# the services' images, by the names and tags the compose file gives
+# the services' images, by the names and tags the compose file gives; all five at once
 image_of() { sed -n "s/^    image: \($1[:][^ ]*\)$/\1/p" "$repo/docker-compose.yml"; }
-build "$(image_of postgres)" postgres
-build "$(image_of redis)" redis
-build "$(image_of rabbitmq)" rabbitmq
-build "$(image_of nginx)" nginx
+pids=()
+build "$node_tag" node "$ctx" & pids+=($!)
+for service in postgres redis rabbitmq nginx; do
+  build "$(image_of "$service")" "$service" & pids+=($!)
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[ "$failed" = 0 ] || { log "a stand-in failed to build (its log is above)"; exit 1; }
