@@ -185,6 +185,15 @@ describe('nginx edge in front of two replicas', () => {
     expect(await readFile(join(nginx.dir, 'error.log'), 'utf8')).not.toContain(token);
   });
 
+  it('when every replica is down and a buyer polls the waiting room, then 502 problem+json and neither log holds the token', async () => {
+    const { a, b, nginx } = await edge();
+    await Promise.all([a.stop(), b.stop()]); // both passes fail: the first and @replay's
+    const token = `eyJhbGciOiJIUzI1NiJ9.${randomUUID()}.${randomUUID()}`;
+    await expectProblem(await fetch(`${nginx.url}/events/e1/waiting-room?token=${token}`), 502, 'upstream_unavailable');
+    expect(await readFile(nginx.accessLog, 'utf8')).not.toContain(token);
+    expect(await readFile(join(nginx.dir, 'error.log'), 'utf8')).not.toContain(token);
+  });
+
   it('when a client bursts purchases over the rate, then the excess gets 429 problem+json and never reaches a replica', async () => {
     const { a, b, nginx } = await edge({ rateLimitPerSecond: 1, rateLimitBurst: 2 });
     const post = () =>
