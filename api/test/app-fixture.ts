@@ -1,6 +1,8 @@
+import type { Writable } from 'node:stream';
 import { type BackplaneSubscriber, subscribeBackplane } from '@stampede/core/backplane';
 import type { Config } from '@stampede/core/config';
 import { createSql, type Sql } from '@stampede/core/db';
+import { createLogger } from '@stampede/core/logger';
 import { createRedis, type RedisClient } from '@stampede/core/redis';
 import { deleteTestTopology, testConfig, testLogger, waitFor } from '@stampede/lab/testing';
 import { type AppDeps, buildApp } from '../src/app.js';
@@ -20,15 +22,15 @@ export interface TestApp {
 /**
  * Builds the real app against real services for one test; `close` releases its clients.
  * With `backplane: true` it subscribes to the backplane of its prefix, as main.ts does
- * (through `backplaneUrl` when given: a proxy the test can cut).
+ * (through `backplaneUrl` when given: a proxy the test can cut). `logTo`: where its log lines go.
  */
 export function buildTestApp(
   overrides: Partial<Config> = {},
   extra: Partial<AppDeps> = {},
-  options: { backplane?: boolean; backplaneUrl?: string } = {},
+  options: { backplane?: boolean; backplaneUrl?: string; logTo?: Writable } = {},
 ): TestApp {
   const config = testConfig(overrides);
-  const log = testLogger(config);
+  const log = options.logTo ? createLogger(config, 'test', options.logTo) : testLogger(config);
   const sql = createSql(config, { max: 5, closeTimeoutS: 1 });
   const redis = createRedis(config, log);
   const publisher = createPurchasePublisher(config, log);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import {
   createTestEvent,
   drainMessages,
@@ -17,14 +18,27 @@ afterAll(() => sql.end({ timeout: 1 }));
 describe('waiting room across a Redis restart', () => {
   let redis: PrivateRedis;
   let t: TestApp;
+  /** The app's log lines, parsed. */
+  const lines: { event?: string; suppressed?: number }[] = [];
+  const logTo = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      done();
+    },
+  });
   beforeAll(async () => {
     redis = await startPrivateRedis();
-    t = buildTestApp({
-      REDIS_URL: redis.url,
-      WAITING_ROOM_SECRET: 'a-test-secret-of-the-waiting-room-32+chars',
-      ADMIN_TOKEN: ADMIN,
-      WAITING_ROOM_HEARTBEAT_S: 2,
-    });
+    t = buildTestApp(
+      {
+        REDIS_URL: redis.url,
+        WAITING_ROOM_SECRET: 'a-test-secret-of-the-waiting-room-32+chars',
+        ADMIN_TOKEN: ADMIN,
+        WAITING_ROOM_HEARTBEAT_S: 2,
+        LOG_LEVEL: 'warn',
+      },
+      {},
+      { logTo },
+    );
     await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
   });
   afterAll(async () => {
@@ -59,9 +73,15 @@ describe('waiting room across a Redis restart', () => {
     const [a, b, c, d] = [await join(event.id), await join(event.id), await join(event.id), await join(event.id)];
     expect((await poll(event.id, a)).status).toBe(200);
     expect((await poll(event.id, b)).body.position).toBe(1);
+    expect((await buy(event.id, event.tiers[0]!.id)).status).toBe(401); // the replica has read the room: on
 
     await redis.kill();
     await waitFor(() => t.redis.status !== 'ready', { what: 'redis seen down' });
+    // Past what the replica trusts of its last read: every purchase tries Redis, and fails.
+    await new Promise((r) => setTimeout(r, 1_100));
+    for (let i = 0; i < 5; i++) expect((await buy(event.id, event.tiers[0]!.id)).status).toBe(401);
+    // One line for the five (the room kept on as last read), not one per purchase.
+    expect(lines.filter((l) => l.event === 'room.state_unavailable')).toHaveLength(1);
     // While Redis is away the room answers 503 with when to try again, not a 500.
     const away = await t.app.request(`/events/${event.id}/waiting-room?token=${b}`);
     expect(away.status).toBe(503);
@@ -74,6 +94,9 @@ describe('waiting room across a Redis restart', () => {
     const res = await buy(event.id, event.tiers[0]!.id);
     expect(res.status).toBe(401);
     expect((await res.json()).code).toBe('pass_required');
+    // Read again: the four held back are told once.
+    const unread = lines.filter((l) => l.event === 'room.state_unavailable');
+    expect(unread.map((l) => l.suppressed)).toEqual([undefined, 4]);
     expect(await drainMessages(t.config.AMQP_PREFIX)).toHaveLength(0);
 
     // The later buyers poll first; the restored room lets nobody in during one heartbeat,

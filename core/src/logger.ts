@@ -66,3 +66,33 @@ export function redactUrl(url: string): string {
     return '[unparseable url]';
   }
 }
+
+/**
+ * A warning that could be written once per request while a dependency is away (a line per
+ * purchase): at most one line per `everyMs` from this process. The first comes at once;
+ * those in the rest of the interval are only counted, and the count rides on the next line
+ * as `suppressed` (or on `settle()`, called when the trouble is over, so none go unreported).
+ */
+export function throttledWarning(log: Logger, everyMs: number) {
+  let lastAt = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  let last: { fields: Record<string, unknown>; msg: string } | undefined;
+  return {
+    warn(fields: Record<string, unknown>, msg: string, now = Date.now()): void {
+      last = { fields, msg };
+      if (now - lastAt < everyMs) {
+        suppressed++;
+        return;
+      }
+      log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+      lastAt = now;
+      suppressed = 0;
+    },
+    /** The trouble is over: the count of lines held back since the last one, if any, is written. */
+    settle(): void {
+      if (suppressed > 0 && last) log.warn({ ...last.fields, suppressed, settled: true }, last.msg);
+      suppressed = 0;
+      lastAt = Number.NEGATIVE_INFINITY;
+    },
+  };
+}

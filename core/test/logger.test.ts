@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createLogger, redactUrl } from '@stampede/core/logger';
+import { createLogger, redactUrl, throttledWarning } from '@stampede/core/logger';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -77,5 +77,22 @@ describe('logger', () => {
       .map((l) => (JSON.parse(l) as { i: number }).i);
     expect(seen).toHaveLength(5000);
     expect(seen[4999]).toBe(4999);
+  });
+
+  it('when a throttled warning repeats within its interval, then one line is written per interval and the next carries the count held back', async () => {
+    const { log, lines } = capture();
+    const w = throttledWarning(log, 10_000);
+    for (let i = 0; i < 5; i++) w.warn({ event: 'x.unavailable', n: i }, 'down', 1_000 + i);
+    w.warn({ event: 'x.unavailable', n: 5 }, 'down', 11_000);
+    w.warn({ event: 'x.unavailable', n: 6 }, 'down', 11_001);
+    w.settle();
+    w.settle();
+    log.flush();
+    await new Promise((r) => setImmediate(r));
+    expect(lines.map((l) => [l.n, l.suppressed, l.settled])).toEqual([
+      [0, undefined, undefined],
+      [5, 4, undefined],
+      [6, 1, true],
+    ]);
   });
 });

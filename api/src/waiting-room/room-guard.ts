@@ -1,7 +1,7 @@
 import type { BackplanePublisher, BackplaneSubscriber } from '@stampede/core/backplane';
 import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
-import type { Logger } from '@stampede/core/logger';
+import { type Logger, throttledWarning } from '@stampede/core/logger';
 import { loadRoom, type RoomTokens, type StoredRoom, saveRoom, type WaitingRoom } from '@stampede/core/waiting-room';
 import { createBoundedMap } from '../domain/bounded-map.js';
 import type { Catalog } from '../domain/catalog.js';
@@ -13,6 +13,8 @@ const STATE_TTL_MS = 1_000;
  * this often: a safety net for a message lost (a replica that was resubscribing forgets all).
  */
 const FOLLOWED_TTL_MS = 30_000;
+/** With Redis away every purchase fails to read the room: one `room.state_unavailable` line per this, per replica. */
+const UNAVAILABLE_LOG_EVERY_MS = 10_000;
 
 /**
  * Control of the room: the admin's knobs (Postgres first, then Redis), and the purchase
@@ -47,6 +49,7 @@ export function createRoomGuard(deps: {
   bp?.subscriber.on('room_changed', (m) => known.set(m.eventId, { on: m.enabled, at: Date.now() }));
   // Resubscribed: changes may have been missed meanwhile.
   bp?.subscriber.onSubscribed(() => known.clear());
+  const unavailable = throttledWarning(deps.log, UNAVAILABLE_LOG_EVERY_MS);
   const trustMs = () => (bp?.subscriber.state() === 'up' ? FOLLOWED_TTL_MS : STATE_TTL_MS);
 
   /** Writes the knobs into Redis with the sale's opening; false when the event is gone. */
@@ -72,9 +75,10 @@ export function createRoomGuard(deps: {
     try {
       const on = await read(eventId);
       known.set(eventId, { on, at: Date.now() });
+      unavailable.settle();
       return on;
     } catch (err) {
-      deps.log.warn({ event: 'room.state_unavailable', eventId, err: (err as Error).message }, 'room state unread');
+      unavailable.warn({ event: 'room.state_unavailable', eventId, err: (err as Error).message }, 'room state unread');
       return entry?.on ?? false;
     }
   }
