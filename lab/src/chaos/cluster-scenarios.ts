@@ -96,20 +96,28 @@ export const brokerNodeKill: Scenario = {
     max: Infinity,
     why: '503 while the publishers move to another node and the queue elects a leader',
   }),
-  checks: (r) => [
-    check(r.facts.membersBefore === 3, `the purchase queue had 3 members before the kill: ${r.facts.membersBefore}`),
-    check(r.facts.newLeader === 1, `a surviving node became the queue's leader (${r.facts.newLeader ? 'yes' : 'no'})`),
-    check(
-      r.facts.admittedAgain === 1,
-      `purchases admitted (broker-confirmed 202) again with the node still down: ${r.facts.refusedSinceKill} refused, the last ${r.facts.refusalWindowMs} ms after the kill`,
-    ),
-    check(
-      tally(r, 'purchases', 'recovery', is('202')) > 0,
-      `purchases accepted after the node came back: ${tally(r, 'purchases', 'recovery', is('202'))}`,
-    ),
-    check(
-      r.facts.rejoined === 1 && r.facts.onlineAfter === 3,
-      `the killed node is an online member again: ${r.facts.onlineAfter} of 3 online`,
-    ),
-  ],
+  checks: (r) => {
+    const noRetryAfter =
+      (r.phases.fault?.unavailableWithoutRetryAfter ?? 0) + (r.phases.recovery?.unavailableWithoutRetryAfter ?? 0);
+    return [
+      check(noRetryAfter === 0, `every 503 carried Retry-After (${noRetryAfter} without)`),
+      check(r.facts.membersBefore === 3, `the purchase queue had 3 members before the kill: ${r.facts.membersBefore}`),
+      check(
+        r.facts.newLeader === 1,
+        `a surviving node became the queue's leader (${r.facts.newLeader ? 'yes' : 'no'})`,
+      ),
+      check(
+        r.facts.admittedAgain === 1,
+        `purchases admitted (broker-confirmed 202) again with the node still down: ${r.facts.refusedSinceKill} refused, the last ${r.facts.refusalWindowMs} ms after the kill`,
+      ),
+      check(
+        tally(r, 'purchases', 'recovery', is('202')) > 0,
+        `purchases accepted after the node came back: ${tally(r, 'purchases', 'recovery', is('202'))}`,
+      ),
+      check(
+        r.facts.rejoined === 1 && r.facts.onlineAfter === 3,
+        `the killed node is an online member again: ${r.facts.onlineAfter} of 3 online`,
+      ),
+    ];
+  },
 };
