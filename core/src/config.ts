@@ -83,6 +83,12 @@ export const configSchema = z.object({
   AMQP_URLS: commaList(z.string().url()),
   /** Prefix of the exchange and queue names, so tests can run side by side. */
   AMQP_PREFIX: z.string().min(1).default('stampede'),
+  /**
+   * Decision lanes: quorum queues with a single active consumer each, a purchase routed to
+   * lane hash(tier, bucket) mod AMQP_LANES (docs/architecture.md). 0: the one shared queue
+   * alone. Every API replica and worker must agree on it.
+   */
+  AMQP_LANES: int(0, 0, 64),
   /** A publish not confirmed by the broker in this time is answered 503. */
   PUBLISH_CONFIRM_TIMEOUT_MS: int(2_000, 50),
 

@@ -18,8 +18,8 @@ export async function deadLetter(
   names: BrokerNames,
   log: Logger,
   msg: ConsumeMessage,
-  reason: DeadLetterReason,
-  detail: string,
+  /** The queue it was delivered from, and why it goes. */
+  { queue, reason, detail }: { queue: string; reason: DeadLetterReason; detail: string },
   instance: string,
 ): Promise<void> {
   const { 'x-delivery-count': _count, ...headers } = msg.properties.headers ?? {};
@@ -34,7 +34,7 @@ export async function deadLetter(
       'x-death-detail': detail.slice(0, 1_000),
       'x-death-at': new Date().toISOString(),
       'x-death-by': instance,
-      'x-original-queue': names.queue,
+      'x-original-queue': queue,
     },
     timeout: CONFIRM_TIMEOUT_MS,
   };

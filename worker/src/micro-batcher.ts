@@ -18,8 +18,9 @@ export interface MicroBatcherOptions<T, R> {
 /**
  * Collects items submitted one by one (one per delivery) into batches and runs them one
  * batch at a time: while a batch runs, the next one fills up, and it starts the moment
- * the previous one ends. Each submitter gets its own item's result. One lane on purpose:
- * batches of the same hot tier would only queue on its row lock anyway.
+ * the previous one ends. Each submitter gets its own item's result. One batch at a time
+ * on purpose: batches of the same hot tier would only queue on its row lock anyway, and a
+ * later batch could take the lock first; parallelism comes from lanes (lane-batchers.ts).
  */
 export class MicroBatcher<T, R> {
   private pending: Pending<T, R>[] = [];

@@ -1,5 +1,5 @@
 import type { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import { type BrokerNames, purchaseBody, purchasePublishOptions } from '@stampede/core/broker';
+import { type BrokerNames, purchaseBody, purchasePublishOptions, purchaseRoutingKey } from '@stampede/core/broker';
 import type { PurchaseMessage } from '@stampede/core/purchases';
 import type { ConsumeMessage } from 'amqplib';
 
@@ -22,7 +22,7 @@ export function createRepublish(amqp: AmqpConnection, names: BrokerNames): Repub
     channel.on('return', (msg: ConsumeMessage) => returned.add(String(msg.properties.messageId)));
     try {
       for (const m of messages)
-        channel.publish(names.exchange, names.routingKey, purchaseBody(m), purchasePublishOptions(m));
+        channel.publish(names.exchange, purchaseRoutingKey(names, m), purchaseBody(m), purchasePublishOptions(m));
       await channel.waitForConfirms();
     } finally {
       await channel.close().catch(() => {});

@@ -6,7 +6,7 @@ import type { WorkerMetrics } from '@stampede/core/metrics';
 import type { PurchaseMessage } from '@stampede/core/purchases';
 import type { RedisClient, RedisKeys } from '@stampede/core/redis';
 import type { Outcome } from './batch-processor.js';
-import type { MicroBatcher } from './micro-batcher.js';
+import type { LaneBatchers } from './lane-batchers.js';
 
 /**
  * Injection tokens of the worker's providers (explicit, so no decorator metadata is
@@ -53,7 +53,7 @@ export interface ShutdownState {
   readonly stopping: AbortController;
 }
 
-export type PurchaseBatcher = MicroBatcher<PurchaseMessage, Outcome>;
+export type PurchaseBatcher = LaneBatchers<PurchaseMessage, Outcome>;
 
 /** Ready messages in the purchase queue (a passive check); throws when the broker cannot say. */
 export type QueueDepth = () => Promise<number>;

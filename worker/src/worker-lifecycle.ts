@@ -44,6 +44,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap {
       {
         event: 'worker.started',
         queue: names.queue,
+        lanes: names.lanes.length,
         prefetch: config.WORKER_PREFETCH,
         batchSize: config.WORKER_BATCH_SIZE,
         batchWaitMs: config.WORKER_BATCH_WAIT_MS,

@@ -1,7 +1,7 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import type { Provider } from '@nestjs/common';
 import { type BackplanePublisher, createBackplanePublisher } from '@stampede/core/backplane';
-import { type BrokerNames, brokerNames } from '@stampede/core/broker';
+import { type BrokerNames, brokerNames, laneOf } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
 import { createSql, type SqlPool } from '@stampede/core/db';
 import { createGate, type Gate } from '@stampede/core/gate';
@@ -13,7 +13,7 @@ import { settleAfterCommit } from './after-commit.js';
 import { type BatchProcessor, createBatchProcessor } from './batch-processor.js';
 import { startGateReconciler } from './gate-reconciler.js';
 import { startHealthServer } from './health-server.js';
-import { MicroBatcher } from './micro-batcher.js';
+import { LaneBatchers } from './lane-batchers.js';
 import { PurchaseConsumer } from './purchase-consumer.js';
 import { createRepublish } from './republish.js';
 import {
@@ -60,7 +60,11 @@ export const workerProviders: Provider[] = [
   },
   { provide: REDIS, inject: [CONFIG, LOGGER], useFactory: (config: Config, log: Logger) => createRedis(config, log) },
   { provide: REDIS_KEYS, inject: [CONFIG], useFactory: (config: Config) => redisKeys(config.REDIS_KEY_PREFIX) },
-  { provide: BROKER_NAMES, inject: [CONFIG], useFactory: (config: Config) => brokerNames(config.AMQP_PREFIX) },
+  {
+    provide: BROKER_NAMES,
+    inject: [CONFIG],
+    useFactory: (config: Config) => brokerNames(config.AMQP_PREFIX, config.AMQP_LANES),
+  },
   {
     provide: METRICS_REGISTRY,
     inject: [CONFIG],
@@ -109,7 +113,8 @@ export const workerProviders: Provider[] = [
     provide: BATCHER,
     inject: [CONFIG, BATCH_PROCESSOR],
     useFactory: (config: Config, processor: BatchProcessor): PurchaseBatcher =>
-      new MicroBatcher({
+      // Batched by the lane the publisher routed by, so the shared queue's purchases keep per-tier order too.
+      new LaneBatchers(config.AMQP_LANES, (m) => laneOf(m.tierId, m.bucket ?? 0, config.AMQP_LANES), {
         maxSize: config.WORKER_BATCH_SIZE,
         maxWaitMs: config.WORKER_BATCH_WAIT_MS,
         run: processor.process,
@@ -140,7 +145,8 @@ export const workerProviders: Provider[] = [
         const channel = await connection.createChannel();
         channel.on('error', () => {});
         try {
-          const depth = (await channel.checkQueue(names.queue)).messageCount;
+          let depth = 0;
+          for (const queue of names.queues) depth += (await channel.checkQueue(queue)).messageCount;
           metrics.queueDepth.set(depth);
           return depth;
         } finally {

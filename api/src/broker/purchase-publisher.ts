@@ -1,4 +1,10 @@
-import { assertTopology, brokerNames, purchaseBody, purchasePublishOptions } from '@stampede/core/broker';
+import {
+  assertTopology,
+  brokerNames,
+  purchaseBody,
+  purchasePublishOptions,
+  purchaseRoutingKey,
+} from '@stampede/core/broker';
 import { brokerUrls, type Config } from '@stampede/core/config';
 import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import type { Logger } from '@stampede/core/logger';
@@ -31,10 +37,13 @@ export interface PurchasePublisher extends Closeable {
  * topology is declared again so the next purchase is routed.
  */
 export function createPurchasePublisher(
-  config: Pick<Config, 'AMQP_URL' | 'AMQP_URLS' | 'AMQP_PREFIX' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'INSTANCE_NAME'>,
+  config: Pick<
+    Config,
+    'AMQP_URL' | 'AMQP_URLS' | 'AMQP_PREFIX' | 'AMQP_LANES' | 'PUBLISH_CONFIRM_TIMEOUT_MS' | 'INSTANCE_NAME'
+  >,
   log: Logger,
 ): PurchasePublisher {
-  const names = brokerNames(config.AMQP_PREFIX);
+  const names = brokerNames(config.AMQP_PREFIX, config.AMQP_LANES);
   // Several URLs (a cluster's nodes): the manager connects to one and, when it is lost, to the next.
   const connection: AmqpConnectionManager = amqp.connect(brokerUrls(config), {
     heartbeatIntervalInSeconds: 5,
@@ -102,7 +111,7 @@ export function createPurchasePublisher(
       pending.publishes += 1;
       inFlight.set(id, pending);
       try {
-        await channel.publish(names.exchange, names.routingKey, purchaseBody(message), {
+        await channel.publish(names.exchange, purchaseRoutingKey(names, message), purchaseBody(message), {
           ...purchasePublishOptions(message),
           timeout: config.PUBLISH_CONFIRM_TIMEOUT_MS,
         });

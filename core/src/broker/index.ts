@@ -1,3 +1,14 @@
 export { connectFirst } from './connect-first.js';
+export { laneOf } from './lanes.js';
 export { purchaseBody, purchasePublishOptions } from './purchase-publish.js';
-export { assertTopology, type BrokerNames, brokerNames, deleteTopology, purchaseQueueArguments } from './topology.js';
+export {
+  assertTopology,
+  type BrokerNames,
+  brokerNames,
+  deleteTopology,
+  laneQueueArguments,
+  laneRoutingKey,
+  purchaseQueueArguments,
+  purchaseRoutingKey,
+  queueArgumentsOf,
+} from './topology.js';

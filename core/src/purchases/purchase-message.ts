@@ -14,6 +14,8 @@ export const purchaseMessageSchema = z.object({
   /** Which replica accepted it. */
   acceptedBy: z.string().max(64).optional(),
   acceptedAt: z.iso.datetime(),
+  /** The tier's stock bucket the gate took the tickets from (0, or absent, when the tier is not split); with the tier, it picks the decision lane. */
+  bucket: z.number().int().min(0).max(1_023).optional(),
   /** True when the Redis gate took the tickets: a rejection must give them back to the gate. */
   gated: z.boolean(),
 });

@@ -14,7 +14,7 @@ export async function waitForBacklog(
   acceptedIds: string[],
   timeoutMs = 120_000,
 ): Promise<void> {
-  const probe = await openBrokerProbe({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX });
+  const probe = await openBrokerProbe({ url: config.AMQP_URL, prefix: config.AMQP_PREFIX, lanes: config.AMQP_LANES });
   try {
     const result = await waitForDrain(sql, probe, acceptedIds, { waitForDrainMs: timeoutMs, pollIntervalMs: 100 });
     if (result.notFinal.length > 0 || (result.depths?.queued ?? 0) > 0) {
@@ -47,7 +47,7 @@ export async function reconcileEvents(
           sql,
           redis,
           keys: redisKeys(config.REDIS_KEY_PREFIX),
-          broker: { url: config.AMQP_URL, prefix: config.AMQP_PREFIX },
+          broker: { url: config.AMQP_URL, prefix: config.AMQP_PREFIX, lanes: config.AMQP_LANES },
         },
         { eventId: e.eventId, acceptedIds: e.acceptedIds, waitForDrainMs: 120_000 },
       );

@@ -303,7 +303,11 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
       const d =
         side === 'stampede'
           ? await measureDrain(
-              { rows: purchaseRows(sql), broker: { url: lab.config.AMQP_URL, prefix: lab.config.AMQP_PREFIX }, start },
+              {
+                rows: purchaseRows(sql),
+                broker: { url: lab.config.AMQP_URL, prefix: lab.config.AMQP_PREFIX, lanes: lab.config.AMQP_LANES },
+                start,
+              },
               ev.admission.id,
               answers,
             )

@@ -12,7 +12,7 @@ export class QueueWatch {
   private probe: BrokerProbe | undefined;
   private busy = false;
 
-  constructor(private readonly config: Pick<Config, 'AMQP_URL' | 'AMQP_URLS' | 'AMQP_PREFIX'>) {}
+  constructor(private readonly config: Pick<Config, 'AMQP_URL' | 'AMQP_URLS' | 'AMQP_PREFIX' | 'AMQP_LANES'>) {}
 
   /** Starts a reading; `onSample` gets it when it comes. */
   sample(onSample: (depth: number | null) => void): void {
@@ -29,7 +29,11 @@ export class QueueWatch {
     try {
       // A broker shutting down may accept a connection and never answer on it: bound every step.
       if (!this.probe) {
-        const opening = openBrokerProbe({ url: brokerUrls(this.config), prefix: this.config.AMQP_PREFIX });
+        const opening = openBrokerProbe({
+          url: brokerUrls(this.config),
+          prefix: this.config.AMQP_PREFIX,
+          lanes: this.config.AMQP_LANES,
+        });
         // Opened too late to be used: closed when it does.
         this.probe = await within(opening, READ_TIMEOUT_MS).catch((err: unknown) => {
           void opening.then(

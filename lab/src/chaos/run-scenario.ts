@@ -205,7 +205,7 @@ export async function runScenario(
         sql,
         redis,
         keys: redisKeys(target.config.REDIS_KEY_PREFIX),
-        broker: { url: brokerUrls(target.config), prefix: target.config.AMQP_PREFIX },
+        broker: { url: brokerUrls(target.config), prefix: target.config.AMQP_PREFIX, lanes: target.config.AMQP_LANES },
       },
       {
         eventId: event.id,

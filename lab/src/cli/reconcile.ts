@@ -67,7 +67,7 @@ runCli('reconcile', async () => {
         sql,
         redis,
         keys: redisKeys(config.REDIS_KEY_PREFIX),
-        broker: { url: brokerUrls(config), prefix: config.AMQP_PREFIX },
+        broker: { url: brokerUrls(config), prefix: config.AMQP_PREFIX, lanes: config.AMQP_LANES },
       },
       {
         ...(event === 'all' ? {} : { eventId: event }),

@@ -119,12 +119,12 @@ async function componentStatus(state: LabState, name: ComponentName): Promise<Co
   return { ...base, condition: 'stopped', label: 'stopped' };
 }
 
-/** Ready messages and consumers of the purchase queue and its DLQ (passive checks: nothing is declared). */
+/** Ready messages and consumers of the purchase queues (shared and lanes) and their DLQ (passive checks: nothing is declared). */
 export async function queueDepths(
-  config: Pick<Config, 'AMQP_URL' | 'AMQP_URLS' | 'AMQP_PREFIX'>,
+  config: Pick<Config, 'AMQP_URL' | 'AMQP_URLS' | 'AMQP_PREFIX' | 'AMQP_LANES'>,
 ): Promise<QueueDepth[]> {
-  const names = brokerNames(config.AMQP_PREFIX);
-  const queues = [names.queue, names.deadLetterQueue];
+  const names = brokerNames(config.AMQP_PREFIX, config.AMQP_LANES);
+  const queues = [...names.queues, names.deadLetterQueue];
   let conn: amqplib.ChannelModel;
   try {
     conn = await connectFirst(brokerUrls(config), { timeout: 2_000 });

@@ -1,7 +1,7 @@
 import { type BrokerNames, brokerNames, connectFirst } from '@stampede/core/broker';
 import type { Channel } from 'amqplib';
 
-/** Messages in the purchase queue and in its dead-letter queue. */
+/** Messages in the purchase queues (the shared one and the lanes) and in their dead-letter queue. */
 export interface QueueDepths {
   /** Ready messages. Unacked (in-flight) ones are not visible over AMQP; see docs/reconcile.md. */
   queued: number;
@@ -10,11 +10,11 @@ export interface QueueDepths {
 
 /**
  * Where to read queue depths: a channel of the caller's, or a URL and prefix to connect with
- * (a list: a cluster's nodes, the first that answers is used).
+ * (a list: a cluster's nodes, the first that answers is used), with the lane count.
  */
 export type BrokerSource =
   | { channel: Channel; names: BrokerNames }
-  | { url: string | readonly string[]; prefix: string };
+  | { url: string | readonly string[]; prefix: string; lanes?: number };
 
 export interface BrokerProbe {
   depths(): Promise<QueueDepths>;
@@ -30,7 +30,7 @@ export async function openBrokerProbe(source: BrokerSource): Promise<BrokerProbe
   if ('channel' in source) {
     return { depths: () => readDepths(source.channel, source.names), close: async () => {} };
   }
-  const names = brokerNames(source.prefix);
+  const names = brokerNames(source.prefix, source.lanes);
   const conn = await connectFirst(typeof source.url === 'string' ? [source.url] : source.url, { timeout: 3_000 });
   conn.on('error', () => {});
   return {
@@ -57,6 +57,7 @@ async function readDepths(ch: Channel, names: BrokerNames): Promise<QueueDepths>
       throw err;
     }
   };
-  const queued = await count(names.queue);
+  let queued = 0;
+  for (const queue of names.queues) queued += await count(queue);
   return { queued, deadLettered: await count(names.deadLetterQueue) };
 }
