@@ -1,4 +1,5 @@
 import type { Sql } from '@stampede/core/db';
+import { createBuckets } from '@stampede/core/events';
 
 /** The demo concert: fixed ids so the seed is idempotent and load tests can find it. */
 export const DEMO_EVENT_ID = '00000000-0000-4000-8000-00000000c0de';
@@ -11,6 +12,13 @@ export const DEMO_TIERS = [
 ] as const;
 
 /**
+ * The hot tier's buckets: the seed splits the Floor, the tier a flash sale's crowd asks
+ * for, when `hotBuckets` > 1 (`npm run seed -- --reset --hot-buckets K`), so several workers
+ * decide it in parallel.
+ */
+const HOT_TIER_ID = DEMO_TIERS[1].id;
+
+/**
  * Loads the demo concert (10,000 tickets in four tiers), on sale now. Safe to run twice:
  * existing rows are left as they are. With `reset`, the demo's purchases are deleted
  * and its tiers emptied, so a lab run starts from a full house. Returns how many tickets
@@ -18,7 +26,7 @@ export const DEMO_TIERS = [
  */
 export async function seedDemo(
   sql: Sql,
-  options: { reset?: boolean } = {},
+  options: { reset?: boolean; hotBuckets?: number } = {},
 ): Promise<{ eventId: string; tickets: number; left: number }> {
   const left = await sql.begin(async (tx) => {
     await tx`
@@ -34,10 +42,15 @@ export async function seedDemo(
     if (options.reset) {
       await tx`delete from purchases where event_id = ${DEMO_EVENT_ID}`;
       await tx`update tiers set sold = 0 where event_id = ${DEMO_EVENT_ID}`;
+      // The split is set on a full house only: a tier's buckets are made from nothing sold.
+      const buckets = Math.max(1, Math.min(64, options.hotBuckets ?? 1));
+      await tx`delete from tier_buckets where tier_id = ${HOT_TIER_ID}`;
+      await tx`update tiers set buckets = ${buckets} where id = ${HOT_TIER_ID}`;
+      if (buckets > 1) await createBuckets(tx, HOT_TIER_ID, DEMO_TIERS[1].capacity, buckets);
       await tx`update events set sale_opens_at = now() - interval '1 minute', sale_closes_at = null where id = ${DEMO_EVENT_ID}`;
     }
     const [row] = await tx<{ left: number }[]>`
-      select coalesce(sum(capacity - sold), 0)::int as left from tiers where event_id = ${DEMO_EVENT_ID}`;
+      select coalesce(sum(capacity - sold), 0)::int as left from tier_stock where event_id = ${DEMO_EVENT_ID}`;
     return row?.left ?? 0;
   });
   return { eventId: DEMO_EVENT_ID, tickets: DEMO_TIERS.reduce((n, t) => n + t.capacity, 0), left };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Config, loadConfig } from '@stampede/core/config';
 import { createSql, type Sql } from '@stampede/core/db';
+import { createBuckets } from '@stampede/core/events';
 import { createLogger, type Logger } from '@stampede/core/logger';
 
 /**
@@ -49,6 +50,8 @@ export interface TestTier {
   id: string;
   name: string;
   capacity: number;
+  /** Buckets its stock is split into (absent or 1: not split). */
+  buckets?: number;
 }
 
 export interface TestEvent {
@@ -63,15 +66,24 @@ export interface TestEvent {
 export async function createTestEvent(
   sql: Sql,
   capacities: number[] = [100],
-  options: { saleOpensAt?: Date; saleClosesAt?: Date | null } = {},
+  options: { saleOpensAt?: Date; saleClosesAt?: Date | null; buckets?: number[] } = {},
 ): Promise<TestEvent> {
   const id = randomUUID();
   const opens = options.saleOpensAt ?? new Date(Date.now() - 60_000);
   await sql`insert into events (id, name, venue, starts_at, sale_opens_at, sale_closes_at)
     values (${id}, ${`Test event ${id.slice(0, 8)}`}, 'Test hall', now() + interval '7 days', ${opens}, ${options.saleClosesAt ?? null})`;
-  const tiers = capacities.map((capacity, i) => ({ id: randomUUID(), name: `Tier ${i + 1}`, capacity }));
+  const tiers = capacities.map((capacity, i) => ({
+    id: randomUUID(),
+    name: `Tier ${i + 1}`,
+    capacity,
+    buckets: options.buckets?.[i] ?? 1,
+  }));
   for (const [i, t] of tiers.entries()) {
-    await sql`insert into tiers (id, event_id, name, price_cents, capacity) values (${t.id}, ${id}, ${t.name}, ${1000 * (i + 1)}, ${t.capacity})`;
+    await sql.begin(async (tx) => {
+      await tx`insert into tiers (id, event_id, name, price_cents, capacity, buckets)
+        values (${t.id}, ${id}, ${t.name}, ${1000 * (i + 1)}, ${t.capacity}, ${t.buckets})`;
+      if (t.buckets > 1) await createBuckets(tx, t.id, t.capacity, t.buckets);
+    });
   }
   return { id, tiers };
 }

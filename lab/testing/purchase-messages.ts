@@ -31,7 +31,7 @@ export function purchaseMessage(
 export async function purchaseFigures(sql: Sql, event: TestEvent) {
   const tiers = await sql<
     { id: string; capacity: number; sold: number }[]
-  >`select id, capacity, sold from tiers where event_id = ${event.id} order by id`;
+  >`select tier_id as id, capacity, sold from tier_stock where event_id = ${event.id} order by tier_id`;
   const rows = await sql<{ status: string; reason: string | null; count: number; quantity: number }[]>`
     select status, reason, count(*)::int as count, sum(quantity)::int as quantity
     from purchases where event_id = ${event.id} group by status, reason`;

@@ -6,6 +6,7 @@ import type { AdmitRequest, Gate, GatePurchase } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
 import type { ApiMetrics } from '@stampede/core/metrics';
 import {
+  homeBucket,
   type PurchaseFields,
   type PurchaseMessage,
   purchaseFieldsOf,
@@ -101,7 +102,12 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
    * REPUBLISH_AFTER_MS may have been lost between gate and publish (a replica crash), so
    * it is published again; the worker dedups by key, so this never buys twice.
    */
-  async function replay(purchaseId: string, r: PurchaseRequest, log: Logger): Promise<PurchaseOutcome> {
+  async function replay(
+    purchaseId: string,
+    r: PurchaseRequest,
+    log: Logger,
+    buckets: number,
+  ): Promise<PurchaseOutcome> {
     const record = await gate.record(purchaseId).catch(() => undefined);
     const status = record?.status ?? 'queued';
     if (status !== 'queued')
@@ -112,7 +118,7 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
       { event: 'purchase.republished', purchaseId, ageMs: Math.round(age) },
       'retry of a long-queued purchase, publishing again',
     );
-    const message = toMessage(r, purchaseId, record?.gated ?? true, record?.acceptedAt ?? undefined);
+    const message = toMessage(r, purchaseId, buckets, record?.gated ?? true, record?.acceptedAt ?? undefined);
     await publishOrUndo(message, undefined, log);
     return { kind: 'replayed', purchaseId, status: 'queued' };
   }
@@ -120,6 +126,7 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
   function toMessage(
     r: PurchaseRequest,
     purchaseId: string,
+    buckets: number,
     gated: boolean,
     acceptedAt = new Date().toISOString(),
   ): PurchaseMessage {
@@ -131,12 +138,13 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
       acceptedBy: config.INSTANCE_NAME,
       acceptedAt,
       gated,
+      bucket: homeBucket(purchaseId, buckets),
     };
   }
 
-  async function ungated(r: PurchaseRequest, log: Logger): Promise<PurchaseOutcome> {
+  async function ungated(r: PurchaseRequest, log: Logger, buckets: number): Promise<PurchaseOutcome> {
     const purchaseId = purchaseIdFor(r.idempotencyKey);
-    await publishOrUndo(toMessage(r, purchaseId, false), undefined, log);
+    await publishOrUndo(toMessage(r, purchaseId, buckets, false), undefined, log);
     return { kind: 'queued', purchaseId, status: 'queued' };
   }
 
@@ -150,9 +158,11 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
   return {
     async purchase(r: PurchaseRequest, log: Logger): Promise<PurchaseOutcome> {
       const tier = await assertPurchasable(deps.catalog, r);
-      if (decideNow) return decideNow(toMessage(r, purchaseIdFor(r.idempotencyKey), false), log);
+      // A catalog entry cached before tiers had buckets has none: not split.
+      const buckets = tier.buckets ?? 1;
+      if (decideNow) return decideNow(toMessage(r, purchaseIdFor(r.idempotencyKey), buckets, false), log);
       if (!deps.publisher.isConnected()) throw BROKER_DOWN();
-      if (!gate.isReady()) return ungated(r, log);
+      if (!gate.isReady()) return ungated(r, log, buckets);
 
       // Outside the try below: thrown once, not caught and thrown again.
       if (deps.soldOut.isSoldOut(r.tierId)) {
@@ -185,11 +195,11 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
         }
         switch (outcome.kind) {
           case 'admitted':
-            await publishOrUndo(toMessage(r, purchaseId, true, request.acceptedAt), request, log);
+            await publishOrUndo(toMessage(r, purchaseId, buckets, true, request.acceptedAt), request, log);
             return { kind: 'queued', purchaseId, status: 'queued' };
           case 'duplicate':
             deps.metrics?.admissions.inc({ outcome: 'duplicate' });
-            return await replay(outcome.purchaseId, r, log);
+            return await replay(outcome.purchaseId, r, log, buckets);
           case 'key_reused':
             deps.metrics?.admissions.inc({ outcome: 'key_reused' });
             throw new AppError(
@@ -205,12 +215,12 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
             deps.metrics?.admissions.inc({ outcome: 'limit_exceeded' });
             throw limitExceeded(config.BUYER_LIMIT_PER_EVENT);
           default:
-            return await ungated(r, log);
+            return await ungated(r, log, buckets);
         }
       } catch (err) {
         if (err instanceof AppError) throw err;
         gateUnavailable(err as Error, log);
-        return ungated(r, log);
+        return ungated(r, log, buckets);
       }
     },
   };

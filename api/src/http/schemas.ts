@@ -53,6 +53,7 @@ export const TierSchema = z
     priceCents: z.number().int(),
     capacity: z.number().int(),
     sold: z.number().int(),
+    buckets: z.number().int().openapi({ description: 'Buckets its stock is split into (1: not split).' }),
   })
   .openapi('Tier');
 

@@ -32,6 +32,10 @@ const NewEventSchema = z
             name: text(100),
             priceCents: z.number().int().min(0).max(100_000_000),
             capacity: z.number().int().min(1).max(1_000_000),
+            buckets: z.number().int().min(1).max(64).optional().openapi({
+              description:
+                'Buckets its stock is split into, so that several workers decide it in parallel (a hot tier). Defaults to 1; at most its capacity.',
+            }),
           })
           .strict(),
       )

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../db/sql.js';
+import type { Sql, TransactionSql } from '../db/sql.js';
 import type { DecidedStatus } from '../purchases/purchase-vocabulary.js';
 import { type EventWithTiers, findEventWithTiers } from './event-repository.js';
 import type { SaleWindow } from './sale-window.js';
@@ -10,7 +10,8 @@ export interface NewEvent {
   startsAt: Date;
   saleOpensAt: Date;
   saleClosesAt: Date | null;
-  tiers: { name: string; priceCents: number; capacity: number }[];
+  /** `buckets`: how many buckets its stock is split into (default 1: not split). */
+  tiers: { name: string; priceCents: number; capacity: number; buckets?: number }[];
 }
 
 /** Creates an event and its tiers in one transaction; returns it as read back. */
@@ -20,10 +21,25 @@ export async function createEvent(sql: Sql, e: NewEvent): Promise<EventWithTiers
     await tx`insert into events (id, name, venue, starts_at, sale_opens_at, sale_closes_at)
       values (${id}, ${e.name}, ${e.venue}, ${e.startsAt}, ${e.saleOpensAt}, ${e.saleClosesAt})`;
     for (const t of e.tiers) {
-      await tx`insert into tiers (id, event_id, name, price_cents, capacity) values (${randomUUID()}, ${id}, ${t.name}, ${t.priceCents}, ${t.capacity})`;
+      const tierId = randomUUID();
+      const buckets = Math.min(t.buckets ?? 1, t.capacity);
+      await tx`insert into tiers (id, event_id, name, price_cents, capacity, buckets)
+        values (${tierId}, ${id}, ${t.name}, ${t.priceCents}, ${t.capacity}, ${buckets})`;
+      if (buckets > 1) await createBuckets(tx, tierId, t.capacity, buckets);
     }
   });
   return (await findEventWithTiers(sql, id)) as EventWithTiers;
+}
+
+/**
+ * The bucket rows of a split tier: its capacity shared as evenly as it divides (the first
+ * buckets take one more), so the K lanes start with the same stock.
+ */
+export async function createBuckets(tx: TransactionSql, tierId: string, capacity: number, buckets: number) {
+  const share = (b: number) => Math.floor(capacity / buckets) + (b < capacity % buckets ? 1 : 0);
+  const ids = Array.from({ length: buckets }, (_, b) => b);
+  await tx`insert into tier_buckets (tier_id, bucket, capacity)
+    select ${tierId}, b, c from unnest(${ids}::int[], ${ids.map(share)}::int[]) as u(b, c)`;
 }
 
 /**
@@ -64,7 +80,8 @@ export interface TierStats {
 /** Sale statistics per tier from Postgres: sold, confirmed purchases, rejections by reason. */
 export async function saleStats(sql: Sql, eventId: string): Promise<TierStats[]> {
   const tiers = await sql<{ tierId: string; name: string; capacity: number; sold: number }[]>`
-    select id as "tierId", name, capacity, sold from tiers where event_id = ${eventId} order by price_cents desc, name`;
+    select t.id as "tierId", t.name, t.capacity, s.sold from tiers t join tier_stock s on s.tier_id = t.id
+    where t.event_id = ${eventId} order by t.price_cents desc, t.name`;
   const counts = await sql<{ tierId: string; status: DecidedStatus; reason: string | null; n: number }[]>`
     select tier_id as "tierId", status, reason, count(*)::int as n from purchases where event_id = ${eventId} group by 1, 2, 3`;
   return tiers.map((t) => {

@@ -8,6 +8,8 @@ export interface TierRow {
   priceCents: number;
   capacity: number;
   sold: number;
+  /** Its stock split into this many buckets (1: not split). */
+  buckets: number;
 }
 
 export interface EventRow extends SaleWindow {
@@ -53,8 +55,9 @@ export async function findEventWithTiers(sql: Sql, eventId: string): Promise<Eve
     from events where id = ${eventId}`;
   if (!event) return undefined;
   const tiers = await sql<TierRow[]>`
-    select id, event_id as "eventId", name, price_cents as "priceCents", capacity, sold
-    from tiers where event_id = ${eventId} order by price_cents desc, name`;
+    select t.id, t.event_id as "eventId", t.name, t.price_cents as "priceCents", t.capacity, s.sold, t.buckets
+    from tiers t join tier_stock s on s.tier_id = t.id
+    where t.event_id = ${eventId} order by t.price_cents desc, t.name`;
   return { ...event, tiers };
 }
 
@@ -62,9 +65,9 @@ export async function findEventWithTiers(sql: Sql, eventId: string): Promise<Eve
  * What Postgres has left of each tier (capacity − sold), read fresh: what the gate is
  * primed and reconciled with. A tier that does not exist is absent from the map.
  */
-export async function availableByTier(sql: Sql, tierIds: string[]): Promise<Map<string, number>> {
+export async function availableByTier(sql: Sql | TransactionSql, tierIds: string[]): Promise<Map<string, number>> {
   const rows = await sql<{ id: string; available: number }[]>`
-    select id, capacity - sold as available from tiers where id = any(${tierIds}::uuid[])`;
+    select tier_id as id, capacity - sold as available from tier_stock where tier_id = any(${tierIds}::uuid[])`;
   return new Map(rows.map((r) => [r.id, r.available]));
 }
 
@@ -75,13 +78,30 @@ export async function availableByTier(sql: Sql, tierIds: string[]): Promise<Map<
  * row written meanwhile (a rejection, which takes no stock) checks its foreign key with a
  * `KEY SHARE` lock on the tier, and must not wait for the caller. A tier a batch holds now
  * is skipped, not waited for (its figures are about to change anyway), and is absent from
- * the answer.
+ * the answer. A split tier's batches hold its row `FOR SHARE`, which this lock waits out in
+ * the same way, so its bucket rows do not move either; they are read by a second statement,
+ * whose snapshot is taken once the locks are held.
  */
 export async function lockAvailableByTier(tx: TransactionSql, tierIds: string[]): Promise<Map<string, number>> {
-  const rows = await tx<{ id: string; available: number }[]>`
-    select id, capacity - sold as available from tiers where id = any(${tierIds}::uuid[])
-    order by id for no key update skip locked`;
-  return new Map(rows.map((r) => [r.id, r.available]));
+  const locked = await tx<{ id: string }[]>`
+    select id from tiers where id = any(${tierIds}::uuid[]) order by id for no key update skip locked`;
+  return availableByTier(
+    tx,
+    locked.map((r) => r.id),
+  );
+}
+
+/**
+ * What each bucket of these split tiers has left (capacity − sold), by tier then bucket:
+ * what the gate's per-bucket stock is rebuilt from. A tier that is not split is absent.
+ */
+export async function availableByBucket(sql: Sql | TransactionSql, tierIds: string[]): Promise<Map<string, number[]>> {
+  const rows = await sql<{ tierId: string; bucket: number; available: number }[]>`
+    select tier_id as "tierId", bucket, capacity - sold as available from tier_buckets
+    where tier_id = any(${tierIds}::uuid[]) order by tier_id, bucket`;
+  const out = new Map<string, number[]>();
+  for (const r of rows) out.set(r.tierId, [...(out.get(r.tierId) ?? []), r.available]);
+  return out;
 }
 
 /**
@@ -92,8 +112,8 @@ export async function queryAvailability(sql: Sql, eventId: string): Promise<Avai
   const rows = await sql<
     { tierId: string | null; name: string | null; capacity: number | null; sold: number | null; asOf: Date }[]
   >`
-    select t.id as "tierId", t.name, t.capacity, t.sold, now() as "asOf"
-    from events e left join tiers t on t.event_id = e.id
+    select t.id as "tierId", t.name, t.capacity, s.sold, now() as "asOf"
+    from events e left join tiers t on t.event_id = e.id left join tier_stock s on s.tier_id = t.id
     where e.id = ${eventId}
     order by t.price_cents desc, t.name`;
   const first = rows[0];

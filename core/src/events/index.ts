@@ -1,4 +1,5 @@
 export {
+  createBuckets,
   createEvent,
   type NewEvent,
   saleStats,
@@ -7,6 +8,7 @@ export {
 } from './event-admin-repository.js';
 export {
   type Availability,
+  availableByBucket,
   availableByTier,
   type EventRow,
   type EventWithTiers,

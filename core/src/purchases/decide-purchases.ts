@@ -2,11 +2,14 @@ import type { Sql, TransactionSql } from '../db/sql.js';
 import { type Payment, type Plan, planBatch } from './plan-batch.js';
 import type { PurchaseMessage } from './purchase-message.js';
 import {
+  bucketKey,
   buyerKey,
   confirmedByBuyer,
   findByKeys,
+  lockBuckets,
   lockBuyers,
   lockTiers,
+  moveCapacity,
   type NewPurchaseRow,
   type StoredPurchase,
   writePurchases,
@@ -44,13 +47,20 @@ export interface DecideOptions {
 }
 
 /**
- * Decides a batch of purchases in ONE Postgres transaction and returns a decision per
- * message, in message order. Tiers are locked in id order, buyers after them; purchases
- * already stored under a message's idempotency key are answered from the row (nothing new
- * written); the stock is decided in memory and written in bulk, and `sold` only grows by
- * rows really inserted. The `sold <= capacity` CHECK makes oversell impossible even if
- * this code were wrong. Knows nothing of the broker: the synchronous baseline calls it
- * inside a request with a batch of one.
+ * Decides a batch of purchases and returns a decision per message, in message order, in
+ * ONE Postgres transaction, or two when a bucket runs short (below). Tiers are locked in
+ * id order, buckets after them, buyers last; purchases already stored under a message's
+ * idempotency key are answered from the row (nothing new written); the stock is decided
+ * in memory and written in bulk, and `sold` only grows by rows really inserted. The
+ * `sold <= capacity` CHECKs make oversell impossible even if this code were wrong. Knows
+ * nothing of the broker: the synchronous baseline calls it inside a request with a batch of one.
+ *
+ * A split tier's batches lock only their own bucket rows (and the tier `FOR SHARE`), so the
+ * K buckets of a hot tier are decided in parallel. A message whose bucket has too little
+ * left is not refused there: after that commit it is decided again in a spill, which locks
+ * its tiers `FOR UPDATE` (waiting for every batch of their buckets) and moves free
+ * capacity from the other buckets into its own (plan-batch.ts, drawsFor). So nobody is
+ * refused `sold_out` while the tier has stock.
  */
 export async function decidePurchases(
   sql: Sql,
@@ -58,31 +68,69 @@ export async function decidePurchases(
   options: DecideOptions,
 ): Promise<Decision[]> {
   if (messages.length === 0) return [];
+  const first = await decideInOneTransaction(sql, messages, options, false);
+  const spilled = messages.filter((_, i) => first[i] === null);
+  if (spilled.length === 0) return first as Decision[];
+  const second = await decideInOneTransaction(sql, spilled, options, true);
+  let next = 0;
+  return first.map((d) => d ?? (second[next++] as Decision));
+}
+
+/** One transaction of decidePurchases; null for a message left to the spill (never in a spill). */
+async function decideInOneTransaction(
+  sql: Sql,
+  messages: PurchaseMessage[],
+  options: DecideOptions,
+  spill: boolean,
+): Promise<(Decision | null)[]> {
   const pairs = distinctBuyers(messages);
+  const tierIds = [...new Set(messages.map((m) => m.tierId))];
   return sql.begin(async (tx) => {
-    // Sent together, run in this order: tier locks, buyer locks, then the reads under them.
-    // One round trip instead of four; each waits for the locks before it, server side.
-    const [tiers, , existing, bought] = await Promise.all([
-      lockTiers(tx, [...new Set(messages.map((m) => m.tierId))]),
+    // Sent together, run in this order: tier locks, bucket locks, buyer locks, then the reads
+    // under them. One round trip instead of five; each waits for the locks before it, server side.
+    const [tiers, buckets, , existing, bought] = await Promise.all([
+      lockTiers(tx, tierIds, spill),
+      lockBuckets(tx, spill ? tierIds.map((tierId) => ({ tierId, bucket: null })) : distinctBuckets(messages)),
       lockBuyers(tx, pairs),
       findByKeys(tx, [...new Set(messages.map((m) => m.idempotencyKey))]),
       confirmedByBuyer(tx, pairs),
     ]);
     const plans = await planBatch(
       messages,
-      { tiers, existing, bought, buyerLimit: options.buyerLimit },
+      { tiers, buckets, spill, existing, bought, buyerLimit: options.buyerLimit },
       options.payment,
     );
+    const left = plans.map((p) => p.kind === 'spill' || (p.kind === 'repeat' && plans[p.of]!.kind === 'spill'));
 
+    await moveCapacity(tx, capacityMoves(messages, plans));
     const rows = messages.flatMap((m, i) => (plans[i]!.kind === 'new' ? [toRow(m, plans[i] as NewPlan)] : []));
     const { inserted, winners } = await writeOrFindWinners(tx, rows);
 
-    const decisions: Decision[] = [];
+    const decisions: (Decision | null)[] = [];
     messages.forEach((m, i) => {
-      decisions.push(toDecision(m, plans[i]!, decisions, inserted, winners));
+      decisions.push(left[i] ? null : toDecision(m, plans[i]!, decisions as Decision[], inserted, winners));
     });
     return decisions;
+  }) as Promise<(Decision | null)[]>;
+}
+
+/** The capacity a spill's confirmations draw, summed per bucket (an UPDATE moves a row once). */
+function capacityMoves(messages: PurchaseMessage[], plans: Plan[]) {
+  const moves = new Map<string, { tierId: string; bucket: number; delta: number }>();
+  const add = (tierId: string, bucket: number, delta: number) => {
+    const key = bucketKey(tierId, bucket);
+    const move = moves.get(key) ?? { tierId, bucket, delta: 0 };
+    move.delta += delta;
+    moves.set(key, move);
+  };
+  plans.forEach((p, i) => {
+    if (p.kind !== 'new' || !p.draws) return;
+    for (const d of p.draws) {
+      add(messages[i]!.tierId, d.from, -d.n);
+      add(messages[i]!.tierId, p.bucket, d.n);
+    }
   });
+  return [...moves.values()].filter((m) => m.delta !== 0);
 }
 
 /**
@@ -98,10 +146,10 @@ export async function rejectPurchases(
 ): Promise<DecidedPurchase[]> {
   if (messages.length === 0) return [];
   return sql.begin(async (tx) => {
-    const plan: NewPlan = { kind: 'new', status: 'rejected', reason };
+    const plan: NewPlan = { kind: 'new', status: 'rejected', reason, bucket: 0 };
     const { inserted, winners } = await writeOrFindWinners(
       tx,
-      messages.map((m) => toRow(m, plan)),
+      messages.map((m) => toRow(m, { ...plan, bucket: m.bucket ?? 0 })),
     );
     return messages.map((m) => toDecision(m, plan, [], inserted, winners) as DecidedPurchase);
   }) as Promise<DecidedPurchase[]>;
@@ -132,6 +180,7 @@ function toRow(m: PurchaseMessage, plan: NewPlan): NewPurchaseRow {
     reason: plan.reason,
     requestId: m.requestId ?? null,
     acceptedAt: m.acceptedAt,
+    bucket: plan.bucket,
   };
 }
 
@@ -151,6 +200,8 @@ function toDecision(
     }
     case 'poison':
       return { kind: 'poison', message: m, reason: 'unknown_tier', detail: plan.detail };
+    case 'spill':
+      throw new Error(`purchase ${m.purchaseId} left to a spill was decided`);
     case 'new': {
       const decidedAt = inserted.get(m.idempotencyKey);
       if (decidedAt) {
@@ -182,6 +233,13 @@ export function decisionOfRow(m: PurchaseMessage, s: StoredPurchase): DecidedPur
     duplicate: true,
     decidedAt: s.decidedAt.toISOString(),
   };
+}
+
+/** The (tier, bucket) pairs the messages ask for, each once. */
+function distinctBuckets(messages: PurchaseMessage[]): { tierId: string; bucket: number }[] {
+  const seen = new Map<string, { tierId: string; bucket: number }>();
+  for (const m of messages) seen.set(bucketKey(m.tierId, m.bucket ?? 0), { tierId: m.tierId, bucket: m.bucket ?? 0 });
+  return [...seen.values()];
 }
 
 function distinctBuyers(messages: PurchaseMessage[]): { eventId: string; buyerId: string }[] {

@@ -9,7 +9,7 @@ export {
   rejectPurchases,
 } from './decide-purchases.js';
 export { purchaseIdFor, requestFingerprint } from './purchase-id.js';
-export { type PurchaseMessage, purchaseMessageSchema } from './purchase-message.js';
+export { bucketOf, homeBucket, type PurchaseMessage, purchaseMessageSchema } from './purchase-message.js';
 export { findPurchase, findPurchases, type PurchaseRow } from './purchase-store.js';
 export * from './purchase-vocabulary.js';
 export { simulatedPayment } from './simulated-payment.js';

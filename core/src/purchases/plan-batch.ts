@@ -1,6 +1,6 @@
 import { saleStateAt } from '../events/sale-window.js';
-import type { PurchaseMessage } from './purchase-message.js';
-import { buyerKey, type LockedTier, type StoredPurchase } from './purchase-store.js';
+import { bucketOf, type PurchaseMessage } from './purchase-message.js';
+import { bucketKey, buyerKey, type LockedBucket, type LockedTier, type StoredPurchase } from './purchase-store.js';
 import type { DecidedStatus, RejectionReason } from './purchase-vocabulary.js';
 
 /** What the batch decided for one message, before anything is written. */
@@ -11,11 +11,27 @@ export type Plan =
   | { kind: 'repeat'; of: number }
   /** Can never be decided (the tier is not a tier of this event). */
   | { kind: 'poison'; detail: string }
-  | { kind: 'new'; status: DecidedStatus; reason: RejectionReason | null };
+  /** Its bucket has too little left: decided again with the whole tier locked (a spill). */
+  | { kind: 'spill' }
+  /**
+   * `bucket`: whose stock it takes (0 for a tier that is not split); `draws`: free
+   * capacity a spill moves into that bucket from others first.
+   */
+  | {
+      kind: 'new';
+      status: DecidedStatus;
+      reason: RejectionReason | null;
+      bucket: number;
+      draws?: { from: number; n: number }[];
+    };
 
 /** What Postgres says, read under the batch's locks. */
 export interface BatchState {
   tiers: Map<string, LockedTier>;
+  /** The locked bucket rows of split tiers, by bucketKey: the messages' own, or in a spill all of them. */
+  buckets: Map<string, LockedBucket>;
+  /** A spill: a bucket short of stock draws on the other buckets of its tier. */
+  spill?: boolean;
   existing: Map<string, StoredPurchase>;
   /** Confirmed tickets per buyerKey(eventId, buyerId). */
   bought: Map<string, number>;
@@ -50,7 +66,9 @@ export async function planBatch(messages: PurchaseMessage[], state: BatchState, 
 }
 
 function planOnce(messages: PurchaseMessage[], state: BatchState, paid: Map<string, boolean>): Plan[] {
+  // What is left, by tier id (a tier that is not split) or bucketKey (a bucket).
   const remaining = new Map([...state.tiers.values()].map((t) => [t.id, t.capacity - t.sold]));
+  for (const [key, b] of state.buckets) remaining.set(key, b.capacity - b.sold);
   const bought = new Map(state.bought);
   const firstIndex = new Map<string, number>();
   return messages.map((m, i): Plan => {
@@ -63,16 +81,42 @@ function planOnce(messages: PurchaseMessage[], state: BatchState, paid: Map<stri
     const tier = state.tiers.get(m.tierId);
     if (!tier || tier.eventId !== m.eventId)
       return { kind: 'poison', detail: `tier ${m.tierId} is not a tier of event ${m.eventId}` };
+    const bucket = bucketOf(m, tier.buckets);
     if (saleStateAt(tier, Date.parse(m.acceptedAt)) !== 'open')
-      return { kind: 'new', status: 'rejected', reason: 'sale_not_open' };
+      return { kind: 'new', status: 'rejected', reason: 'sale_not_open', bucket };
     const key = buyerKey(m.eventId, m.buyerId);
     const already = bought.get(key) ?? 0;
-    if (already + m.quantity > state.buyerLimit) return { kind: 'new', status: 'rejected', reason: 'limit_exceeded' };
-    const left = remaining.get(tier.id) ?? 0;
-    if (m.quantity > left) return { kind: 'new', status: 'rejected', reason: 'sold_out' };
-    if (paid.get(m.idempotencyKey) === false) return { kind: 'new', status: 'rejected', reason: 'payment_failed' };
-    remaining.set(tier.id, left - m.quantity);
+    if (already + m.quantity > state.buyerLimit)
+      return { kind: 'new', status: 'rejected', reason: 'limit_exceeded', bucket };
+    const stockKey = tier.buckets > 1 ? bucketKey(tier.id, bucket) : tier.id;
+    const left = remaining.get(stockKey) ?? 0;
+    const draws = m.quantity > left && tier.buckets > 1 && state.spill ? drawsFor(tier, bucket, m.quantity - left) : [];
+    if (m.quantity > left && tier.buckets > 1 && !state.spill) return { kind: 'spill' };
+    if (m.quantity > left + draws.reduce((n, d) => n + d.n, 0))
+      return { kind: 'new', status: 'rejected', reason: 'sold_out', bucket };
+    if (paid.get(m.idempotencyKey) === false)
+      return { kind: 'new', status: 'rejected', reason: 'payment_failed', bucket };
+    for (const d of draws)
+      remaining.set(bucketKey(tier.id, d.from), (remaining.get(bucketKey(tier.id, d.from)) ?? 0) - d.n);
+    remaining.set(stockKey, left + draws.reduce((n, d) => n + d.n, 0) - m.quantity);
     bought.set(key, already + m.quantity);
-    return { kind: 'new', status: 'confirmed', reason: null };
+    return { kind: 'new', status: 'confirmed', reason: null, bucket, ...(draws.length > 0 ? { draws } : {}) };
   });
+
+  /**
+   * The rebalancing rule: a bucket short of `short` tickets takes them from the other
+   * buckets of its tier in bucket order, each giving what it has left, so a buyer is
+   * refused only when the whole tier is short. Nothing is taken when even that is not enough.
+   */
+  function drawsFor(tier: LockedTier, bucket: number, short: number): { from: number; n: number }[] {
+    const draws: { from: number; n: number }[] = [];
+    let need = short;
+    for (let b = 0; b < tier.buckets && need > 0; b++) {
+      if (b === bucket) continue;
+      const n = Math.min(need, Math.max(0, remaining.get(bucketKey(tier.id, b)) ?? 0));
+      if (n > 0) draws.push({ from: b, n });
+      need -= n;
+    }
+    return need > 0 ? [] : draws;
+  }
 }

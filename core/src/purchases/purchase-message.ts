@@ -18,6 +18,24 @@ export const purchaseMessageSchema = z.object({
   bucket: z.number().int().min(0).max(1_023).optional(),
   /** True when the Redis gate took the tickets: a rejection must give them back to the gate. */
   gated: z.boolean(),
+  /**
+   * The bucket of its tier whose stock it asks for (docs/architecture.md, "Buckets"); absent
+   * means 0, the only bucket of a tier that is not split.
+   */
+  bucket: z.number().int().min(0).max(63).optional(),
 });
 
 export type PurchaseMessage = z.infer<typeof purchaseMessageSchema>;
+
+/** The bucket a message asks for, within its tier's K buckets (a stale K folds in). */
+export function bucketOf(m: Pick<PurchaseMessage, 'bucket'>, buckets: number): number {
+  return buckets > 1 ? (m.bucket ?? 0) % buckets : 0;
+}
+
+/**
+ * The bucket a purchase asks for among its tier's K: a hash of its id (so of its
+ * Idempotency-Key), so a retry asks the same bucket and a crowd spreads evenly over the K.
+ */
+export function homeBucket(purchaseId: string, buckets: number): number {
+  return buckets > 1 ? Number.parseInt(purchaseId.slice(0, 8), 16) % buckets : 0;
+}

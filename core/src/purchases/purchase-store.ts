@@ -22,7 +22,10 @@ export interface LockedTier extends SaleWindow {
   id: string;
   eventId: string;
   capacity: number;
+  /** What the tier row counts: the tier's sold when it is not split (buckets 1), else 0. */
   sold: number;
+  /** Its K buckets (1: not split). */
+  buckets: number;
 }
 
 /** A purchase already decided (a redelivery, a retried key, or a concurrent batch's row). */
@@ -32,6 +35,8 @@ export type StoredPurchase = Pick<PurchaseRow, 'id' | 'idempotencyKey' | 'status
 export type NewPurchaseRow = Omit<PurchaseRow, 'acceptedAt' | 'decidedAt'> & {
   requestId: string | null;
   acceptedAt: string | null;
+  /** The bucket whose stock it takes (0 for a tier that is not split). */
+  bucket: number;
 };
 
 /** One purchase by id, or undefined when Postgres has no decision for it (yet). */
@@ -57,19 +62,85 @@ export async function findPurchases(sql: Sql, purchaseIds: string[]): Promise<Ma
 /** Namespace of the buyer advisory locks (first int of the two-int form), so they never meet other locks. */
 const BUYER_LOCK_NAMESPACE = 0x5354_4252;
 
+/** A bucket of a split tier, locked for the length of the transaction. */
+export interface LockedBucket {
+  tierId: string;
+  bucket: number;
+  capacity: number;
+  sold: number;
+}
+
+/** The key of a bucket in the maps a batch reads. */
+export function bucketKey(tierId: string, bucket: number): string {
+  return `${tierId}|${bucket}`;
+}
+
 /**
- * Locks the tiers `FOR UPDATE` in id order: every transaction takes them in the same
- * order, so concurrent batches queue instead of deadlocking. Their events are locked
- * `FOR SHARE` with them, so a sale's close (an update of the event row) waits for the
- * batches that read the window open, and stamps its time after their commit.
+ * Locks the tiers a batch decides, in id order within each kind, every transaction in the
+ * same order so concurrent batches queue instead of deadlocking: a tier that is not split
+ * `FOR UPDATE` (its row counts `sold`), a split tier `FOR SHARE` (batches of its buckets
+ * pass one another; reconciliation's `NO KEY UPDATE` and a spill's `UPDATE` wait for them
+ * all), or, with `exclusive`, every tier `FOR UPDATE` (a spill: see decide-purchases.ts).
+ * Their events are locked `FOR SHARE` with them, so a sale's close (an update of the event
+ * row) waits for the batches that read the window open, and stamps its time after their commit.
+ * Sent together, run in this order: the two statements are one round trip.
  */
-export async function lockTiers(tx: TransactionSql, tierIds: string[]): Promise<Map<string, LockedTier>> {
-  const rows = await tx<LockedTier[]>`
-    select t.id, t.event_id as "eventId", t.capacity, t.sold,
-           e.sale_opens_at as "saleOpensAt", e.sale_closes_at as "saleClosesAt"
-    from tiers t join events e on e.id = t.event_id
-    where t.id = any(${tierIds}::uuid[]) order by t.id for update of t for share of e`;
-  return new Map(rows.map((r) => [r.id, r]));
+export async function lockTiers(
+  tx: TransactionSql,
+  tierIds: string[],
+  exclusive = false,
+): Promise<Map<string, LockedTier>> {
+  const [whole, split] = await Promise.all([
+    tx<LockedTier[]>`
+      select t.id, t.event_id as "eventId", t.capacity, t.sold, t.buckets,
+             e.sale_opens_at as "saleOpensAt", e.sale_closes_at as "saleClosesAt"
+      from tiers t join events e on e.id = t.event_id
+      where t.id = any(${tierIds}::uuid[]) and (t.buckets = 1 or ${exclusive})
+      order by t.id for update of t for share of e`,
+    tx<LockedTier[]>`
+      select t.id, t.event_id as "eventId", t.capacity, t.sold, t.buckets,
+             e.sale_opens_at as "saleOpensAt", e.sale_closes_at as "saleClosesAt"
+      from tiers t join events e on e.id = t.event_id
+      where t.id = any(${tierIds}::uuid[]) and t.buckets > 1 and not ${exclusive}
+      order by t.id for share of t, e`,
+  ]);
+  return new Map([...whole, ...split].map((r) => [r.id, r]));
+}
+
+/**
+ * Locks bucket rows `FOR UPDATE` in (tier, bucket) order, after the tier locks: the given
+ * (tier, bucket) pairs, or with `bucket` null every bucket of the tier. A tier that is not
+ * split has no rows.
+ */
+export async function lockBuckets(
+  tx: TransactionSql,
+  pairs: { tierId: string; bucket: number | null }[],
+): Promise<Map<string, LockedBucket>> {
+  if (pairs.length === 0) return new Map();
+  const rows = await tx<LockedBucket[]>`
+    select b.tier_id as "tierId", b.bucket, b.capacity, b.sold
+    from tier_buckets b
+    join unnest(${pairs.map((p) => p.tierId)}::uuid[], ${pairs.map((p) => p.bucket)}::int[]) as u(tier_id, bucket)
+      on b.tier_id = u.tier_id and (u.bucket is null or b.bucket = u.bucket)
+    order by b.tier_id, b.bucket for update of b`;
+  return new Map(rows.map((r) => [bucketKey(r.tierId, r.bucket), r]));
+}
+
+/**
+ * Moves free capacity between buckets of a tier (a spill: decide-purchases.ts), each
+ * move's sum zero, so the tier's capacity stays the sum of its buckets'. The CHECK keeps a
+ * donor from giving what it has sold.
+ */
+export async function moveCapacity(
+  tx: TransactionSql,
+  moves: { tierId: string; bucket: number; delta: number }[],
+): Promise<void> {
+  if (moves.length === 0) return;
+  await tx`
+    update tier_buckets b set capacity = b.capacity + u.delta
+    from unnest(${moves.map((m) => m.tierId)}::uuid[], ${moves.map((m) => m.bucket)}::int[],
+                ${moves.map((m) => m.delta)}::int[]) as u(tier_id, bucket, delta)
+    where b.tier_id = u.tier_id and b.bucket = u.bucket`;
 }
 
 /**
@@ -110,7 +181,8 @@ export async function confirmedByBuyer(
 
 /**
  * Inserts the rows and adds the confirmed quantities of the rows really inserted to
- * `tiers.sold`, in one statement (one round trip per batch instead of two). A key that a
+ * what counts them (`tiers.sold` of a tier that is not split, `tier_buckets.sold` of the
+ * row's bucket of one that is), in one statement (one round trip per batch). A key that a
  * concurrent transaction stored first is skipped (DO NOTHING) and adds nothing; the
  * returned map holds only the rows really inserted. The CHECK refuses any oversell.
  */
@@ -119,17 +191,23 @@ export async function writePurchases(tx: TransactionSql, rows: NewPurchaseRow[])
   const col = <K extends keyof NewPurchaseRow>(k: K) => rows.map((r) => r[k]);
   const inserted = await tx<{ idempotencyKey: string; decidedAt: Date }[]>`
     with ins as (
-      insert into purchases (id, idempotency_key, event_id, tier_id, buyer_id, quantity, status, reason, request_id, accepted_at)
+      insert into purchases (id, idempotency_key, event_id, tier_id, buyer_id, quantity, status, reason, request_id,
+                             accepted_at, bucket)
       select * from unnest(
         ${col('id')}::uuid[], ${col('idempotencyKey')}::text[], ${col('eventId')}::uuid[], ${col('tierId')}::uuid[],
         ${col('buyerId')}::text[], ${col('quantity')}::int[], ${col('status')}::text[], ${col('reason')}::text[],
-        ${col('requestId')}::text[], ${col('acceptedAt')}::timestamptz[])
+        ${col('requestId')}::text[], ${col('acceptedAt')}::timestamptz[], ${col('bucket')}::smallint[])
       on conflict (idempotency_key) do nothing
-      returning idempotency_key, decided_at, tier_id, quantity, status
+      returning idempotency_key, decided_at, tier_id, quantity, status, bucket
+    ), delta as (
+      select tier_id, bucket, sum(quantity)::int as n from ins where status = 'confirmed' group by tier_id, bucket
     ), sold as (
-      update tiers t set sold = t.sold + d.delta
-      from (select tier_id, sum(quantity)::int as delta from ins where status = 'confirmed' group by tier_id) d
-      where t.id = d.tier_id
+      update tiers t set sold = t.sold + d.n
+      from (select tier_id, sum(n)::int as n from delta group by tier_id) d
+      where t.id = d.tier_id and t.buckets = 1
+    ), bucket_sold as (
+      update tier_buckets b set sold = b.sold + d.n
+      from delta d where b.tier_id = d.tier_id and b.bucket = d.bucket
     )
     select idempotency_key as "idempotencyKey", decided_at as "decidedAt" from ins`;
   return new Map(inserted.map((r) => [r.idempotencyKey, r.decidedAt]));

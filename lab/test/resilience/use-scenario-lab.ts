@@ -84,8 +84,9 @@ export async function postgresOutcome(sql: Sql, result: ScenarioResult) {
   const [keys] = await sql<{ repeated: number }[]>`
     select count(*)::int as repeated from (select idempotency_key from purchases where event_id = ${result.eventId} group by 1 having count(*) > 1) k`;
   const tiers = await sql<{ capacity: number; sold: number; confirmed: number }[]>`
-    select t.capacity, t.sold, coalesce(sum(p.quantity) filter (where p.status = 'confirmed'), 0)::int as confirmed
-    from tiers t left join purchases p on p.tier_id = t.id where t.event_id = ${result.eventId} group by t.id`;
+    select s.capacity, s.sold, coalesce(sum(p.quantity) filter (where p.status = 'confirmed'), 0)::int as confirmed
+    from tier_stock s left join purchases p on p.tier_id = s.tier_id where s.event_id = ${result.eventId}
+    group by s.tier_id, s.capacity, s.sold`;
   const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n])) as Record<string, number>;
   return {
     confirmed: byStatus.confirmed ?? 0,
