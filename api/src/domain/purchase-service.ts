@@ -167,7 +167,7 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
       // Outside the try below: thrown once, not caught and thrown again.
       if (deps.soldOut.isSoldOut(r.tierId)) {
         const known = await gate.knowsKey(r.idempotencyKey).catch((err: Error) => gateUnavailable(err, log));
-        if (known === undefined) return ungated(r, log);
+        if (known === undefined) return ungated(r, log, buckets);
         if (!known) {
           deps.metrics?.admissions.inc({ outcome: 'sold_out' });
           throw soldOut(r.tierId);

@@ -14,15 +14,13 @@ export const purchaseMessageSchema = z.object({
   /** Which replica accepted it. */
   acceptedBy: z.string().max(64).optional(),
   acceptedAt: z.iso.datetime(),
-  /** The tier's stock bucket the gate took the tickets from (0, or absent, when the tier is not split); with the tier, it picks the decision lane. */
+  /**
+   * The bucket of its tier whose stock it asks for (docs/architecture.md, "A hot tier in
+   * buckets"; 0, or absent, when the tier is not split); with the tier, it picks the decision lane.
+   */
   bucket: z.number().int().min(0).max(1_023).optional(),
   /** True when the Redis gate took the tickets: a rejection must give them back to the gate. */
   gated: z.boolean(),
-  /**
-   * The bucket of its tier whose stock it asks for (docs/architecture.md, "Buckets"); absent
-   * means 0, the only bucket of a tier that is not split.
-   */
-  bucket: z.number().int().min(0).max(63).optional(),
 });
 
 export type PurchaseMessage = z.infer<typeof purchaseMessageSchema>;

@@ -22,6 +22,8 @@ export interface RunOptions {
   readsPerSecond?: number;
   /** Tickets of the small tier; by default it sells out about half-way through the load. */
   floorCapacity?: number;
+  /** Buckets the small tier's stock is split into (default 1: not split). */
+  floorBuckets?: number;
   /** Progress and event lines (one a second while it runs). */
   onLine?: (line: string) => void;
   /** Aborted (Ctrl-C): the fault is repaired, the load stopped, and the run ends with an error. */
@@ -125,7 +127,7 @@ export async function runScenario(
       saleOpensAt: new Date(Date.now() - 60_000),
       saleClosesAt: null,
       tiers: [
-        { name: 'Floor', priceCents: 9_000, capacity: floor },
+        { name: 'Floor', priceCents: 9_000, capacity: floor, buckets: o.floorBuckets ?? 1 },
         { name: 'Stands', priceCents: 4_000, capacity: 1_000_000 },
       ],
     });

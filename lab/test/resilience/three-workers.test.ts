@@ -31,6 +31,27 @@ describe('resilience: three workers', () => {
     ]);
   }, 150_000);
 
+  it('when one of three workers is SIGKILLed mid-drain on a hot tier split into 4 buckets, then the tier sells exactly its capacity and every purchase is decided exactly once', async () => {
+    const result = await runQuick(workerKillOne, t.lab.target, {
+      faultMs: 6_000,
+      purchasesPerSecond: 60,
+      floorCapacity: 120,
+      floorBuckets: 4,
+    });
+    expectPass(result);
+    expect(result.facts.undecidedAtKill).toBeGreaterThan(0);
+    await expectEveryAcceptedDecidedOnce(t.sql, result);
+    const [floor] = await t.sql<{ capacity: number; sold: number; buckets: number; confirmed: number }[]>`
+      select s.capacity, s.sold, t.buckets,
+             (select coalesce(sum(quantity), 0)::int from purchases p where p.tier_id = t.id and p.status = 'confirmed') as confirmed
+      from tiers t join tier_stock s on s.tier_id = t.id where t.event_id = ${result.eventId} and t.name = 'Floor'`;
+    expect(floor).toEqual({ capacity: 120, sold: 120, buckets: 4, confirmed: 120 });
+    const byBucket = await t.sql<{ bucket: number; n: number }[]>`
+      select p.bucket, count(*)::int as n from purchases p join tiers t on t.id = p.tier_id
+      where t.event_id = ${result.eventId} and t.name = 'Floor' and p.status = 'confirmed' group by 1`;
+    expect(byBucket.length).toBeGreaterThan(1);
+  }, 150_000);
+
   it('when all three workers are SIGKILLed mid-drain, then the backlog is redelivered and decided exactly once', async () => {
     const result = await runQuick(workerKill, t.lab.target, { faultMs: 4_000, purchasesPerSecond: 60 });
     expectPass(result);
