@@ -22,6 +22,8 @@ function waitText(seconds: number | null | undefined): string {
 /**
  * The browser's waiting page: the place in line and the expected wait, refreshed by the
  * page itself (meta refresh, no script, no external assets), so it works behind any edge.
+ * Only while waiting: a page holding a pass asks for nothing more (after a Redis restart
+ * a poll from a released buyer would be let in, and counted, again: docs/waiting-room.md).
  */
 export function roomPage(v: RoomPageView): string {
   const body =

@@ -31,7 +31,7 @@ describe('the waiting room through nginx, in Chromium', () => {
       body: JSON.stringify({ tierId, quantity: 1, buyerId: 'anyone' }),
     });
 
-  it('when a buyer waits behind one inside, then the browser page shows the place in line and the wait, loads nothing else, and the pass of the one inside buys', async () => {
+  it('when a buyer waits behind one inside, then the browser page shows the place in line and the wait, loads nothing else, and once the pass of the one inside buys it is let in and stops polling', async () => {
     const event = await createTestEvent(sql, [10]);
     const on = await fetch(`${t.lab.base}/admin/events/${event.id}/waiting-room`, {
       method: 'PUT',
@@ -55,9 +55,20 @@ describe('the waiting room through nginx, in Chromium', () => {
     expect(await page.textContent('#wait')).toBe('about 2 min'); // one slot, freed when a 120 s pass expires
     expect(await page.title()).toBe('Stampede waiting room');
     expect(requested).toEqual([url]);
-    await page.close();
 
     expect((await buy(event.id, event.tiers[0]!.id)).status).toBe(401);
     expect((await buy(event.id, event.tiers[0]!.id, pass)).status).toBe(202);
+
+    // The slot is free: the page, refreshing itself, is let in and shows its pass...
+    await page.waitForSelector('#pass', { timeout: 20_000 });
+    expect(await page.textContent('h1')).toBe('It is your turn');
+    expect(requested.length).toBeGreaterThan(1);
+    expect(new Set(requested)).toEqual(new Set([url]));
+    // ...and stops polling: a page holding a pass asks for nothing more (two refreshes of
+    // WAITING_ROOM_POLL_S, 5 s, would have come by now).
+    const polls = requested.length;
+    await new Promise((r) => setTimeout(r, 11_000));
+    expect(requested).toHaveLength(polls);
+    await page.close();
   });
 });
