@@ -23,7 +23,6 @@ import { createPurchaseService } from './domain/purchase-service.js';
 import { createPurchaseStatus } from './domain/purchase-status.js';
 import { createSoldOutFlags } from './domain/sold-out-flags.js';
 import type { AppEnv } from './http/app-env.js';
-import { httpMetrics } from './http/http-metrics.js';
 import { allowedMethods } from './http/method-not-allowed.js';
 import { handleError } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
@@ -108,8 +107,7 @@ export function buildApp(deps: AppDeps) {
     });
 
   const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requestContext(log, config.INSTANCE_NAME));
-  app.use('*', httpMetrics(metrics));
+  app.use('*', requestContext(log, config.INSTANCE_NAME, metrics));
 
   app.route(
     '/',

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@stampede/core/logger';
+import type { ApiMetrics } from '@stampede/core/metrics';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.js';
+import { recordRequest } from './http-metrics.js';
 import { nodeResponse, requestHeader } from './node-headers.js';
 
 /** An incoming X-Request-Id is trusted only when it looks like an id, never as free text. */
@@ -26,8 +28,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /**
  * Gives every request an id (nginx's X-Request-Id when present, a new UUID otherwise)
- * and a child logger that carries it; echoes the id, names the serving replica and sets
- * the security headers.
+ * and a child logger that carries it; echoes the id, names the serving replica, sets
+ * the security headers and, with metrics, counts and times the request. One middleware
+ * for all of it: each layer of Hono's chain is an async step every request pays.
  *
  * Under @hono/node-server the headers go straight onto Node's response, which merges
  * them into whatever response Hono writes, and the id is read from Node's parsed
@@ -36,9 +39,10 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * replica's CPU on a route that does nothing. Elsewhere (app.request() in tests) the
  * same headers are set on the finished response.
  */
-export function requestContext(log: Logger, instanceName: string): MiddlewareHandler<AppEnv> {
+export function requestContext(log: Logger, instanceName: string, metrics?: ApiMetrics): MiddlewareHandler<AppEnv> {
   const fixed: [string, string][] = [['X-Served-By', instanceName], ...Object.entries(SECURITY_HEADERS)];
   return async (c, next) => {
+    const started = performance.now();
     const incoming = requestHeader(c, 'x-request-id');
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
@@ -48,9 +52,11 @@ export function requestContext(log: Logger, instanceName: string): MiddlewareHan
       outgoing.setHeader('X-Request-Id', requestId);
       for (const [name, value] of fixed) outgoing.setHeader(name, value);
       await next();
+      if (metrics) recordRequest(metrics, c, started);
       return;
     }
     await next();
+    if (metrics) recordRequest(metrics, c, started);
     // On the finished response's headers, not c.header(): after the handler, c.header()
     // rebuilds node-server's lightweight response as a full web Response.
     c.res.headers.set('X-Request-Id', requestId);
