@@ -33,34 +33,50 @@ describe('a Redis Cluster master killed under load', () => {
       const ranges = (await redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
       const victim = ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];
 
-      let admitted = 0;
+      // Each request's purchase id by what its buyer heard. A request that threw has an unknown
+      // outcome: its answer may have been lost with the master after the script ran there and
+      // was replicated, so the gate holds it though the buyer never heard. 'duplicate' is the
+      // client's resend of a command that had run (ioredis resends when a connection closes):
+      // admitted, answered late.
+      const answered = new Set<string>();
+      const unknown = new Map<string, { timedOut: boolean }>();
       let failed = 0;
+      let inFlight = 0;
       let stop = false;
       const admittedAt: number[] = [];
       const buyer = async () => {
         while (!stop) {
+          const message = purchaseMessage(event, { gated: true });
+          inFlight += 1;
           try {
-            const [kind] = await admitThroughGate(gate, [purchaseMessage(event, { gated: true })]);
-            if (kind === 'admitted') {
-              admitted += 1;
+            const [kind] = await admitThroughGate(gate, [message]);
+            if (kind === 'admitted' || kind === 'duplicate') {
+              answered.add(message.purchaseId);
               admittedAt.push(Date.now());
             }
-          } catch {
+          } catch (err) {
             failed += 1;
+            unknown.set(message.purchaseId, { timedOut: /timed out/i.test((err as Error).message) });
             await sleep(20);
+          } finally {
+            inFlight -= 1;
           }
         }
       };
       const buyers = Array.from({ length: 8 }, buyer);
       await sleep(1_000);
-      const before = admitted;
+      const before = answered.size;
+      const inFlightAtKill = inFlight;
       const killedAt = Date.now();
       await cluster.kill(victim);
       await cluster.healthy();
       const failedOverAt = Date.now();
       // Admissions must flow again after the failover, not only before it.
-      const resumedFrom = admitted;
-      await waitFor(() => admitted > resumedFrom + 200, { what: 'admissions after the failover', timeoutMs: 15_000 });
+      const resumedFrom = answered.size;
+      await waitFor(() => answered.size > resumedFrom + 200, {
+        what: 'admissions after the failover',
+        timeoutMs: 15_000,
+      });
       stop = true;
       await Promise.all(buyers);
 
@@ -70,21 +86,35 @@ describe('a Redis Cluster master killed under load', () => {
       // The longest stretch without an admission: the failover as the buyers saw it.
       const window = Math.max(...admittedAt.slice(1).map((t, i) => t - admittedAt[i]!));
       const state = (await gate.tierStates([tier.id])).get(tier.id)!;
+      const held = new Set(await redis.hkeys(keys.held(tier.id)));
       // Each script reaches the replica whole, so stock and holds stay one consistent pair.
+      expect(state.held).toBe(held.size); // one ticket each
       expect(state.stock! + state.held).toBe(capacity);
-      // Replication is asynchronous: admissions the old master answered just before it died
-      // may be missing on the new one (their tickets offered again). Never a ticket twice:
-      // their messages were queued and Postgres decides; reconciliation then corrects the count.
-      const forgotten = admitted - state.held;
-      expect(forgotten).toBeGreaterThanOrEqual(0);
-      expect(forgotten).toBeLessThan(100);
-      const sold = forgotten; // as the worker would have decided them; the rest are still held
-      const r = await gate.reconcileTier(tier.id, capacity - sold);
-      expect(r.stock).toBe(capacity - admitted);
+      // The gate keeps every admission a buyer heard of: none is missing on the new master.
+      expect([...answered].filter((id) => !held.has(id))).toEqual([]);
+      // Every other hold is a request whose answer was lost: never one nobody asked for.
+      const unknownApplied = [...held].filter((id) => !answered.has(id));
+      expect(unknownApplied.filter((id) => !unknown.has(id))).toEqual([]);
+      // An answer is lost only to a request in flight when the master died (one per buyer) or
+      // to one that timed out (its script may have run after): never more.
+      const timedOut = [...unknown.values()].filter((u) => u.timedOut).length;
+      expect(unknownApplied.length).toBeLessThanOrEqual(inFlightAtKill + timedOut);
+      // Those holds stay visible with their records, queued: the stale-hold pass publishes
+      // them again (worker/src/stale-holds.ts), so none is held for good without a decision.
+      const records = new Map((await gate.staleHolds([tier.id], -1)).map((h) => [h.purchaseId, h.record?.status]));
+      for (const id of unknownApplied) expect(records.get(id)).toBe('queued');
+      // Nothing decided yet: reconciliation finds the gate exact and leaves it so.
+      const r = await gate.reconcileTier(tier.id, capacity);
+      expect(r.previous).toBe(capacity - answered.size - unknownApplied.length);
+      expect(r.stock).toBe(r.previous);
       // node timeout 1 s: the replica is elected within a few seconds (docs/scale-out.md has runs).
       expect(failed).toBeGreaterThan(0); // the kill was felt
       expect(window).toBeLessThan(10_000);
       expect(failedOverAt - killedAt).toBeLessThan(10_000);
+      if (process.env.FAILOVER_FIGURES) {
+        const figures = { answered: answered.size, failed, unknownApplied: unknownApplied.length, inFlightAtKill };
+        console.log(JSON.stringify({ ...figures, timedOut, window, failover: failedOverAt - killedAt }));
+      }
     } finally {
       await redis.close();
       await cluster.close();
