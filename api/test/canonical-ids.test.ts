@@ -8,7 +8,9 @@ import { buildTestApp, type TestApp } from './app-fixture.js';
 const sql = testSql();
 let t: TestApp;
 beforeAll(async () => {
-  t = buildTestApp({ BUYER_LIMIT_PER_EVENT: 6 });
+  // Gate and cache answers are what is asserted: a loaded machine must not turn them into
+  // the timeout fallbacks (a purchase queued ungated, a stale read), so they are waited for.
+  t = buildTestApp({ BUYER_LIMIT_PER_EVENT: 6, REDIS_COMMAND_TIMEOUT_MS: 10_000, CACHE_SOFT_TIMEOUT_MS: 10_000 });
   await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
 });
 afterAll(async () => {
@@ -28,11 +30,18 @@ function buy(eventId: string, body: { tierId: string; quantity: number; buyerId:
   });
 }
 
+/** A UUID however it is spelled; one with no letter (all digits) is no different in upper case. */
+const uuidShaped = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
 /** Every Redis key of this app that spells an id with upper-case hex. */
 async function upperCaseKeys(): Promise<string[]> {
   const found: string[] = [];
   for await (const keys of scanKeys(t.redis, t.config.REDIS_KEY_PREFIX))
-    found.push(...keys.filter((k) => /[0-9A-F]{8}-[0-9A-F]{4}/.test(k.slice(t.config.REDIS_KEY_PREFIX.length))));
+    found.push(
+      ...keys.filter((k) =>
+        (k.slice(t.config.REDIS_KEY_PREFIX.length).match(uuidShaped) ?? []).some((id) => id !== id.toLowerCase()),
+      ),
+    );
   return found;
 }
 
@@ -89,7 +98,10 @@ describe('ids in their canonical form', () => {
     expect(res.status).toBe(200);
     expect((await res.json()).eventId).toBe(event.id);
     const keys = redisKeys(t.config.REDIS_KEY_PREFIX);
-    expect(await t.redis.exists(keys.availability(event.id))).toBe(1);
+    // The cache is written after the answer (not awaited by the request): wait for the key.
+    await waitFor(async () => (await t.redis.exists(keys.availability(event.id))) === 1, {
+      what: 'availability cached under the lower-case id',
+    });
     expect(await upperCaseKeys()).toEqual([]);
   });
 });
