@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { drainMessages, testSql, waitFor } from '@stampede/lab/testing';
+import { drainMessages, testSql } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
 
 const TOKEN = `admin-${randomUUID()}`;
 const sql = testSql();
 let t: TestApp;
 beforeAll(async () => {
   t = buildTestApp({ ADMIN_TOKEN: TOKEN });
-  await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+  await appReady(t);
 });
 afterAll(async () => {
   await t.close();

@@ -4,7 +4,7 @@ import type { Config } from '@stampede/core/config';
 import { createSql, type Sql } from '@stampede/core/db';
 import { createLogger } from '@stampede/core/logger';
 import { createRedis, type RedisClient } from '@stampede/core/redis';
-import { deleteTestTopology, testConfig, testLogger, waitFor } from '@stampede/lab/testing';
+import { deleteTestTopology, queueDepths, testConfig, testLogger, waitFor } from '@stampede/lab/testing';
 import { type AppDeps, buildApp } from '../src/app.js';
 import { createPurchasePublisher, type PurchasePublisher } from '../src/broker/purchase-publisher.js';
 import { createApiServer } from '../src/http/node-server.js';
@@ -62,6 +62,20 @@ export interface ServedTestApp extends TestApp {
 }
 
 /**
+ * Resolves once the app can take a purchase: the broker and Redis connected and the
+ * publisher's topology declared (its channel setup runs after the connection is up, so a
+ * test asking the queue's depth straight after connect could find no queue yet).
+ */
+export async function appReady(t: TestApp): Promise<void> {
+  // queueDepths throws while the queue is missing; waitFor asks again
+  await waitFor(
+    async () =>
+      t.publisher.isConnected() && t.redis.status === 'ready' && Boolean(await queueDepths(t.config.AMQP_PREFIX)),
+    { what: 'broker, redis and the purchase queue' },
+  );
+}
+
+/**
  * The test app served on a free port by the server main.ts uses (some
  * paths differ from app.request(): the Node body stream, headers set on Node's
  * response); resolves once the broker and Redis are connected.
@@ -79,7 +93,7 @@ export async function serveTestApp(
     requestTimeoutMs: t.config.HTTP_REQUEST_TIMEOUT_MS,
   });
   const port = await server.listen(0, '127.0.0.1');
-  await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+  await appReady(t);
   await t.backplane?.ready();
   return {
     ...t,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { mapPostgresError } from '@stampede/core/errors';
 import { createEvent } from '@stampede/core/events';
-import { createTestEvent, type TestEvent, testSql, waitFor } from '@stampede/lab/testing';
+import { createTestEvent, type TestEvent, testSql } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
 import { expectNothingChanged } from './nothing-changed.js';
 
 const sql = testSql();
@@ -16,7 +16,7 @@ beforeAll(async () => {
   t = buildTestApp({ ADMIN_TOKEN: ADMIN });
   event = await createTestEvent(sql, [10]);
   other = await createTestEvent(sql, [10]);
-  await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+  await appReady(t);
 });
 afterAll(async () => {
   await t.close();

@@ -3,7 +3,7 @@ import { decidePurchases } from '@stampede/core/purchases';
 import { redisKeys, scanKeys } from '@stampede/core/redis';
 import { createTestEvent, drainMessages, type TestEvent, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
 
 const sql = testSql();
 let t: TestApp;
@@ -11,7 +11,7 @@ beforeAll(async () => {
   // Gate and cache answers are what is asserted: a loaded machine must not turn them into
   // the timeout fallbacks (a purchase queued ungated, a stale read), so they are waited for.
   t = buildTestApp({ BUYER_LIMIT_PER_EVENT: 6, REDIS_COMMAND_TIMEOUT_MS: 10_000, CACHE_SOFT_TIMEOUT_MS: 10_000 });
-  await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+  await appReady(t);
 });
 afterAll(async () => {
   await t.close();

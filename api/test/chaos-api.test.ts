@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createTestEvent, drainMessages, type TestEvent, testSql, waitFor } from '@stampede/lab/testing';
+import { createTestEvent, drainMessages, type TestEvent, testSql } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
 
 const TOKEN = `chaos-${randomUUID()}`;
 const sql = testSql();
@@ -11,7 +11,7 @@ let event: TestEvent;
 beforeAll(async () => {
   t = buildTestApp({ ADMIN_TOKEN: TOKEN, CHAOS_ENABLED: true, CACHE_TTL_MS: 30 });
   event = await createTestEvent(sql, [50]);
-  await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+  await appReady(t);
 });
 afterAll(async () => {
   await t.close();

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createTestEvent, type TestEvent, testSql, waitFor } from '@stampede/lab/testing';
+import { createTestEvent, type TestEvent, testSql } from '@stampede/lab/testing';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCS_ASSETS_PATH } from '../src/routes/docs-routes.js';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
 
 const TOKEN = 'contract-test-token';
 const sql = testSql();
@@ -21,7 +21,7 @@ let event: TestEvent;
 beforeAll(async () => {
   t = buildTestApp({ ADMIN_TOKEN: TOKEN });
   event = await createTestEvent(sql, [10]);
-  await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+  await appReady(t);
   doc = await (await t.app.request('/openapi.json')).json();
 });
 afterAll(async () => {

@@ -11,7 +11,7 @@ import {
   waitFor,
 } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
 
 const sql = testSql();
 afterAll(() => sql.end({ timeout: 1 }));
@@ -25,7 +25,7 @@ function buy(t: TestApp, event: TestEvent, body: Record<string, unknown>, key: s
 }
 
 async function ready(t: TestApp) {
-  await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+  await appReady(t);
 }
 
 describe('purchase admission', () => {

@@ -4,7 +4,7 @@ import type { PurchaseMessage } from '@stampede/core/purchases';
 import { redisKeys } from '@stampede/core/redis';
 import { createTestEvent, drainMessages, type TestEvent, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
 
 const sql = testSql();
 afterAll(() => sql.end({ timeout: 1 }));
@@ -21,7 +21,7 @@ describe('a purchase retried with its Idempotency-Key (queued mode)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = buildTestApp();
-    await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+    await appReady(t);
   });
   afterAll(() => t.close());
 

@@ -3,7 +3,7 @@ import { brokerNames } from '@stampede/core/broker';
 import { redisKeys } from '@stampede/core/redis';
 import { createTestEvent, queueDepths, type TestEvent, testSql, waitFor, withChannel } from '@stampede/lab/testing';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
 
 const sql = testSql();
 afterAll(() => sql.end({ timeout: 1 }));
@@ -11,7 +11,7 @@ afterAll(() => sql.end({ timeout: 1 }));
 let t: TestApp;
 beforeEach(async () => {
   t = buildTestApp();
-  await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+  await appReady(t);
 });
 afterEach(() => t.close());
 

@@ -9,7 +9,7 @@ import {
   waitFor,
 } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
 
 const ADMIN = 'room-admin-token';
 const sql = testSql();
@@ -39,7 +39,7 @@ describe('waiting room across a Redis restart', () => {
       {},
       { logTo },
     );
-    await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+    await appReady(t);
   });
   afterAll(async () => {
     await t.close();

@@ -4,7 +4,7 @@ import { createRoomTokens, createWaitingRoom } from '@stampede/core/waiting-room
 import { createTestEvent, drainMessages, queueDepths, type TestEvent, testSql, waitFor } from '@stampede/lab/testing';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './app-fixture.js';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
 
 const SECRET = 'a-test-secret-of-the-waiting-room-32+chars';
 const ADMIN = 'room-admin-token';
@@ -17,7 +17,7 @@ describe('waiting room', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = buildTestApp({ WAITING_ROOM_SECRET: SECRET, ADMIN_TOKEN: ADMIN, BUYER_LIMIT_PER_EVENT: 6 });
-    await waitFor(() => t.publisher.isConnected() && t.redis.status === 'ready', { what: 'broker and redis' });
+    await appReady(t);
   });
   afterAll(() => t.close());
 

@@ -7,8 +7,12 @@ const URL = 'amqp://guest:guest@127.0.0.1:5672';
 /** Runs `body` with a short-lived channel on the local broker. */
 export async function withChannel<T>(body: (ch: amqplib.Channel) => Promise<T>, url = URL): Promise<T> {
   const conn = await amqplib.connect(url);
+  // A refused operation (checkQueue of a queue not declared yet: 404) rejects its promise
+  // and also emits 'error' on the channel; unheard, that emit is an uncaught exception.
+  conn.on('error', () => {});
   try {
     const ch = await conn.createChannel();
+    ch.on('error', () => {});
     return await body(ch);
   } finally {
     await conn.close().catch(() => {});

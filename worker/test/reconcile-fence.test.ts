@@ -50,35 +50,37 @@ describe('reconciliation beside other workers', () => {
       return Number(stock ?? 0) - (capacity - row!.sold - undecided);
     };
 
+    // The load runs until it has done its work, not for a fixed time: every ticket admitted,
+    // every hold settled, and enough samples taken; a loaded machine only makes it take longer.
     let admitted = 0;
     let samples = 0;
     const excesses: number[] = [];
-    const until = Date.now() + 12_000;
-    while (Date.now() < until) {
-      const messages = [0, 1, 2].map(() => purchaseMessage(event, { gated: true }));
-      const outcomes = await admitThroughGate(gate, messages);
-      const accepted = messages.filter((_, i) => outcomes[i] === 'admitted');
-      if (accepted.length > 0) await broker.publish(accepted);
-      admitted += accepted.length;
+    const deadline = Date.now() + 60_000;
+    const done = async () => admitted >= capacity && samples > 500 && (await redis.hlen(keys.held(tier.id))) === 0;
+    while (!(await done()) && Date.now() < deadline) {
+      if (admitted < capacity) {
+        const messages = [0, 1, 2].map(() => purchaseMessage(event, { gated: true }));
+        const outcomes = await admitThroughGate(gate, messages);
+        const accepted = messages.filter((_, i) => outcomes[i] === 'admitted');
+        if (accepted.length > 0) await broker.publish(accepted);
+        admitted += accepted.length;
+      }
       const e = await excess();
       samples += 1;
       if (e > 0) excesses.push(e);
       if (admitted >= capacity && samples % 20 === 0) await new Promise((r) => setTimeout(r, 20));
     }
 
-    await waitFor(async () => (await redis.hlen(keys.held(tier.id))) === 0, {
-      what: 'every hold settled',
-      timeoutMs: 30_000,
-    });
     const figures = await purchaseFigures(sql, event);
     const passes = workers.map((w) => w.logs.filter((l) => l.event === 'gate.reconciled').length);
     expect(excesses, `samples ${samples}, corrections per worker ${passes.join('/')}`).toEqual([]);
-    expect(admitted).toBe(capacity);
+    expect(admitted, 'admitted before the deadline').toBe(capacity);
+    expect(await redis.hlen(keys.held(tier.id)), 'holds left undecided at the deadline').toBe(0);
     expect(figures.count('rejected', 'sold_out')).toBe(0);
     expect(figures.count('confirmed')).toBe(capacity);
     expect(figures.sold).toBe(capacity);
     // once drained, what the gate offers is capacity − sold
     await waitFor(async () => (await redis.get(keys.stock(tier.id))) === '0', { what: 'stock 0' });
     expect(samples).toBeGreaterThan(500);
-  }, 90_000);
+  }, 120_000);
 });
