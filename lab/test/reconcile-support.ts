@@ -65,10 +65,13 @@ export async function insertPurchase(
   const status = o.status ?? 'confirmed';
   const quantity = o.quantity ?? 1;
   const tierId = event.tiers[tierIndex]!.id;
-  await sql`insert into purchases (id, idempotency_key, event_id, tier_id, buyer_id, quantity, status, reason)
-    values (${id}, ${key}, ${event.id}, ${tierId}, 'buyer-1', ${quantity}, ${status}, ${status === 'rejected' ? (o.reason ?? 'sold_out') : null})`;
-  if (status === 'confirmed' && o.moveSold !== false)
-    await sql`update tiers set sold = sold + ${quantity} where id = ${tierId}`;
+  // One transaction, as the worker commits: a reconcile running meanwhile never sees the row without its sold.
+  await sql.begin(async (tx) => {
+    await tx`insert into purchases (id, idempotency_key, event_id, tier_id, buyer_id, quantity, status, reason)
+      values (${id}, ${key}, ${event.id}, ${tierId}, 'buyer-1', ${quantity}, ${status}, ${status === 'rejected' ? (o.reason ?? 'sold_out') : null})`;
+    if (status === 'confirmed' && o.moveSold !== false)
+      await tx`update tiers set sold = sold + ${quantity} where id = ${tierId}`;
+  });
   return id;
 }
 
