@@ -226,12 +226,19 @@ describe("following the lab's logs", () => {
     const dir = await lab({ 'api-1': [apiLine('api-1', 0, 'old.line')], worker: [] });
     const out: LogEntry[] = [];
     const abort = new AbortController();
+    // The follower awaits emit before it polls again: holding the marker's emit lets the
+    // test append to two files between two polls, as a busy lab does, on a loaded machine too.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
     const done = followLogs(
       { dir },
       {
         filter: createFilter({ purchaseIds: [P1] }),
-        emit: (e) => {
+        emit: async (e) => {
           out.push(e);
+          if (e.event === 'follow.marker') await held;
         },
         follow: true,
         signal: abort.signal,
@@ -239,15 +246,17 @@ describe("following the lab's logs", () => {
       },
     );
     try {
-      await new Promise((r) => setTimeout(r, 100));
+      await appendFile(join(dir, 'logs', 'api-1.log'), `${apiLine('api-1', 5, 'follow.marker', { purchaseId: P1 })}\n`);
+      await waitFor(() => out.length === 1, { timeoutMs: 5_000, what: 'the marker' });
       await appendFile(
         join(dir, 'logs', 'worker.log'),
         `${workerLine(30, 'purchase.decided', { purchaseId: P1, requestId: 'req-a' })}\n`,
       );
       await appendFile(
         join(dir, 'logs', 'api-1.log'),
-        `${apiLine('api-1', 20, 'purchase.accepted', { purchaseId: P1, requestId: 'req-a' })}\n${apiLine('api-1', 21, 'other')}\n`,
+        `${apiLine('api-1', 20, 'purchase.accepted', { purchaseId: P1, requestId: 'req-a' })}\n${apiLine('api-1', 21, 'other')}\n${apiLine('api-1', 40, 'purchase.read', { purchaseId: P1 })}\n`,
       );
+      release();
       // A file that appears after the start (nginx started later) is followed too; half a line waits for its end.
       const late = nginxLine(22, {
         requestId: 'req-a',
@@ -258,13 +267,21 @@ describe("following the lab's logs", () => {
         upstream: '127.0.0.1:3001',
       });
       await appendFile(join(dir, 'logs', 'nginx-access.log'), late.slice(0, 40));
-      await waitFor(() => out.length >= 2, { timeoutMs: 5_000, what: 'the appended lines' });
+      await waitFor(() => out.length >= 4, { timeoutMs: 5_000, what: 'the appended lines' });
       await appendFile(join(dir, 'logs', 'nginx-access.log'), `${late.slice(40)}\n`);
-      await waitFor(() => out.length >= 3, { timeoutMs: 5_000, what: 'the completed nginx line' });
+      await waitFor(() => out.length >= 5, { timeoutMs: 5_000, what: 'the completed nginx line' });
     } finally {
+      release();
       abort.abort();
       await done;
     }
-    expect(out.map((e) => e.event)).toEqual(['purchase.accepted', 'purchase.decided', 'http.access']);
+    // One poll's lines in time order across files (api-1.log is read before worker.log).
+    expect(out.map((e) => e.event)).toEqual([
+      'follow.marker',
+      'purchase.accepted',
+      'purchase.decided',
+      'purchase.read',
+      'http.access',
+    ]);
   });
 });
