@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
@@ -8,6 +8,7 @@ import { type Closeable, closeServer } from '@stampede/core/lifecycle';
 import type { Logger } from '@stampede/core/logger';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { SECURITY_HEADERS } from './request-context.js';
+import { StampedResponse } from './stamped-response.js';
 
 export interface ApiServerOptions {
   fetch: Parameters<typeof getRequestListener>[0];
@@ -110,6 +111,8 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     {
       // Checked by `refusal`, so that the answer is problem+json (Node's own is an empty 400).
       requireHostHeader: false,
+      // Writes the headers every answer carries with the head (requestContext sets them).
+      ServerResponse: StampedResponse,
       requestTimeout: o.requestTimeoutMs,
       headersTimeout: o.requestTimeoutMs,
       // How often Node looks for requests past their deadline (its default is 30 s).
@@ -136,6 +139,6 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
           resolve((server.address() as AddressInfo).port);
         });
       }),
-    close: closeServer(server),
+    close: closeServer(server as unknown as Server),
   };
 }

@@ -5,6 +5,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.js';
 import { recordRequest } from './http-metrics.js';
 import { nodeResponse, requestHeader } from './node-headers.js';
+import { createStamp, StampedResponse } from './stamped-response.js';
 
 /** An incoming X-Request-Id is trusted only when it looks like an id, never as free text. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,6 +42,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  */
 export function requestContext(log: Logger, instanceName: string, metrics?: ApiMetrics): MiddlewareHandler<AppEnv> {
   const fixed: [string, string][] = [['X-Served-By', instanceName], ...Object.entries(SECURITY_HEADERS)];
+  const stamp = createStamp(Object.fromEntries(fixed));
   return async (c, next) => {
     const started = performance.now();
     const incoming = requestHeader(c, 'x-request-id');
@@ -48,6 +50,14 @@ export function requestContext(log: Logger, instanceName: string, metrics?: ApiM
     c.set('requestId', requestId);
     c.set('log', log.child({ requestId }));
     const outgoing = nodeResponse(c);
+    if (outgoing instanceof StampedResponse) {
+      // Written with the head, in one step (stamped-response.ts).
+      outgoing.stamp = stamp;
+      outgoing.requestId = requestId;
+      await next();
+      if (metrics) recordRequest(metrics, c, started);
+      return;
+    }
     if (outgoing) {
       outgoing.setHeader('X-Request-Id', requestId);
       for (const [name, value] of fixed) outgoing.setHeader(name, value);
