@@ -185,7 +185,7 @@ export function buildApp(deps: AppDeps) {
     sql,
     ping: () => redis.ping(),
     brokerConnected: () => publisher.isConnected(),
-    queue: createQueueProbe(brokerUrls(config), brokerNames(config.AMQP_PREFIX).queue, 800),
+    queue: createQueueProbe(brokerUrls(config), brokerNames(config.AMQP_PREFIX, config.AMQP_LANES).queues, 800),
     tickets: async (eventId) => (await availability.get(eventId)).value,
     backplane,
     publisher: backplane ? createBackplanePublisher(deps.redis, config, log) : undefined,

@@ -8,18 +8,22 @@ export interface QueueFigures {
 }
 
 export interface QueueProbe {
-  /** The queue's ready messages and consumers, by a passive declare; undefined while the broker cannot be asked. */
+  /**
+   * Ready messages of the purchase queues (the shared one and the lanes, summed) and the
+   * shared queue's consumers (every worker consumes it, lanes or not: one per worker), by
+   * passive declares; undefined while the broker cannot be asked.
+   */
   check(): Promise<QueueFigures | undefined>;
   close(): Promise<void>;
 }
 
 /**
- * A passive check of the purchase queue on a connection of its own, opened when the
+ * Passive checks of the purchase queues (`queues[0]` the shared one) on a connection of its own, opened when the
  * dashboard is first watched and closed when nobody watches: the publisher's confirm
  * channel is never put at risk (a failed passive declare closes its channel), and a
  * replica nobody watches holds no extra connection.
  */
-export function createQueueProbe(urls: string[], queue: string, timeoutMs: number): QueueProbe {
+export function createQueueProbe(urls: string[], queues: readonly string[], timeoutMs: number): QueueProbe {
   let connecting: Promise<amqp.Channel> | undefined;
   let connection: amqp.ChannelModel | undefined;
 
@@ -52,11 +56,12 @@ export function createQueueProbe(urls: string[], queue: string, timeoutMs: numbe
   return {
     async check() {
       try {
-        const answer = await within(
+        const answers = await within(
           timeoutMs,
-          channel().then((ch) => ch.checkQueue(queue)),
+          channel().then((ch) => Promise.all(queues.map((q) => ch.checkQueue(q)))),
         );
-        return { ready: answer.messageCount, consumers: answer.consumerCount };
+        const ready = answers.reduce((n, a) => n + a.messageCount, 0);
+        return { ready, consumers: answers[0]?.consumerCount ?? 0 };
       } catch {
         drop();
         return undefined;
