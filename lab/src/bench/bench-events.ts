@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '@stampede/core/db';
+import { createBuckets } from '@stampede/core/events';
 
 export interface BenchTier {
   id: string;
@@ -33,23 +34,29 @@ export interface BenchEvents {
 export const HOT_TIER_CAPACITY = 10_000_000;
 export const SOLD_OUT_CAPACITY = 2;
 
-async function createEvent(sql: Sql, label: string, capacities: number[]): Promise<BenchEvent> {
+async function createEvent(sql: Sql, label: string, capacities: number[], buckets = 1): Promise<BenchEvent> {
   const id = randomUUID();
   await sql`insert into events (id, name, venue, starts_at, sale_opens_at)
     values (${id}, ${`Benchmark ${label} ${id.slice(0, 8)}`}, 'Benchmark hall', now() + interval '7 days', now() - interval '1 minute')`;
   const tiers = capacities.map((capacity) => ({ id: randomUUID(), capacity }));
   for (const [i, t] of tiers.entries()) {
-    await sql`insert into tiers (id, event_id, name, price_cents, capacity) values (${t.id}, ${id}, ${`Tier ${i + 1}`}, ${5000 * (i + 1)}, ${t.capacity})`;
+    await sql.begin(async (tx) => {
+      await tx`insert into tiers (id, event_id, name, price_cents, capacity, buckets) values (${t.id}, ${id}, ${`Tier ${i + 1}`}, ${5000 * (i + 1)}, ${t.capacity}, ${buckets})`;
+      if (buckets > 1) await createBuckets(tx, t.id, t.capacity, buckets);
+    });
   }
   return { id, tiers };
 }
 
-/** Creates the run's events in Postgres, on sale now. */
-export async function createBenchEvents(sql: Sql): Promise<BenchEvents> {
+/**
+ * Creates the run's events in Postgres, on sale now; with `hotBuckets` K > 1 the admission
+ * event's hot tier (whose backlog is the drain) is split into K buckets.
+ */
+export async function createBenchEvents(sql: Sql, options: { hotBuckets?: number } = {}): Promise<BenchEvents> {
   return {
     reads: await createEvent(sql, 'reads', [500, 1_500, 3_000]),
     soldOut: await createEvent(sql, 'sold-out', [SOLD_OUT_CAPACITY]),
-    admission: await createEvent(sql, 'admission', [HOT_TIER_CAPACITY]),
+    admission: await createEvent(sql, 'admission', [HOT_TIER_CAPACITY], options.hotBuckets),
     spikeQueued: await createEvent(sql, 'spike queued', [HOT_TIER_CAPACITY]),
     spikeSync: await createEvent(sql, 'spike sync', [HOT_TIER_CAPACITY]),
   };

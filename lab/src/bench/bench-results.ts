@@ -61,6 +61,9 @@ export interface BenchSettings {
   nginxWorkers: number;
   /** Stampede's nginx micro-cached availability reads (absent in results of runs before it existed). */
   edgeCache?: boolean;
+  /** Decision lanes (AMQP_LANES) and buckets of the drain's hot tier (absent in results of runs before they existed). */
+  lanes?: number;
+  hotBuckets?: number;
   replicas: number;
   logLevel: string;
   /** The private names of each stack (all removed at the end of the run). */

@@ -50,6 +50,10 @@ export interface BenchOptions {
   keepData?: boolean;
   /** Stampede's nginx micro-caches availability reads for 1 s (the reference's never does). */
   edgeCache?: boolean;
+  /** Decision lanes of the lab's API and worker (AMQP_LANES; default 0, the one shared queue). */
+  lanes?: number;
+  /** Buckets of the drain's hot tier (default 1: not split). */
+  hotBuckets?: number;
   onProgress?: Progress;
   /** Receives the run's clean-up (lab, reference, queues, keys, events), for a Ctrl-C handler. */
   onCleanup?: (cleanup: () => Promise<void>) => void;
@@ -96,7 +100,11 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
   const machine = machineInfo();
   const tag = randomUUID().slice(0, 8);
   say(`starting a private lab (nginx rate limit raised to ${BENCH_RATE_LIMIT}/s)`);
-  const lab = await startBenchLab({ onProgress: say, edgeCache: options.edgeCache ?? false });
+  const lab = await startBenchLab({
+    onProgress: say,
+    edgeCache: options.edgeCache ?? false,
+    ...(options.lanes ? { env: { AMQP_LANES: String(options.lanes) } } : {}),
+  });
   const sql = createSql(lab.config, { max: 4, applicationName: 'stampede-bench' });
   const accepted = new AcceptedIds();
   const referenceAccepted = new AcceptedIds();
@@ -116,7 +124,9 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
 
   const fileBase = join(options.resultsDir, `bench-${startedAt.replace(/[:.]/g, '-')}`);
   try {
-    events = await createBenchEvents(sql);
+    if (options.lanes || (options.hotBuckets ?? 1) > 1)
+      say(`decision lanes ${options.lanes ?? 0}, the drain's hot tier in ${options.hotBuckets ?? 1} bucket(s)`);
+    events = await createBenchEvents(sql, { hotBuckets: options.hotBuckets ?? 1 });
     const ev = events;
     const readsPath = `/events/${ev.reads.id}/availability`;
     const readsAnswer = await fetch(`${lab.base}${readsPath}`);
@@ -531,6 +541,8 @@ export async function runBench(options: BenchOptions): Promise<{ results: BenchR
       nginxRateLimit: BENCH_RATE_LIMIT,
       nginxWorkers: 1,
       edgeCache: options.edgeCache ?? false,
+      lanes: lab.config.AMQP_LANES,
+      hotBuckets: options.hotBuckets ?? 1,
       replicas: 3,
       logLevel: lab.config.LOG_LEVEL,
       names: {

@@ -30,6 +30,8 @@ const USAGE = `usage: npm run bench -- [--duration <s>] [--connections <n>] [--q
   --keep-data         keep the run's events and purchases in Postgres
   --edge-cache        Stampede's nginx micro-caches availability reads for 1 s (docs/nginx.md);
                       the reference does not, so its read figure is no longer like for like
+  --lanes <n>         decision lanes of the lab (AMQP_LANES, default 0: the one shared queue)
+  --buckets <k>       the drain's hot tier split into k buckets (default 1, at most 64)
   --dashboard-overhead  only this: the admission path in 8 alternate rounds with the dashboard
                       closed and open (--viewers <n> event streams, default 3), on a lab of its own
   --room-persistence  only this: waiting-room arrivals in process, at --connections at once, with
@@ -56,6 +58,8 @@ runCli('bench', async () => {
       render: { type: 'string' },
       'keep-data': { type: 'boolean' },
       'edge-cache': { type: 'boolean' },
+      lanes: { type: 'string' },
+      buckets: { type: 'string' },
       'dashboard-overhead': { type: 'boolean' },
       'room-persistence': { type: 'boolean' },
       viewers: { type: 'string' },
@@ -131,6 +135,8 @@ runCli('bench', async () => {
     resultsDir: values.results ?? join(REPO_ROOT, 'bench-results'),
     keepData: values['keep-data'] ?? false,
     edgeCache: values['edge-cache'] ?? false,
+    lanes: Math.min(64, Math.round(number('lanes', values.lanes, 0))),
+    hotBuckets: Math.min(64, Math.max(1, Math.round(number('buckets', values.buckets, 1)))),
     profile: values['no-profile'] ? false : (values.profile ?? !quick),
     onProgress: print,
     // Ctrl-C still stops the lab and removes its queues, keys and events.
