@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { assertTopology, type BrokerNames, brokerNames, deleteTopology } from '@stampede/core/broker';
+import { assertTopology, type BrokerNames, brokerNames } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
 import { createGate, type Gate } from '@stampede/core/gate';
 import { type PurchaseMessage, requestFingerprint } from '@stampede/core/purchases';
 import { redisKeys } from '@stampede/core/redis';
-import { freePort, type NodeProcess, startNodeProcess, testConfig } from '@stampede/lab/testing';
+import { deleteTestTopology, freePort, type NodeProcess, startNodeProcess, testConfig } from '@stampede/lab/testing';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import { afterEach, beforeAll } from 'vitest';
@@ -87,9 +87,10 @@ export async function brokerFixture(config: Config) {
       }
       return out;
     },
+    /** Deletes the topology on a connection of its own: the test's channel may be closed by an error by now. */
     async close() {
-      await deleteTopology(channel, names);
-      await connection.close();
+      await deleteTestTopology(config.AMQP_PREFIX);
+      await connection.close().catch(() => {});
     },
   };
 }
