@@ -45,6 +45,13 @@ async function getCalls(url: string): Promise<number> {
   }
 }
 
+/**
+ * A Redis command timeout no loaded machine reaches: a backplane heartbeat PING that times
+ * out while 1,000 reads hold the event loop resubscribes, and a resubscribe rightly drops
+ * the whole L1 (messages may have been missed), which is not what these tests are about.
+ */
+const PATIENT = 10_000;
+
 const read = (r: TestApp, eventId: string) => r.app.request(`/events/${eventId}/availability`);
 
 describe('the L1: availability in each replica’s memory', () => {
@@ -59,7 +66,7 @@ describe('the L1: availability in each replica’s memory', () => {
     redis = await startPrivateRedis();
     replicas = await buildTestReplicas(
       3,
-      { REDIS_URL: redis.url, CACHE_TTL_MS: 60_000, CACHE_L1_TTL_MS: L1_TTL },
+      { REDIS_URL: redis.url, CACHE_TTL_MS: 60_000, CACHE_L1_TTL_MS: L1_TTL, REDIS_COMMAND_TIMEOUT_MS: PATIENT },
       (i) => ({
         queryAvailability: counters[i]!.query,
       }),
@@ -102,7 +109,7 @@ describe('the L1 when the backplane is cut', () => {
     const L1_TTL = 5_000;
     const replicas = await buildTestReplicas(
       2,
-      { CACHE_TTL_MS: 60_000, CACHE_L1_TTL_MS: L1_TTL },
+      { CACHE_TTL_MS: 60_000, CACHE_L1_TTL_MS: L1_TTL, REDIS_COMMAND_TIMEOUT_MS: PATIENT },
       () => ({}),
       (i) => (i === 0 ? `redis://127.0.0.1:${proxy.port}` : undefined),
     );
