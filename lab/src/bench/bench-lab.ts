@@ -142,7 +142,7 @@ async function cleanUp(dir: string, config: Config): Promise<void> {
   const conn = await amqplib.connect(config.AMQP_URL).catch(() => undefined);
   if (conn) {
     const ch = await conn.createChannel();
-    await deleteTopology(ch, brokerNames(config.AMQP_PREFIX)).catch(() => undefined);
+    await deleteTopology(ch, brokerNames(config.AMQP_PREFIX, config.AMQP_LANES)).catch(() => undefined);
     await conn.close().catch(() => undefined);
   }
   await deleteKeysByPrefix(config.REDIS_URL, config.REDIS_KEY_PREFIX).catch(() => undefined);
