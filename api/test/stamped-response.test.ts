@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStamp, StampedResponse } from '../src/http/stamped-response.js';
@@ -6,7 +6,7 @@ import { createStamp, StampedResponse } from '../src/http/stamped-response.js';
 // Each request's path says how its handler answers: the stamp must join every way a
 // head is written, once per header, and a header the handler gave itself must win.
 const stamp = createStamp({ 'X-Served-By': 'api-t', 'X-Frame-Options': 'SAMEORIGIN', 'X-XSS-Protection': '0' });
-const handlers: Record<string, (res: ServerResponse) => void> = {
+const handlers: Record<string, (res: StampedResponse) => void> = {
   '/plain': (res) => res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok'),
   '/none': (res) => res.writeHead(204).end(),
   '/implicit': (res) => res.end('ok'),
@@ -15,6 +15,17 @@ const handlers: Record<string, (res: ServerResponse) => void> = {
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Location', '/there');
     res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+  },
+  '/kept': (res) => {
+    res.keep('X-Frame-Options', 'DENY');
+    res.keep('Location', '/there');
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+  },
+  '/kept-then-own': (res) => {
+    res.keep('Location', '/first');
+    res.keep('Location', '/there');
+    res.keep('X-Request-Id', 'kept');
+    res.writeHead(200, { 'x-request-id': 'mine', 'x-frame-options': 'DENY' }).end('ok');
   },
   '/list': (res) => res.writeHead(200, 'Fine', ['Content-Type', 'text/plain']).end('ok'),
 };
@@ -25,7 +36,7 @@ beforeAll(async () => {
   server = createServer({ ServerResponse: StampedResponse }, (req, res) => {
     res.stamp = stamp;
     res.requestId = 'req-1';
-    handlers[req.url ?? '']!(res);
+    handlers[req.url ?? '']!(res as StampedResponse);
   }) as unknown as Server;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -39,6 +50,8 @@ describe('StampedResponse', () => {
     ['/implicit', 'SAMEORIGIN', 'req-1'],
     ['/own', 'DENY', 'mine'],
     ['/progressive', 'DENY', 'req-1'],
+    ['/kept', 'DENY', 'req-1'],
+    ['/kept-then-own', 'DENY', 'mine'],
     ['/list', 'SAMEORIGIN', 'req-1'],
   ])('when a handler answers %s, then every stamped header is sent once and its own win', async (path, frame, id) => {
     const res = await fetch(`${base}${path}`);
@@ -47,6 +60,6 @@ describe('StampedResponse', () => {
     expect(res.headers.get('x-xss-protection')).toBe('0');
     expect(res.headers.get('x-frame-options')).toBe(frame);
     expect(res.headers.get('x-request-id')).toBe(id);
-    if (path === '/progressive') expect(res.headers.get('location')).toBe('/there');
+    if (path === '/progressive' || path.startsWith('/kept')) expect(res.headers.get('location')).toBe('/there');
   });
 });

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
+import { StampedResponse } from './stamped-response.js';
 
 /**
  * Sets headers of the response a handler is about to return. Under @hono/node-server
@@ -10,7 +11,10 @@ import type { Context } from 'hono';
 export function setResponseHeaders(c: Context, headers: Record<string, string>): void {
   const outgoing = nodeResponse(c);
   if (outgoing) {
-    for (const [name, value] of Object.entries(headers)) outgoing.setHeader(name, value);
+    // A stamped response keeps them for its head (stamped-response.ts), without Node's merge.
+    const stamped = outgoing instanceof StampedResponse ? outgoing : undefined;
+    for (const [name, value] of Object.entries(headers))
+      if (!stamped?.keep(name, value)) outgoing.setHeader(name, value);
     return;
   }
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
