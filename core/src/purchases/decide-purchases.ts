@@ -6,6 +6,7 @@ import {
   buyerKey,
   confirmedByBuyer,
   findByKeys,
+  type InsertedPurchases,
   lockBuckets,
   lockBuyers,
   lockTiers,
@@ -163,7 +164,7 @@ type NewPlan = Extract<Plan, { kind: 'new' }>;
  */
 async function writeOrFindWinners(tx: TransactionSql, rows: NewPurchaseRow[]) {
   const inserted = await writePurchases(tx, rows);
-  const lostKeys = rows.filter((r) => !inserted.has(r.idempotencyKey)).map((r) => r.idempotencyKey);
+  const lostKeys = rows.filter((r) => !inserted.keys.has(r.idempotencyKey)).map((r) => r.idempotencyKey);
   const winners = lostKeys.length > 0 ? await findByKeys(tx, lostKeys) : new Map<string, StoredPurchase>();
   return { inserted, winners };
 }
@@ -188,7 +189,7 @@ function toDecision(
   m: PurchaseMessage,
   plan: Plan,
   earlier: Decision[],
-  inserted: Map<string, Date>,
+  inserted: InsertedPurchases,
   winners: Map<string, StoredPurchase>,
 ): Decision {
   switch (plan.kind) {
@@ -203,8 +204,7 @@ function toDecision(
     case 'spill':
       throw new Error(`purchase ${m.purchaseId} left to a spill was decided`);
     case 'new': {
-      const decidedAt = inserted.get(m.idempotencyKey);
-      if (decidedAt) {
+      if (inserted.keys.has(m.idempotencyKey)) {
         return {
           kind: 'decided',
           message: m,
@@ -212,7 +212,7 @@ function toDecision(
           status: plan.status,
           reason: plan.reason,
           duplicate: false,
-          decidedAt: decidedAt.toISOString(),
+          decidedAt: inserted.decidedAt.toISOString(),
         };
       }
       const winner = winners.get(m.idempotencyKey);

@@ -183,13 +183,15 @@ export async function confirmedByBuyer(
  * Inserts the rows and adds the confirmed quantities of the rows really inserted to
  * what counts them (`tiers.sold` of a tier that is not split, `tier_buckets.sold` of the
  * row's bucket of one that is), in one statement (one round trip per batch). A key that a
- * concurrent transaction stored first is skipped (DO NOTHING) and adds nothing; the
- * returned map holds only the rows really inserted. The CHECK refuses any oversell.
+ * concurrent transaction stored first is skipped (DO NOTHING) and adds nothing. Returns
+ * the keys really inserted and their `decided_at`, the transaction's `now()` (the
+ * column's default), as ONE row: an array and a time instead of a row per purchase to
+ * parse. The CHECK refuses any oversell.
  */
-export async function writePurchases(tx: TransactionSql, rows: NewPurchaseRow[]): Promise<Map<string, Date>> {
-  if (rows.length === 0) return new Map();
+export async function writePurchases(tx: TransactionSql, rows: NewPurchaseRow[]): Promise<InsertedPurchases> {
+  if (rows.length === 0) return { keys: new Set(), decidedAt: new Date(0) };
   const col = <K extends keyof NewPurchaseRow>(k: K) => rows.map((r) => r[k]);
-  const inserted = await tx<{ idempotencyKey: string; decidedAt: Date }[]>`
+  const [inserted] = await tx<{ keys: string[] | null; decidedAt: Date }[]>`
     with ins as (
       insert into purchases (id, idempotency_key, event_id, tier_id, buyer_id, quantity, status, reason, request_id,
                              accepted_at, bucket)
@@ -198,7 +200,7 @@ export async function writePurchases(tx: TransactionSql, rows: NewPurchaseRow[])
         ${col('buyerId')}::text[], ${col('quantity')}::int[], ${col('status')}::text[], ${col('reason')}::text[],
         ${col('requestId')}::text[], ${col('acceptedAt')}::timestamptz[], ${col('bucket')}::smallint[])
       on conflict (idempotency_key) do nothing
-      returning idempotency_key, decided_at, tier_id, quantity, status, bucket
+      returning idempotency_key, tier_id, quantity, status, bucket
     ), delta as (
       select tier_id, bucket, sum(quantity)::int as n from ins where status = 'confirmed' group by tier_id, bucket
     ), sold as (
@@ -209,8 +211,14 @@ export async function writePurchases(tx: TransactionSql, rows: NewPurchaseRow[])
       update tier_buckets b set sold = b.sold + d.n
       from delta d where b.tier_id = d.tier_id and b.bucket = d.bucket
     )
-    select idempotency_key as "idempotencyKey", decided_at as "decidedAt" from ins`;
-  return new Map(inserted.map((r) => [r.idempotencyKey, r.decidedAt]));
+    select array_agg(idempotency_key) as keys, now() as "decidedAt" from ins`;
+  return { keys: new Set(inserted!.keys ?? []), decidedAt: inserted!.decidedAt };
+}
+
+/** What writePurchases inserted: the idempotency keys, all decided at the one time of their transaction. */
+export interface InsertedPurchases {
+  keys: Set<string>;
+  decidedAt: Date;
 }
 
 /** The key of a buyer's running count within an event. */
