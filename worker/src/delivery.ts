@@ -1,4 +1,4 @@
-import { type PurchaseMessage, purchaseMessageSchema } from '@stampede/core/purchases';
+import { canonicalPurchaseMessage, type PurchaseMessage, purchaseMessageSchema } from '@stampede/core/purchases';
 import type { ConsumeMessage } from 'amqplib';
 
 /** Why a message went to the dead-letter queue; travels in its `x-death-reason` header. */
@@ -26,6 +26,8 @@ export function parseDelivery(content: Buffer): PurchaseMessage {
   } catch (err) {
     throw new PoisonMessageError('malformed_json', (err as Error).message);
   }
+  const canonical = canonicalPurchaseMessage(body);
+  if (canonical) return canonical;
   const parsed = purchaseMessageSchema.safeParse(body);
   if (!parsed.success) {
     const detail = parsed.error.issues

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { AppError } from '@stampede/core/errors';
-import { PURCHASE_STATUSES, REJECTION_REASONS } from '@stampede/core/purchases';
+import { CANONICAL_UUID, PURCHASE_STATUSES, REJECTION_REASONS } from '@stampede/core/purchases';
 import type { PurchaseOutcome, PurchaseService } from '../domain/purchase-service.js';
 import type { createPurchaseStatus } from '../domain/purchase-status.js';
 import type { AppEnv } from '../http/app-env.js';
@@ -27,9 +27,6 @@ export function purchaseBodySchema(maxQuantity: number) {
     .strict()
     .openapi('PurchaseRequest');
 }
-
-/** A lower-case RFC 9562 UUID: only ids CanonicalId accepts, and already as it outputs them. */
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 type PurchaseBody = z.output<ReturnType<typeof purchaseBodySchema>>;
 

@@ -8,8 +8,14 @@ export {
   type PoisonPurchase,
   rejectPurchases,
 } from './decide-purchases.js';
-export { purchaseIdFor, requestFingerprint } from './purchase-id.js';
-export { bucketOf, homeBucket, type PurchaseMessage, purchaseMessageSchema } from './purchase-message.js';
+export { CANONICAL_UUID, purchaseIdFor, requestFingerprint } from './purchase-id.js';
+export {
+  bucketOf,
+  canonicalPurchaseMessage,
+  homeBucket,
+  type PurchaseMessage,
+  purchaseMessageSchema,
+} from './purchase-message.js';
 export { findPurchase, findPurchases, type PurchaseRow } from './purchase-store.js';
 export * from './purchase-vocabulary.js';
 export { simulatedPayment } from './simulated-payment.js';

@@ -27,6 +27,9 @@ export function requestFingerprint(parts: {
     .slice(0, 22);
 }
 
+/** A lower-case RFC 9562 UUID: only ids zod's `z.uuid()` accepts, and already as it outputs them (a fast path's check). */
+export const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** True for a UUID in either case: what an id read back from Redis must be before Postgres is asked of it. */

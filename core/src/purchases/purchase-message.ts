@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CANONICAL_UUID } from './purchase-id.js';
 import { purchaseFieldsSchema } from './purchase-vocabulary.js';
 
 /**
@@ -24,6 +25,34 @@ export const purchaseMessageSchema = z.object({
 });
 
 export type PurchaseMessage = z.infer<typeof purchaseMessageSchema>;
+
+const KEYS = new Set(Object.keys(purchaseMessageSchema.shape));
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const text = (v: unknown, max: number): v is string => typeof v === 'string' && v.length >= 1 && v.length <= max;
+const optionalText = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length <= max);
+const intIn = (v: unknown, min: number, max: number) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+
+/**
+ * A parsed message checked by hand when it is in the form the API publishes (every
+ * message but a malformed one): only what purchaseMessageSchema accepts, returned as it
+ * returns it; anything else is undefined and goes to the schema, which decides and says
+ * why. zod's parse was 4 µs of the worker's ~100 per purchase.
+ */
+export function canonicalPurchaseMessage(value: unknown): PurchaseMessage | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const m = value as Record<string, unknown>;
+  for (const k of Object.keys(m)) if (!KEYS.has(k)) return undefined;
+  if (m.v !== 1 || typeof m.gated !== 'boolean') return undefined;
+  for (const id of [m.purchaseId, m.eventId, m.tierId])
+    if (typeof id !== 'string' || !CANONICAL_UUID.test(id)) return undefined;
+  if (!text(m.idempotencyKey, 128) || !text(m.buyerId, 128) || !intIn(m.quantity, 1, 100)) return undefined;
+  if (!optionalText(m.requestId, 128) || !optionalText(m.acceptedBy, 64)) return undefined;
+  if (m.bucket !== undefined && !intIn(m.bucket, 0, 1_023)) return undefined;
+  const at = m.acceptedAt;
+  if (typeof at !== 'string' || !ISO_MS.test(at) || new Date(at).toISOString() !== at) return undefined;
+  return m as PurchaseMessage;
+}
 
 /** The bucket a message asks for, within its tier's K buckets (a stale K folds in). */
 export function bucketOf(m: Pick<PurchaseMessage, 'bucket'>, buckets: number): number {
