@@ -61,13 +61,18 @@ function countCommitted(metrics: WorkerMetrics | undefined, decisions: Decision[
   if (!metrics) return;
   metrics.batchSize.observe(decisions.length);
   metrics.batchDuration.observe(decideMs / 1000);
+  // Counted per (outcome, reason) first: one labelled inc per pair, not one per purchase.
+  const counts = new Map<string, { outcome: string; reason: string; n: number }>();
   for (const d of decisions) {
-    if (d.kind === 'decided')
-      metrics.processed.inc({
-        outcome: d.duplicate ? 'duplicate' : d.status,
-        reason: (!d.duplicate && d.reason) || '',
-      });
+    if (d.kind !== 'decided') continue;
+    const outcome = d.duplicate ? 'duplicate' : d.status;
+    const reason = (!d.duplicate && d.reason) || '';
+    const key = `${outcome}|${reason}`;
+    const c = counts.get(key) ?? { outcome, reason, n: 0 };
+    c.n += 1;
+    counts.set(key, c);
   }
+  for (const { outcome, reason, n } of counts.values()) metrics.processed.inc({ outcome, reason }, n);
 }
 
 /**
