@@ -42,7 +42,8 @@ const RECONCILE_DEADLINE_MS = 20_000;
 /**
  * Keeps the gate honest (no undersell) and every 202 decided: when the queue is drained
  * and nothing is in flight, the holds older than the grace are resolved (stale-holds.ts),
- * then every tier the gate knows gets stock := capacity − sold − held. Logs
+ * then every tier the gate knows gets stock := capacity − sold − held (per bucket for a
+ * split tier: gate-scripts.ts, RECONCILE). Logs
  * `gate.reconciled` only when something changed.
  *
  * Safe beside other workers: the pass holds the tier rows locked (the lock every batch
@@ -85,8 +86,8 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
     });
   }
 
-  /** Under the tier locks: the holds resolved, then each tier's stock set to what is left. */
-  async function correctTiers(available: Map<string, number>): Promise<void> {
+  /** Under the tier locks: the holds resolved, then each tier's stock (each bucket's, when split) set to what is left. */
+  async function correctTiers(available: Map<string, number[]>): Promise<void> {
     // Neither settling, rejecting nor publishing again changes `sold`: `available` stays true.
     const release = await resolveStaleHolds(
       { log, sql: deps.sql, gate, graceMs: deps.holdGraceMs, republish: deps.republish, settle: deps.settle },
@@ -97,12 +98,13 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
     });
     for (const [tierId, left] of available) {
       const r = await gate.reconcileTier(tierId, left, release.get(tierId));
-      if (r.previous !== r.stock || r.released > 0) {
+      if (r.changed || r.released > 0) {
         log.info(
           {
             event: 'gate.reconciled',
             tierId,
-            available: left,
+            available: left.reduce((n, b) => n + b, 0),
+            ...(left.length > 1 ? { buckets: left } : {}),
             previous: r.previous,
             stock: r.stock,
             released: r.released,

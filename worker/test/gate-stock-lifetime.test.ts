@@ -80,7 +80,7 @@ describe('the lifetime of a stock count in the gate', () => {
     expect(await stockTtl(tier.id)).toBe(-1);
     // A reconciliation while it is still held (not yet an orphan) keeps it without lifetime.
     const r = await shortGate.reconcileTier(tier.id, 10);
-    expect(r).toEqual({ previous: 9, stock: 9, released: 0 });
+    expect(r).toEqual({ previous: 9, stock: 9, released: 0, changed: false });
     expect(await stockTtl(tier.id)).toBe(-1);
   });
 
@@ -93,7 +93,7 @@ describe('the lifetime of a stock count in the gate', () => {
     expect(await redis.exists(keys.stock(tier.id))).toBe(0);
 
     const r = await shortGate.reconcileTier(tier.id, 7);
-    expect(r).toEqual({ previous: null, stock: null, released: 0 });
+    expect(r).toEqual({ previous: null, stock: null, released: 0, changed: false });
     expect(await redis.exists(keys.stock(tier.id))).toBe(0);
     expect(await redis.sismember(keys.gateTiers(), tier.id)).toBe(0);
 
@@ -110,7 +110,7 @@ describe('the lifetime of a stock count in the gate', () => {
     const tier = event.tiers[0]!;
     await redis.set(keys.stock(tier.id), 4, 'EX', 100);
     const r = await gate.reconcileTier(tier.id, 5);
-    expect(r).toEqual({ previous: 4, stock: 5, released: 0 });
+    expect(r).toEqual({ previous: 4, stock: 5, released: 0, changed: true });
     expect(await stockTtl(tier.id)).toBeLessThanOrEqual(100);
     expect(await stockTtl(tier.id)).toBeGreaterThan(90);
 

@@ -81,6 +81,7 @@ describe('Stampede on a Redis Cluster of three masters and three replicas', () =
       previous: 8,
       stock: 9,
       released: 1,
+      changed: true,
     });
     expect(await redis.get(keys.buyer(event.id, messages[2]!.buyerId))).toBe('0');
     await gate.forgetTiers([tier.id]);

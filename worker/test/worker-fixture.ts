@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { assertTopology, type BrokerNames, brokerNames } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
-import { createGate, type Gate } from '@stampede/core/gate';
+import { type AdmitOutcome, createGate, type Gate } from '@stampede/core/gate';
 import { type PurchaseMessage, requestFingerprint } from '@stampede/core/purchases';
 import { redisKeys } from '@stampede/core/redis';
 import { deleteTestTopology, freePort, type NodeProcess, startNodeProcess, testConfig } from '@stampede/lab/testing';
@@ -95,20 +95,22 @@ export async function brokerFixture(config: Config) {
   };
 }
 
-/** Admits each message through the gate as the API would (limit 6 per buyer); returns each outcome's kind. */
+/** Admits one message through the gate as the API would (limit 6 per buyer). */
+export function admitOne(gate: Gate, m: PurchaseMessage): Promise<AdmitOutcome> {
+  return gate.admit({
+    ...m,
+    fingerprint: requestFingerprint(m),
+    buyerLimit: 6,
+    ttlSeconds: 600,
+    requestId: m.requestId!,
+    acceptedBy: 'test',
+  });
+}
+
+/** Admits each message through the gate in turn; returns each outcome's kind. */
 export async function admitThroughGate(gate: Gate, messages: PurchaseMessage[]): Promise<string[]> {
   const kinds: string[] = [];
-  for (const m of messages) {
-    const outcome = await gate.admit({
-      ...m,
-      fingerprint: requestFingerprint(m),
-      buyerLimit: 6,
-      ttlSeconds: 600,
-      requestId: m.requestId!,
-      acceptedBy: 'test',
-    });
-    kinds.push(outcome.kind);
-  }
+  for (const m of messages) kinds.push((await admitOne(gate, m)).kind);
   return kinds;
 }
 

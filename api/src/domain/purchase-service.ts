@@ -1,7 +1,7 @@
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
-import { availableByTier } from '@stampede/core/events';
+import { availableForGate } from '@stampede/core/events';
 import type { AdmitRequest, Gate, GatePurchase } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
 import type { ApiMetrics } from '@stampede/core/metrics';
@@ -118,7 +118,14 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
       { event: 'purchase.republished', purchaseId, ageMs: Math.round(age) },
       'retry of a long-queued purchase, publishing again',
     );
-    const message = toMessage(r, purchaseId, buckets, record?.gated ?? true, record?.acceptedAt ?? undefined);
+    const message = toMessage(
+      r,
+      purchaseId,
+      buckets,
+      record?.gated ?? true,
+      record?.acceptedAt ?? undefined,
+      record?.bucket,
+    );
     await publishOrUndo(message, undefined, log);
     return { kind: 'replayed', purchaseId, status: 'queued' };
   }
@@ -129,6 +136,8 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
     buckets: number,
     gated: boolean,
     acceptedAt = new Date().toISOString(),
+    /** The bucket the gate took from; else the home bucket by the catalog's K (Postgres folds a stale K). */
+    bucket?: number | null,
   ): PurchaseMessage {
     return {
       v: 1,
@@ -138,7 +147,7 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
       acceptedBy: config.INSTANCE_NAME,
       acceptedAt,
       gated,
-      bucket: homeBucket(purchaseId, buckets),
+      bucket: bucket ?? homeBucket(purchaseId, buckets),
     };
   }
 
@@ -158,7 +167,9 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
   return {
     async purchase(r: PurchaseRequest, log: Logger): Promise<PurchaseOutcome> {
       const tier = await assertPurchasable(deps.catalog, r);
-      // A catalog entry cached before tiers had buckets has none: not split.
+      // A catalog entry cached before tiers had buckets has none: not split. The catalog's K
+      // only stamps messages the gate did not take (ungated, sync): a gated one carries the
+      // bucket the gate took from, by the K the gate was primed with from Postgres.
       const buckets = tier.buckets ?? 1;
       if (decideNow) return decideNow(toMessage(r, purchaseIdFor(r.idempotencyKey), buckets, false), log);
       if (!deps.publisher.isConnected()) throw BROKER_DOWN();
@@ -188,14 +199,18 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
         };
         let outcome = await gate.admit(request);
         if (outcome.kind === 'unprimed') {
-          // Prime from a fresh read: the catalog's figure may be seconds old.
-          const available = await availableByTier(deps.sql, [tier.id]);
+          // Prime from a fresh read: the catalog's figure (and K) may be seconds old.
+          const available = await availableForGate(deps.sql, [tier.id]);
           await gate.prime(r.tierId, available.get(tier.id) ?? 0);
           outcome = await gate.admit(request);
         }
         switch (outcome.kind) {
           case 'admitted':
-            await publishOrUndo(toMessage(r, purchaseId, buckets, true, request.acceptedAt), request, log);
+            await publishOrUndo(
+              toMessage(r, purchaseId, buckets, true, request.acceptedAt, outcome.bucket),
+              request,
+              log,
+            );
             return { kind: 'queued', purchaseId, status: 'queued' };
           case 'duplicate':
             deps.metrics?.admissions.inc({ outcome: 'duplicate' });

@@ -72,8 +72,8 @@ export async function availableByTier(sql: Sql | TransactionSql, tierIds: string
 }
 
 /**
- * What Postgres has left of each tier, with the tier rows locked until the transaction
- * ends: the rows every batch locks `FOR UPDATE` to decide (lockTiers), so no decision on
+ * What Postgres has left of each tier (availableForGate: one figure per bucket of a split
+ * tier), with the tier rows locked until the transaction ends: the rows every batch locks `FOR UPDATE` to decide (lockTiers), so no decision on
  * these tiers commits until the caller is done. `NO KEY UPDATE`, not `UPDATE`: a purchase
  * row written meanwhile (a rejection, which takes no stock) checks its foreign key with a
  * `KEY SHARE` lock on the tier, and must not wait for the caller. A tier a batch holds now
@@ -82,26 +82,27 @@ export async function availableByTier(sql: Sql | TransactionSql, tierIds: string
  * the same way, so its bucket rows do not move either; they are read by a second statement,
  * whose snapshot is taken once the locks are held.
  */
-export async function lockAvailableByTier(tx: TransactionSql, tierIds: string[]): Promise<Map<string, number>> {
+export async function lockAvailableByTier(tx: TransactionSql, tierIds: string[]): Promise<Map<string, number[]>> {
   const locked = await tx<{ id: string }[]>`
     select id from tiers where id = any(${tierIds}::uuid[]) order by id for no key update skip locked`;
-  return availableByTier(
+  return availableForGate(
     tx,
     locked.map((r) => r.id),
   );
 }
 
 /**
- * What each bucket of these split tiers has left (capacity − sold), by tier then bucket:
- * what the gate's per-bucket stock is rebuilt from. A tier that is not split is absent.
+ * What the gate is primed and reconciled with, by tier: [capacity − sold] for a tier that
+ * is not split, each bucket's capacity − sold in bucket order for a split tier (the gate
+ * keeps the same K counts). A tier that does not exist is absent; a split tier whose bucket
+ * rows are missing counts as one empty bucket, so nothing is offered that Postgres lacks.
  */
-export async function availableByBucket(sql: Sql | TransactionSql, tierIds: string[]): Promise<Map<string, number[]>> {
-  const rows = await sql<{ tierId: string; bucket: number; available: number }[]>`
-    select tier_id as "tierId", bucket, capacity - sold as available from tier_buckets
-    where tier_id = any(${tierIds}::uuid[]) order by tier_id, bucket`;
-  const out = new Map<string, number[]>();
-  for (const r of rows) out.set(r.tierId, [...(out.get(r.tierId) ?? []), r.available]);
-  return out;
+export async function availableForGate(sql: Sql | TransactionSql, tierIds: string[]): Promise<Map<string, number[]>> {
+  const rows = await sql<{ id: string; available: number[] }[]>`
+    select t.id, case when t.buckets = 1 then array[t.capacity - t.sold]
+      else array(select b.capacity - b.sold from tier_buckets b where b.tier_id = t.id order by b.bucket) end as available
+    from tiers t where t.id = any(${tierIds}::uuid[])`;
+  return new Map(rows.map((r) => [r.id, r.available.length > 0 ? r.available : [0]]));
 }
 
 /**

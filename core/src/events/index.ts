@@ -8,8 +8,8 @@ export {
 } from './event-admin-repository.js';
 export {
   type Availability,
-  availableByBucket,
   availableByTier,
+  availableForGate,
   type EventRow,
   type EventWithTiers,
   findEventWithTiers,

@@ -14,7 +14,8 @@ import { defineGateCommands } from './gate-commands.js';
 import { type PurchaseRecord, toPurchaseRecord } from './purchase-record.js';
 
 export type AdmitOutcome =
-  | { kind: 'admitted'; purchaseId: string }
+  /** `bucket`: the bucket of a split tier the gate took the tickets from (0 when not split). */
+  | { kind: 'admitted'; purchaseId: string; bucket: number }
   | { kind: 'duplicate'; purchaseId: string }
   | { kind: 'key_reused'; purchaseId: string }
   | { kind: 'sold_out' }
@@ -42,11 +43,14 @@ export interface Settlement {
 }
 
 export interface ReconcileResult {
+  /** The tier's total before (the sum of its buckets when split). */
   previous: number | null;
-  /** Null when the count had expired with nothing held: not made again, the tier left the tier set. */
+  /** The total after; null when the count had expired with nothing held: not made again, the tier left the tier set. */
   stock: number | null;
   /** Holds released (stale ones no message will settle). */
   released: number;
+  /** True when any bucket's count (or the count's shape) changed, even with the total the same. */
+  changed: boolean;
 }
 
 /** A hold older than the grace asked for: a purchase the gate still holds tickets for. */
@@ -65,10 +69,14 @@ export interface StaleHold {
  */
 export const STOCK_IDLE_TTL_S = 86_400;
 
-/** What the gate holds for a tier: the stock it still offers (null when unprimed) and the tickets held. */
+/**
+ * What the gate holds for a tier: the stock it still offers (null when unprimed; a split
+ * tier's total) and the tickets held; `buckets`, for a split tier, the stock of each bucket.
+ */
 export interface TierState {
   stock: number | null;
   held: number;
+  buckets?: number[];
 }
 
 /** Purchases settled per Lua call: bounds how long one call holds Redis (~1 ms per few hundred). */
@@ -132,10 +140,11 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
     /**
      * One atomic step: the duplicate check first (a retry never takes tickets twice), then
      * stock, then the buyer's limit; on success the tickets are taken, held for this
-     * purchase, and its status recorded as queued.
+     * purchase, and its status recorded as queued. On a split tier they are taken from the
+     * purchase's home bucket, topped up from the others when it is short (gate-scripts.ts).
      */
     async admit(r: AdmitRequest): Promise<AdmitOutcome> {
-      const [kind, purchaseId] = await commands.stampedeAdmit(
+      const [kind, purchaseId, bucket] = await commands.stampedeAdmit(
         ...requestKeys(r),
         r.purchaseId,
         r.fingerprint,
@@ -151,11 +160,12 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
         r.acceptedAt,
         r.idempotencyKey,
       );
-      if (kind === 'admitted' || kind === 'duplicate' || kind === 'key_reused') return { kind, purchaseId };
+      if (kind === 'admitted') return { kind, purchaseId, bucket: bucket ?? 0 };
+      if (kind === 'duplicate' || kind === 'key_reused') return { kind, purchaseId };
       return { kind } as AdmitOutcome;
     },
 
-    /** Gives back an admission whose message could not be queued: stock, buyer count, key. */
+    /** Gives back an admission whose message could not be queued: stock (to the bucket it came from), buyer count, key. */
     async undo(p: GatePurchase): Promise<void> {
       await commands.stampedeUndo(...requestKeys(p), p.purchaseId, p.quantity, stockIdleTtlS);
     },
@@ -168,16 +178,18 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
     /**
      * Sets a tier's stock if the gate does not know it yet (NX: never overwrites a live
      * count), and registers the tier in the gate's tier set, in one script, so that
-     * reconciliation finds every stock count without scanning the keyspace.
+     * reconciliation finds every stock count without scanning the keyspace. `available`:
+     * what Postgres has left, one figure for a tier that is not split, one per bucket
+     * (availableForGate in core/src/events) for a split tier.
      */
-    async prime(tierId: string, available: number): Promise<void> {
+    async prime(tierId: string, available: number | number[]): Promise<void> {
       await commands.stampedePrime(
         keys.stock(tierId),
         keys.held(tierId),
         keys.gateTiers(),
         tierId,
-        Math.max(0, available),
         stockIdleTtlS,
+        ...figures(available),
       );
     },
 
@@ -217,21 +229,33 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
 
     /**
      * Makes the gate offer exactly what Postgres has left (capacity − sold) minus what is
-     * still held, after releasing the holds named (their buyers' counts given back). Call
-     * only when the queue is idle. A count that expired with nothing held stays unprimed and
-     * the tier leaves the tier set.
+     * still held, bucket by bucket for a split tier (`available`: one figure per bucket),
+     * after releasing the holds named (their buyers' counts given back). Call only when the
+     * queue is idle. A count that expired with nothing held stays unprimed and the tier
+     * leaves the tier set.
      */
-    async reconcileTier(tierId: string, available: number, release: string[] = []): Promise<ReconcileResult> {
-      const [previous, stock, released] = await commands.stampedeReconcile(
+    async reconcileTier(
+      tierId: string,
+      available: number | number[],
+      release: string[] = [],
+    ): Promise<ReconcileResult> {
+      const buckets = figures(available);
+      const [previous, stock, released, changed] = await commands.stampedeReconcile(
         keys.stock(tierId),
         keys.held(tierId),
         keys.gateTiers(),
-        available,
         tierId,
         stockIdleTtlS,
+        buckets.length,
+        ...buckets,
         ...release,
       );
-      return { previous: previous < 0 ? null : previous, stock: stock < 0 ? null : stock, released };
+      return {
+        previous: previous < 0 ? null : previous,
+        stock: stock < 0 ? null : stock,
+        released,
+        changed: changed === 1,
+      };
     },
 
     /**
@@ -286,18 +310,19 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
       if (!results || failed) throw failed?.[0] ?? new Error('forgetting tiers was not executed');
     },
 
-    /** The stock and the held tickets of each tier, read in one round trip. */
+    /** The stock (a split tier's total, and each bucket's) and the held tickets of each tier, read in one round trip. */
     async tierStates(tierIds: string[]): Promise<Map<string, TierState>> {
       const replies = await inOneRoundTrip(
-        tierIds.flatMap((id): [string, string][] => [
-          ['get', keys.stock(id)],
-          ['hvals', keys.held(id)],
-        ]),
+        tierIds.map((id): [string, ...string[]] => ['stampedeTierState', keys.stock(id), keys.held(id)]),
       );
       const out = new Map<string, TierState>();
       tierIds.forEach((id, i) => {
-        const stock = replies[2 * i] as string | null;
-        out.set(id, { stock: stock === null ? null : Number(stock), held: sumHeld(replies[2 * i + 1] as string[]) });
+        const [stock, held, ...buckets] = replies[i] as number[];
+        out.set(id, {
+          stock: stock === undefined || stock < 0 ? null : stock,
+          held: held ?? 0,
+          ...(buckets.length > 0 ? { buckets } : {}),
+        });
       });
       return out;
     },
@@ -306,7 +331,8 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
 
 export type Gate = ReturnType<typeof createGate>;
 
-/** Held entries are `qty|acceptedAtMs|buyerKey` (see the gate scripts); the quantity is what counts. */
-function sumHeld(entries: string[]): number {
-  return entries.reduce((n, v) => n + (Number.parseInt(v.split('|', 1)[0]!, 10) || 0), 0);
+/** What Postgres has left, as the scripts take it: one figure per bucket (one for a tier not split), none below 0. */
+function figures(available: number | number[]): number[] {
+  const list = typeof available === 'number' ? [available] : available;
+  return (list.length > 0 ? list : [0]).map((n) => Math.max(0, n));
 }

@@ -1,13 +1,14 @@
 import type { Redis } from 'ioredis';
-import { ADMIT, PRIME, RECONCILE, SETTLE_MANY, UNDO } from './gate-scripts.js';
+import { ADMIT, PRIME, RECONCILE, SETTLE_MANY, TIER_STATE, UNDO } from './gate-scripts.js';
 
 /** The gate's scripts as commands of a client (see gate-scripts.ts for their keys and args). */
 export interface GateCommands {
-  stampedeAdmit(...args: (string | number)[]): Promise<[string, string]>;
+  stampedeAdmit(...args: (string | number)[]): Promise<[string, string, number?]>;
   stampedeUndo(...args: (string | number)[]): Promise<number>;
   stampedeSettleMany(numberOfKeys: number, ...args: (string | number)[]): Promise<number>;
   stampedePrime(...args: (string | number)[]): Promise<number>;
-  stampedeReconcile(...args: (string | number)[]): Promise<[number, number, number]>;
+  stampedeReconcile(...args: (string | number)[]): Promise<[number, number, number, number]>;
+  stampedeTierState(...args: string[]): Promise<number[]>;
 }
 
 const defined = new WeakSet<Redis>();
@@ -26,6 +27,7 @@ export function defineGateCommands(redis: Redis): GateCommands {
     redis.defineCommand('stampedeSettleMany', { lua: SETTLE_MANY });
     redis.defineCommand('stampedePrime', { numberOfKeys: 3, lua: PRIME });
     redis.defineCommand('stampedeReconcile', { numberOfKeys: 3, lua: RECONCILE });
+    redis.defineCommand('stampedeTierState', { numberOfKeys: 2, lua: TIER_STATE });
     defined.add(redis);
   }
   return redis as unknown as GateCommands;

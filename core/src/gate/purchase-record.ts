@@ -23,6 +23,8 @@ export interface PurchaseRecord {
   republishedAt: string | null;
   /** False when the purchase was accepted while the gate was away (it took no tickets). */
   gated: boolean;
+  /** The bucket of a split tier the gate took its tickets from; null when the tier is not split (or ungated). */
+  bucket: number | null;
 }
 
 /** The record of a purchase hash as the scripts write it (every value a string, '' for none). */
@@ -42,6 +44,7 @@ export function toPurchaseRecord(hash: Record<string, string>): PurchaseRecord {
     decidedAt: text('decidedAt'),
     republishedAt: text('republishedAt'),
     gated: hash.gated !== '0',
+    bucket: hash.bucket ? Number(hash.bucket) : null,
   };
 }
 
@@ -63,6 +66,7 @@ export function messageOfRecord(purchaseId: string, r: PurchaseRecord): Purchase
     acceptedBy: r.acceptedBy ?? undefined,
     acceptedAt: r.acceptedAt,
     gated: r.gated,
+    ...(r.bucket !== null ? { bucket: r.bucket } : {}),
   });
   return parsed.success ? parsed.data : undefined;
 }

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { createBuckets } from '@stampede/core/events';
+import { createGate } from '@stampede/core/gate';
+import { homeBucket, purchaseIdFor } from '@stampede/core/purchases';
+import { redisKeys } from '@stampede/core/redis';
+import { createTestEvent, drainMessages, type TestEvent, testSql } from '@stampede/lab/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appReady, buildTestApp, type TestApp } from './app-fixture.js';
+
+const sql = testSql();
+afterAll(() => sql.end({ timeout: 1 }));
+
+/** An Idempotency-Key whose purchase hashes to bucket `home` of `k`. */
+function keyHomedAt(home: number, k: number): string {
+  for (;;) {
+    const key = randomUUID();
+    if (homeBucket(purchaseIdFor(key), k) === home) return key;
+  }
+}
+
+function buy(t: TestApp, event: TestEvent, buyerId: string, key: string) {
+  return t.app.request(`/events/${event.id}/purchases`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    body: JSON.stringify({ tierId: event.tiers[0]!.id, quantity: 1, buyerId }),
+  });
+}
+
+describe('purchase admission on a tier split into buckets', () => {
+  let t: TestApp;
+  // A catalog that stays as first read for the whole file: a stale K must be harmless.
+  beforeAll(async () => {
+    t = buildTestApp({ CATALOG_TTL_MS: 600_000 });
+    await appReady(t);
+  });
+  afterAll(() => t.close());
+
+  it('when every buyer of a tier split into 4 hashes to one bucket, then the gate admits until the whole tier is gone, and each message names the bucket the gate took from', async () => {
+    const event = await createTestEvent(sql, [8], { buckets: [4] });
+    const tierId = event.tiers[0]!.id;
+    for (let i = 0; i < 8; i += 1) expect((await buy(t, event, `b${i}`, keyHomedAt(0, 4))).status).toBe(202);
+    const late = await buy(t, event, 'late', keyHomedAt(0, 4));
+    expect(late.status).toBe(409);
+    expect((await late.json()).code).toBe('sold_out');
+
+    const keys = redisKeys(t.config.REDIS_KEY_PREFIX);
+    expect(await t.redis.hgetall(keys.stock(tierId))).toEqual({ 0: '0', 1: '0', 2: '0', 3: '0' });
+    const messages = await drainMessages(t.config.AMQP_PREFIX);
+    expect(messages).toHaveLength(8);
+    expect(messages.every((m) => m.body.gated && m.body.bucket === 0)).toBe(true);
+  });
+
+  it('when the catalog still says a tier is not split but Postgres has split it, then the gate primes the buckets from Postgres and the message names the bucket the gate took from', async () => {
+    const event = await createTestEvent(sql, [8]);
+    const tierId = event.tiers[0]!.id;
+    expect((await buy(t, event, 'first', randomUUID())).status).toBe(202); // the catalog now holds K = 1
+    await drainMessages(t.config.AMQP_PREFIX);
+    // The tier is split (as a seed reset does) and the gate forgets its plain count.
+    await sql.begin(async (tx) => {
+      await tx`update tiers set buckets = 4 where id = ${tierId}`;
+      await createBuckets(tx, tierId, 8, 4);
+    });
+    const keys = redisKeys(t.config.REDIS_KEY_PREFIX);
+    await createGate(t.redis, keys).forgetTiers([tierId]);
+
+    const key = keyHomedAt(3, 4);
+    expect((await buy(t, event, 'second', key)).status).toBe(202);
+    expect(await t.redis.hgetall(keys.stock(tierId))).toEqual({ 0: '2', 1: '2', 2: '2', 3: '1' });
+    const [message] = await drainMessages(t.config.AMQP_PREFIX);
+    expect(message!.body).toMatchObject({ purchaseId: purchaseIdFor(key), gated: true, bucket: 3 });
+  });
+});
