@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { type BackplaneMessage, createBackplanePublisher, subscribeBackplane } from '@stampede/core/backplane';
 import { cachedNow, readCachedAvailability, writeCachedAvailability } from '@stampede/core/cache';
 import { createGate } from '@stampede/core/gate';
+import { homeBucket } from '@stampede/core/purchases';
 import { createRedis, type RedisClient, redisKeys } from '@stampede/core/redis';
 import { createWaitingRoom } from '@stampede/core/waiting-room';
 import {
@@ -86,6 +87,34 @@ describe('Stampede on a Redis Cluster of three masters and three replicas', () =
     expect(await redis.get(keys.buyer(event.id, messages[2]!.buyerId))).toBe('0');
     await gate.forgetTiers([tier.id]);
     expect(await gate.tiers()).not.toContain(tier.id);
+  });
+
+  it('when the gate runs a tier split into 4 buckets, then its bucket scripts run in the one slot and give back to the right bucket', async () => {
+    const keys = redisKeys(config.REDIS_KEY_PREFIX);
+    const gate = createGate(redis, keys);
+    const event: TestEvent = { id: randomUUID(), tiers: [{ id: randomUUID(), name: 'T', capacity: 10 }] };
+    const tier = event.tiers[0]!;
+    await gate.prime(tier.id, [3, 3, 2, 2]);
+    const messages = Array.from({ length: 3 }, () => purchaseMessage(event, { gated: true, quantity: 3 }));
+    expect(await admitThroughGate(gate, messages)).toEqual(['admitted', 'admitted', 'admitted']);
+    const state = (await gate.tierStates([tier.id])).get(tier.id)!;
+    expect(state).toMatchObject({ stock: 1, held: 9 });
+    expect(state.buckets?.reduce((n, b) => n + b, 0)).toBe(1);
+
+    await gate.undo(messages[0]!);
+    // The 3 tickets go back to the bucket they were taken from: the purchase's home bucket.
+    const expected = [...state.buckets!];
+    expected[homeBucket(messages[0]!.purchaseId, 4)]! += 3;
+    expect((await gate.tierStates([tier.id])).get(tier.id)).toEqual({ stock: 4, held: 6, buckets: expected });
+    const decidedAt = new Date().toISOString();
+    await gate.settleMany(
+      [{ message: messages[1]!, settlement: { status: 'rejected', reason: 'payment_failed', decidedAt } }],
+      600,
+    );
+    expect((await gate.tierStates([tier.id])).get(tier.id)).toMatchObject({ stock: 7, held: 3 });
+    expect(await gate.reconcileTier(tier.id, [3, 3, 2, 2])).toMatchObject({ previous: 7, stock: 7 });
+    await gate.forgetTiers([tier.id]);
+    expect(await redis.exists(keys.stock(tier.id))).toBe(0);
   });
 
   it('when the availability of many events is cached, then the keys spread over every master and read back', async () => {

@@ -1,5 +1,9 @@
+import { createGate } from '@stampede/core/gate';
+import { redisKeys } from '@stampede/core/redis';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { workerKill, workerKillOne, workerRestart } from '../../src/chaos/process-scenarios.js';
+import { is, tally } from '../../src/chaos/verdict.js';
 import { labStatus } from '../../src/local-lab/status.js';
 import { expectEveryAcceptedDecidedOnce, expectPass, runQuick, useScenarioLab } from './use-scenario-lab.js';
 
@@ -50,6 +54,23 @@ describe('resilience: three workers', () => {
       select p.bucket, count(*)::int as n from purchases p join tiers t on t.id = p.tier_id
       where t.event_id = ${result.eventId} and t.name = 'Floor' and p.status = 'confirmed' group by 1`;
     expect(byBucket.length).toBeGreaterThan(1);
+    // The burst was larger than the tier: the gate refused the rest fast, and admitted no
+    // more than the tier had (Postgres refused nobody sold_out), its 4 buckets left empty.
+    expect(tally(result, 'purchases', 'all', is('409 sold_out'))).toBeGreaterThan(0);
+    const [refused] = await t.sql<{ n: number }[]>`
+      select count(*)::int as n from purchases p join tiers t on t.id = p.tier_id
+      where t.event_id = ${result.eventId} and t.name = 'Floor' and p.reason = 'sold_out'`;
+    expect(refused!.n).toBe(0);
+    const [floorRow] = await t.sql<{ id: string }[]>`
+      select id from tiers where event_id = ${result.eventId} and name = 'Floor'`;
+    const floorId = floorRow!.id;
+    const redis = new Redis(t.lab.target.config.REDIS_URL);
+    try {
+      const gate = createGate(redis, redisKeys(t.lab.target.config.REDIS_KEY_PREFIX));
+      expect((await gate.tierStates([floorId])).get(floorId)).toEqual({ stock: 0, held: 0, buckets: [0, 0, 0, 0] });
+    } finally {
+      redis.disconnect();
+    }
   }, 150_000);
 
   it('when all three workers are SIGKILLed mid-drain, then the backlog is redelivered and decided exactly once', async () => {
