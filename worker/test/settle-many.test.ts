@@ -45,6 +45,35 @@ describe('settling a committed batch in the gate at once', () => {
     expect(records.every((r) => r?.tierId === tier.id && r.quantity === 1)).toBe(true);
   });
 
+  it('when an ungated purchase (no record) and a gated one whose record expired are settled, then the first gets a whole final record and the second none', async () => {
+    const event: TestEvent = { id: randomUUID(), tiers: [{ id: randomUUID(), name: 'T', capacity: 10 }] };
+    const ungated = purchaseMessage(event, { gated: false, quantity: 2 });
+    const expired = purchaseMessage(event, { gated: true });
+    const decided = { status: 'confirmed' as const, reason: null, decidedAt: new Date().toISOString() };
+
+    expect(
+      await gate.settleMany(
+        [ungated, expired].map((message) => ({ message, settlement: decided })),
+        600,
+      ),
+    ).toBe(0);
+
+    expect(await gate.record(ungated.purchaseId)).toMatchObject({
+      status: 'confirmed',
+      decidedAt: decided.decidedAt,
+      eventId: event.id,
+      tierId: event.tiers[0]!.id,
+      buyerId: ungated.buyerId,
+      quantity: 2,
+      idempotencyKey: ungated.idempotencyKey,
+      acceptedAt: ungated.acceptedAt,
+      gated: false,
+    });
+    expect(await redis.ttl(keys.purchase(ungated.purchaseId))).toBeGreaterThan(500);
+    // No partial record (a status without its fields): the status is read from Postgres instead.
+    expect(await redis.exists(keys.purchase(expired.purchaseId))).toBe(0);
+  });
+
   it('when nothing was decided, then nothing is called and nothing is released', async () => {
     expect(await gate.settleMany([], 600)).toBe(0);
   });

@@ -102,10 +102,11 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
 
   /** The four keys and seven args of one purchase's settle (see SETTLE_MANY in gate-scripts.ts). */
   function settleArgs(m: PurchaseMessage, s: Settlement, ttlSeconds: number): [string[], (string | number)[]] {
-    const fields = { ...purchaseFieldsOf(m), acceptedAt: m.acceptedAt, gated: m.gated ? '1' : '0' };
+    // A gated purchase's record already holds its fields (ADMIT wrote them): sent only for an ungated one.
+    const fields = m.gated ? '' : JSON.stringify({ ...purchaseFieldsOf(m), acceptedAt: m.acceptedAt, gated: '0' });
     return [
       [keys.stock(m.tierId), keys.buyer(m.eventId, m.buyerId), keys.held(m.tierId), keys.purchase(m.purchaseId)],
-      [m.purchaseId, s.status, s.reason ?? '', m.quantity, ttlSeconds, s.decidedAt, JSON.stringify(fields)],
+      [m.purchaseId, s.status, s.reason ?? '', m.quantity, ttlSeconds, s.decidedAt, fields],
     ];
   }
 

@@ -130,8 +130,11 @@ return 1
 /**
  * Records one decision after the worker's commit. Idempotent: only the first settle of a
  * purchase finds it held, so a redelivered message never gives tickets back twice. A
- * rejection gives its tickets back to the bucket the hold names.
- * Keys: stock, buyer, held, purchase. Args: purchaseId, status, reason, qty, ttlSeconds, decidedAtIso, purchaseFieldsJson.
+ * rejection gives its tickets back to the bucket the hold names. The record is made final
+ * where ADMIT wrote it; the fields (JSON) come only with a purchase accepted ungated, which
+ * has no record yet. A gated purchase whose record has expired gets none back: its status
+ * is read from Postgres, as for any purchase the gate no longer remembers.
+ * Keys: stock, buyer, held, purchase. Args: purchaseId, status, reason, qty, ttlSeconds, decidedAtIso, purchaseFieldsJson or ''.
  */
 const SETTLE_ONE = `${SHARED}
 local function settle_one(k, a, stock_idle_ttl)
@@ -146,10 +149,15 @@ local function settle_one(k, a, stock_idle_ttl)
     end
     if redis.call('HLEN', k[3]) == 0 then redis.call('EXPIRE', k[1], stock_idle_ttl) end
   end
-  redis.call('HSET', k[4], 'status', a[2], 'reason', a[3], 'decidedAt', a[6])
-  local fields = cjson.decode(a[7])
-  for f, v in pairs(fields) do redis.call('HSETNX', k[4], f, tostring(v)) end
-  redis.call('EXPIRE', k[4], tonumber(a[5]))
+  if a[7] ~= '' then
+    redis.call('HSET', k[4], 'status', a[2], 'reason', a[3], 'decidedAt', a[6])
+    local fields = cjson.decode(a[7])
+    for f, v in pairs(fields) do redis.call('HSETNX', k[4], f, tostring(v)) end
+    redis.call('EXPIRE', k[4], tonumber(a[5]))
+  elseif redis.call('EXISTS', k[4]) == 1 then
+    redis.call('HSET', k[4], 'status', a[2], 'reason', a[3], 'decidedAt', a[6])
+    redis.call('EXPIRE', k[4], tonumber(a[5]))
+  end
   return was_held
 end
 `;
