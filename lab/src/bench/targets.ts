@@ -17,7 +17,8 @@ export function compare(model: SpikeComparison['model'], queued: LoadResult, syn
 }
 
 /** "0.57 of the reference (rounds 0.55, 0.59; 18,600/s vs 32,700/s)". */
-function ofReference(p: PathResult | undefined, ref: PathResult | undefined): string {
+type Compared = { ratio?: number; ratios?: number[]; rate: number };
+function ofReference(p: Compared | undefined, ref: Compared | undefined): string {
   if (p?.ratio === undefined || !ref) return 'n/a';
   return `${p.ratio.toFixed(2)} of the reference (rounds ${p.ratios?.map((r) => r.toFixed(2)).join(', ')}; ${p.rate}/s vs ${ref.rate}/s)`;
 }
@@ -90,6 +91,12 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets'>): TargetResult[
       target: 'sold-out answer ≥ 0.80 of the ceiling',
       measured: pct(ofCeiling(soldOut, ceiling)),
       met: (ofCeiling(soldOut, ceiling) ?? 0) >= 0.8,
+    },
+    {
+      issue: 18,
+      target: "drain ≥ 0.50 of the reference drain (half the minimal consumer's rate, measured in the same run)",
+      measured: ofReference(r.drain, r.referenceDrain),
+      met: r.drain.complete && (r.drain.ratio ?? 0) >= 0.5,
     },
     {
       issue: 6,
