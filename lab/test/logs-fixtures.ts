@@ -36,6 +36,10 @@ export const apiLine = (
 export const workerLine = (atMs: number, event: string, fields: Record<string, unknown> = {}, level = 'info') =>
   pinoLine('worker', 'worker', atMs, event, fields, level);
 
+/** A worker's `batch.committed` line carrying `decisions` as the worker writes them (core/src/decision-log.ts). */
+export const batchLine = (atMs: number, decisions: unknown[][], fields: Record<string, unknown> = {}) =>
+  workerLine(atMs, 'batch.committed', { size: decisions.length, ...fields, decisions }, 'info');
+
 export interface Access {
   requestId?: string;
   method?: string;

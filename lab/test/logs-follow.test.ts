@@ -2,11 +2,13 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createColors } from '../src/logs/colors.js';
 import { createFilter, type FilterOptions } from '../src/logs/filters.js';
-import { LEVELS, type LogEntry } from '../src/logs/log-entry.js';
+import { formatPretty } from '../src/logs/format-line.js';
+import { LEVELS, type LogEntry, parseLine } from '../src/logs/log-entry.js';
 import { followLogs, type LogInput } from '../src/logs/read-logs.js';
 import { waitFor } from '../testing/fixtures.js';
-import { apiLine, nginxLine, T0, workerLine, writeLab } from './logs-fixtures.js';
+import { apiLine, batchLine, nginxLine, T0, workerLine, writeLab } from './logs-fixtures.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -32,6 +34,7 @@ async function collect(input: LogInput, options: FilterOptions = {}): Promise<Lo
 
 const P1 = '11111111-1111-5111-8111-111111111111';
 const P2 = '22222222-2222-5222-8222-222222222222';
+const P3 = '33333333-3333-5333-8333-333333333333';
 
 /** One purchase's life across nginx, api-2 and the worker, with another purchase around it. */
 const story = {
@@ -68,14 +71,12 @@ const story = {
     }),
   ],
   worker: [
-    workerLine(30, 'purchase.decided', { purchaseId: P1, requestId: 'req-a', status: 'confirmed', duplicate: false }),
-    workerLine(31, 'purchase.decided', {
-      purchaseId: P2,
-      requestId: 'req-b',
-      status: 'rejected',
-      reason: 'sold_out',
-      duplicate: false,
-    }),
+    // One batch decided both, and a redelivery of a third purchase.
+    batchLine(30, [
+      [P1, 'req-a', 'confirmed'],
+      [P2, 'req-b', 'rejected', 'sold_out'],
+      [P3, 'req-d', 'confirmed', null, true],
+    ]),
     workerLine(45, 'purchase.dead_lettered', { messageId: P1, requestId: 'req-a', reason: 'invalid_message' }, 'error'),
   ],
 };
@@ -86,14 +87,13 @@ describe("following the lab's logs", () => {
   it("when files interleave in time, then the lines come out merged in time order, each file's order kept", async () => {
     const dir = await lab(story);
     const out = await collect({ dir });
-    expect(times(out)).toEqual([0, 10, 12, 20, 20, 30, 31, 40, 45, 50]);
+    expect(times(out)).toEqual([0, 10, 12, 20, 20, 30, 40, 45, 50]);
     expect(out.map((e) => e.name)).toEqual([
       'api-2',
       'api-1',
       'nginx',
       'api-2',
       'nginx',
-      'worker',
       'worker',
       'api-2',
       'worker',
@@ -108,7 +108,6 @@ describe("following the lab's logs", () => {
     );
     expect((await collect({ dir }, { components: ['api-1', 'worker'] })).map((e) => e.name)).toEqual([
       'api-1',
-      'worker',
       'worker',
       'worker',
     ]);
@@ -130,8 +129,11 @@ describe("following the lab's logs", () => {
     expect(out.map((e) => `${e.name} ${e.event}`)).toEqual([
       'api-1 purchase.accepted',
       'nginx http.access',
-      'worker purchase.decided',
+      'worker batch.committed',
     ]);
+    // The batch line keeps only that request's decision, in its JSON and in the raw line --json prints.
+    expect(out[2]!.json?.decisions).toEqual([[P2, 'req-b', 'rejected', 'sold_out']]);
+    expect(JSON.parse(out[2]!.raw)).toMatchObject({ size: 3, decisions: [[P2, 'req-b', 'rejected', 'sold_out']] });
   });
 
   it("when filtering by purchase id, then its api, worker and dead-letter lines show, and nginx's line of the accepting request", async () => {
@@ -140,15 +142,50 @@ describe("following the lab's logs", () => {
     expect(out.map((e) => `${e.name} ${e.event}`)).toEqual([
       'api-2 purchase.accepted',
       'nginx http.access',
-      'worker purchase.decided',
+      'worker batch.committed',
       'worker purchase.dead_lettered',
     ]);
     expect(out[1]!.json?.requestId).toBe('req-a');
+    expect(out[2]!.json?.decisions).toEqual([[P1, 'req-a', 'confirmed']]);
+  });
+
+  it("when a purchase's only worker line is a batch line, then its id finds that line with its decision, and the request id on it finds nginx's line", async () => {
+    // No API line: the request id can be learned from the batch's decision alone.
+    const dir = await lab({
+      'nginx-access': story['nginx-access'],
+      worker: [
+        batchLine(30, [
+          [P1, 'req-a', 'confirmed'],
+          [P3, 'req-d', 'confirmed', null, true],
+        ]),
+      ],
+    });
+    const out = await collect({ dir }, { purchaseIds: [P3] });
+    expect(out.map((e) => `${e.name} ${e.event}`)).toEqual(['worker batch.committed']);
+    expect(out[0]!.json?.decisions).toEqual([[P3, 'req-d', 'confirmed', null, true]]);
+    const byPurchase = await collect({ dir }, { purchaseIds: [P1] });
+    expect(byPurchase.map((e) => `${e.name} ${e.event}`)).toEqual(['nginx http.access', 'worker batch.committed']);
+    expect(byPurchase[0]!.json?.requestId).toBe('req-a');
+    expect(byPurchase[1]!.json?.decisions).toEqual([[P1, 'req-a', 'confirmed']]);
+    const byRequest = await collect({ dir }, { requestIds: ['req-d'] });
+    expect(byRequest.map((e) => e.json?.decisions)).toEqual([[[P3, 'req-d', 'confirmed', null, true]]]);
+    expect(await collect({ dir }, { purchaseIds: [P2] })).toEqual([]);
+  });
+
+  it('when a batch line is printed for a person, then a few decisions show as words and the rest as a count', async () => {
+    const decisions: unknown[][] = Array.from({ length: 500 }, (_, k) => [`p-${k}`, `r-${k}`, 'confirmed']);
+    decisions[1] = ['p-1', 'r-1', 'rejected', 'sold_out'];
+    decisions[2] = ['p-2', null, 'confirmed', null, true];
+    const line = formatPretty(parseLine(batchLine(30, decisions), 'worker'), createColors(false));
+    expect(line).toContain(
+      'decisions=[p-0 r-0 confirmed, p-1 r-1 rejected sold_out, p-2 confirmed duplicate] …+497 (--json or --purchase for all)',
+    );
+    expect(line).not.toContain('p-3 ');
   });
 
   it('when a time window is given, then only lines inside it show', async () => {
     const dir = await lab(story);
-    expect(times(await collect({ dir }, { since: T0 + 20, until: T0 + 31 }))).toEqual([20, 20, 30, 31]);
+    expect(times(await collect({ dir }, { since: T0 + 20, until: T0 + 31 }))).toEqual([20, 20, 30]);
   });
 
   it('when lines are malformed or not JSON, then they are passed through unfiltered and never stop the reading', async () => {
@@ -180,7 +217,7 @@ describe("following the lab's logs", () => {
   it('when lines are piped from docker compose logs, then the service prefixes are stripped and the lines put in time order', async () => {
     const text = [
       `api-2-1  | ${apiLine('api-2', 20, 'purchase.accepted', { requestId: 'req-a', purchaseId: P1 })}`,
-      `ticket-worker  | ${workerLine(30, 'purchase.decided', { purchaseId: P1, requestId: 'req-a', status: 'confirmed' })}`,
+      `ticket-worker  | ${batchLine(30, [[P1, 'req-a', 'confirmed']])}`,
       `nginx-1  | ${nginxLine(21, { requestId: 'req-a', method: 'POST', uri: '/events/e/purchases', status: 202, ms: 3, upstream: '172.18.0.5:3000' })}`,
       `api-1-1  | 2026-11-22T10:00:00.005000000Z ${apiLine('api-1', 5, 'api.listening')}`,
       'postgres-1  | 2026-11-22 10:00:00.000 UTC [1] LOG:  database system is ready',
@@ -189,7 +226,7 @@ describe("following the lab's logs", () => {
     expect(out.map((e) => `${e.source} ${e.event}`)).toEqual([
       'api-2-1 purchase.accepted',
       'nginx-1 http.access',
-      'ticket-worker purchase.decided',
+      'ticket-worker batch.committed',
     ]);
     const all = await collect({ stream: Readable.from([text]) });
     // Postgres' line has no JSON time: it keeps the time of the line before it in the stream.
@@ -198,7 +235,7 @@ describe("following the lab's logs", () => {
       'postgres-1 plain',
       'api-2-1 purchase.accepted',
       'nginx-1 http.access',
-      'ticket-worker purchase.decided',
+      'ticket-worker batch.committed',
     ]);
     expect(all[0]!.raw.startsWith('{')).toBe(true);
   });
@@ -248,10 +285,7 @@ describe("following the lab's logs", () => {
     try {
       await appendFile(join(dir, 'logs', 'api-1.log'), `${apiLine('api-1', 5, 'follow.marker', { purchaseId: P1 })}\n`);
       await waitFor(() => out.length === 1, { timeoutMs: 5_000, what: 'the marker' });
-      await appendFile(
-        join(dir, 'logs', 'worker.log'),
-        `${workerLine(30, 'purchase.decided', { purchaseId: P1, requestId: 'req-a' })}\n`,
-      );
+      await appendFile(join(dir, 'logs', 'worker.log'), `${batchLine(30, [[P1, 'req-a', 'confirmed']])}\n`);
       await appendFile(
         join(dir, 'logs', 'api-1.log'),
         `${apiLine('api-1', 20, 'purchase.accepted', { purchaseId: P1, requestId: 'req-a' })}\n${apiLine('api-1', 21, 'other')}\n${apiLine('api-1', 40, 'purchase.read', { purchaseId: P1 })}\n`,
@@ -279,7 +313,7 @@ describe("following the lab's logs", () => {
     expect(out.map((e) => e.event)).toEqual([
       'follow.marker',
       'purchase.accepted',
-      'purchase.decided',
+      'batch.committed',
       'purchase.read',
       'http.access',
     ]);

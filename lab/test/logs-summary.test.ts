@@ -4,9 +4,10 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createColors } from '../src/logs/colors.js';
+import { createFilter } from '../src/logs/filters.js';
 import { summarizeLogs } from '../src/logs/read-logs.js';
 import { formatSummary } from '../src/logs/summary-report.js';
-import { type Access, apiLine, nginxLine, T0, workerLine, writeLab } from './logs-fixtures.js';
+import { type Access, apiLine, batchLine, nginxLine, T0, workerLine, writeLab } from './logs-fixtures.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/logs.js', import.meta.url));
 const closers: (() => Promise<void>)[] = [];
@@ -82,23 +83,34 @@ function scenario(addr: (replica: number) => string) {
   });
   nginx.sort((a, b) => (JSON.parse(a) as { msec: number }).msec - (JSON.parse(b) as { msec: number }).msec);
 
-  const decided = (k: number, at: number, status: string, reason: string | null, duplicate = false) =>
-    workerLine(at, 'purchase.decided', { purchaseId: pid(k), requestId: `p-${k}`, status, reason, duplicate });
+  // The worker's batch lines name each purchase's decision: [purchaseId, requestId, status, reason, duplicate].
+  const decided = (k: number, status: string, reason?: string, duplicate = false) =>
+    duplicate
+      ? [pid(k), `p-${k}`, status, reason ?? null, true]
+      : [pid(k), `p-${k}`, status, ...(reason ? [reason] : [])];
   const worker = [
-    ...[0, 1, 2, 3, 4].map((k) => decided(k, 3000, 'confirmed', null)),
-    workerLine(3001, 'batch.committed', { size: 5, confirmed: 5, rejected: 0, duplicates: 0, poison: 0 }),
+    batchLine(
+      3001,
+      [0, 1, 2, 3, 4].map((k) => decided(k, 'confirmed')),
+      { confirmed: 5, rejected: 0, duplicates: 0, poison: 0 },
+    ),
     '{"level":"info","time":"2026-11-22T10:00:04',
-    decided(0, 6000, 'confirmed', null, true),
-    ...[5, 6].map((k) => decided(k, 6000, 'confirmed', null)),
-    ...[7, 8].map((k) => decided(k, 6000, 'rejected', 'sold_out')),
-    decided(9, 6000, 'rejected', 'limit_exceeded'),
     workerLine(
       6000,
       'purchase.dead_lettered',
       { messageId: pid(10), requestId: 'p-10', reason: 'processing_failed', attempt: 5 },
       'error',
     ),
-    workerLine(6001, 'batch.committed', { size: 7, confirmed: 2, rejected: 3, duplicates: 1, poison: 1 }),
+    batchLine(
+      6001,
+      [
+        decided(0, 'confirmed', undefined, true),
+        ...[5, 6].map((k) => decided(k, 'confirmed')),
+        ...[7, 8].map((k) => decided(k, 'rejected', 'sold_out')),
+        decided(9, 'rejected', 'limit_exceeded'),
+      ],
+      { size: 7, confirmed: 2, rejected: 3, duplicates: 1, poison: 1 },
+    ),
   ];
   return { ...api, 'nginx-access': nginx, worker };
 }
@@ -151,7 +163,7 @@ describe('the logs summary', () => {
       deadLettered: 1,
       deadLetteredByReason: { processing_failed: 1 },
       publishFailed: 1,
-      decidedFrom: 'purchase.decided',
+      decidedFrom: 'decisions',
     });
     expect(s.notYetDecided).toBe(0);
     expect(s.cache.source).toBe('unknown');
@@ -189,6 +201,49 @@ describe('the logs summary', () => {
     const s = await summarizeLogs({ dir: await labWith(scenario(localAddr)) }, { since: T0 + 5000 });
     expect(s.purchases).toMatchObject({ accepted: 0, confirmed: 2, rejected: 3, deadLettered: 1 });
     expect(s.http.requests).toBe(51);
+  });
+
+  it("when summarised for one purchase, then only that purchase's decision inside its batch line counts", async () => {
+    const dir = await labWith(scenario(localAddr));
+    const s = await summarizeLogs({ dir }, { filter: createFilter({ purchaseIds: [pid(7)] }) });
+    expect(s.purchases).toMatchObject({
+      accepted: 1,
+      confirmed: 0,
+      rejected: 1,
+      rejectedByReason: { sold_out: 1 },
+      duplicates: 0,
+      decidedFrom: 'decisions',
+    });
+  });
+
+  it('when decisions come as one line each (sync mode, an older worker) or as batch totals only, then both are still counted', async () => {
+    const perLine = await summarizeLogs({
+      dir: await labWith({
+        'api-1': [
+          apiLine('api-1', 10, 'purchase.decided', { purchaseId: pid(1), status: 'confirmed', duplicate: false }),
+          apiLine('api-1', 11, 'purchase.decided', {
+            purchaseId: pid(2),
+            status: 'rejected',
+            reason: 'sold_out',
+            duplicate: false,
+          }),
+          apiLine('api-1', 12, 'purchase.decided', { purchaseId: pid(1), status: 'confirmed', duplicate: true }),
+        ],
+      }),
+    });
+    expect(perLine.purchases).toMatchObject({
+      confirmed: 1,
+      rejected: 1,
+      rejectedByReason: { sold_out: 1 },
+      duplicates: 1,
+      decidedFrom: 'decisions',
+    });
+    const totals = await summarizeLogs({
+      dir: await labWith({
+        worker: [workerLine(10, 'batch.committed', { size: 4, confirmed: 2, rejected: 1, duplicates: 1, poison: 0 })],
+      }),
+    });
+    expect(totals.purchases).toMatchObject({ confirmed: 2, rejected: 1, duplicates: 1, decidedFrom: 'batch-totals' });
   });
 
   it('when docker compose output is piped, then replicas are named from the request ids they share with the API', async () => {
@@ -258,7 +313,7 @@ describe('npm run logs, as a real process', () => {
         .trim()
         .split('\n')
         .map((l) => (JSON.parse(l) as { event: string }).event),
-    ).toEqual(['purchase.accepted', 'http.access', 'purchase.decided']);
+    ).toEqual(['purchase.accepted', 'http.access', 'batch.committed']);
     const bad = await run(['--level', 'loud', '--dir', dir]);
     expect(bad.code).toBe(2); // a usage error
     expect(bad.stderr).toMatch(/--level must be one of/);

@@ -1,3 +1,4 @@
+import { decisionsOfLine, readLoggedDecision } from '@stampede/core/decision-log';
 import { field, type LogEntry, purchaseOf } from './log-entry.js';
 
 /** What the reader asked to see; every field is optional and all given ones must hold. */
@@ -19,6 +20,12 @@ export interface LineFilter {
   /** Looks at a line before matching starts (or as it arrives) to learn request ids. */
   learn(entry: LogEntry): void;
   matches(entry: LogEntry): boolean;
+  /**
+   * The entry as shown or counted once it matched: a line carrying many purchases'
+   * decisions (the worker's `batch.committed`) keeps only those of the ids asked for,
+   * in its JSON and its raw text alike (`--json` prints that line, not 500 others).
+   */
+  focus(entry: LogEntry): LogEntry;
   /** True when `learn` needs a pass over the lines before `matches` is exact. */
   readonly needsLearning: boolean;
 }
@@ -37,6 +44,8 @@ export function createFilter(o: FilterOptions): LineFilter {
   const requests = new Set(o.requestIds ?? []);
   const byId = purchases.size > 0 || requests.size > 0;
   const components = o.components?.filter((c) => c.length > 0) ?? [];
+  const wanted = (purchase: string | undefined, request: string | undefined) =>
+    (purchase !== undefined && purchases.has(purchase)) || (request !== undefined && requests.has(request));
   return {
     needsLearning: purchases.size > 0,
     learn(e) {
@@ -44,6 +53,8 @@ export function createFilter(o: FilterOptions): LineFilter {
       const purchase = purchaseOf(e);
       const request = field(e, 'requestId');
       if (purchase && request && purchases.has(purchase)) requests.add(request);
+      for (const d of decisionsOfLine(e.json))
+        if (d.requestId && purchases.has(d.purchaseId)) requests.add(d.requestId);
     },
     matches(e) {
       if (o.since !== undefined && e.time < o.since) return false;
@@ -52,9 +63,18 @@ export function createFilter(o: FilterOptions): LineFilter {
       if (o.minLevel !== undefined && e.level < o.minLevel) return false;
       if (!byId) return true;
       if (!e.json) return false;
-      const purchase = purchaseOf(e);
-      const request = field(e, 'requestId');
-      return (purchase !== undefined && purchases.has(purchase)) || (request !== undefined && requests.has(request));
+      if (wanted(purchaseOf(e), field(e, 'requestId'))) return true;
+      return decisionsOfLine(e.json).some((d) => wanted(d.purchaseId, d.requestId));
+    },
+    focus(e) {
+      if (!byId || !e.json || !Array.isArray(e.json.decisions)) return e;
+      const kept = e.json.decisions.filter((v) => {
+        const d = readLoggedDecision(v);
+        return d !== undefined && wanted(d.purchaseId, d.requestId);
+      });
+      if (kept.length === e.json.decisions.length) return e;
+      const json = { ...e.json, decisions: kept };
+      return { ...e, json, raw: JSON.stringify(json) };
     },
   };
 }

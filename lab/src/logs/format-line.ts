@@ -27,10 +27,27 @@ function value(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** Decisions a pretty line lists before it says how many more (a batch line carries hundreds). */
+const DECISIONS_SHOWN = 3;
+
+/** A batch line's decisions, each as `purchaseId requestId status [reason] [duplicate]`. */
+function decisionsText(v: unknown[]): string {
+  const shown = v.slice(0, DECISIONS_SHOWN).map((d) =>
+    Array.isArray(d)
+      ? d
+          .filter((x) => x !== null)
+          .map((x) => (x === true ? 'duplicate' : String(x)))
+          .join(' ')
+      : value(d),
+  );
+  const more = v.length > DECISIONS_SHOWN ? ` …+${v.length - DECISIONS_SHOWN} (--json or --purchase for all)` : '';
+  return `[${shown.join(', ')}]${more}`;
+}
+
 function pairs(json: Record<string, unknown>, skip: Set<string>): string {
   return Object.entries(json)
     .filter(([k, v]) => !skip.has(k) && v !== null && v !== undefined)
-    .map(([k, v]) => `${k}=${value(v)}`)
+    .map(([k, v]) => `${k}=${k === 'decisions' && Array.isArray(v) ? decisionsText(v) : value(v)}`)
     .join(' ');
 }
 

@@ -44,14 +44,14 @@ export interface FollowOptions {
 /** Prints the matching lines in time order; with `follow`, then the new ones as they come. */
 export async function followLogs(input: LogInput, o: FollowOptions): Promise<void> {
   const { entries, files } = await history(input, o.filter);
-  for await (const e of entries) if (o.filter.matches(e)) await o.emit(e);
+  for await (const e of entries) if (o.filter.matches(e)) await o.emit(o.filter.focus(e));
   if (!o.follow || 'stream' in input || !o.signal) return;
   await followFiles(
     input.dir,
     files,
     async (fresh) => {
       for (const e of fresh) o.filter.learn(e);
-      for (const e of fresh) if (o.filter.matches(e)) await o.emit(e);
+      for (const e of fresh) if (o.filter.matches(e)) await o.emit(o.filter.focus(e));
     },
     o.signal,
     o.pollMs,
@@ -71,6 +71,9 @@ export async function summarizeLogs(input: LogInput, o: SummaryOptions = {}): Pr
   const builder = new SummaryBuilder({ since: o.since, until: o.until });
   if ('dir' in input) await builder.names.loadLab(input.dir);
   const { entries } = await history(input, o.filter);
-  for await (const e of entries) if (!o.filter || o.filter.matches(e)) builder.add(e);
+  for await (const e of entries) {
+    if (!o.filter) builder.add(e);
+    else if (o.filter.matches(e)) builder.add(o.filter.focus(e));
+  }
   return builder.result(o.cache);
 }

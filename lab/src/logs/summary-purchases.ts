@@ -1,3 +1,4 @@
+import { decisionsOfLine } from '@stampede/core/decision-log';
 import { field, type LogEntry, numberField } from './log-entry.js';
 
 export interface PurchaseSummary {
@@ -14,8 +15,12 @@ export interface PurchaseSummary {
   duplicates: number;
   deadLettered: number;
   deadLetteredByReason: Record<string, number>;
-  /** Where confirmed/rejected came from: one line per purchase, or the batch totals only. */
-  decidedFrom: 'purchase.decided' | 'batch.committed' | 'none';
+  /**
+   * Where confirmed/rejected came from: each purchase's decision (a batch line's
+   * `decisions`, or a `purchase.decided` line), or only the totals of batch lines that
+   * name no purchases (a worker from before `decisions`).
+   */
+  decidedFrom: 'decisions' | 'batch-totals' | 'none';
 }
 
 /** One second of the purchase flow, for the over-time chart. */
@@ -36,8 +41,10 @@ const inc = (o: Record<string, number>, k: string, by = 1) => {
 
 /**
  * Counts the purchase story: accepted (API), decided and why (worker), dead-lettered,
- * and per second what the chart needs. Worker totals come from `purchase.decided` lines
- * when there are any, else from `batch.committed` counts (which carry no reasons).
+ * and per second what the chart needs. Decisions come from the `decisions` of the
+ * worker's lines (`batch.committed`, `gate.holds_settled`) and from `purchase.decided`
+ * lines (sync mode; older workers) when there are any, else from `batch.committed`
+ * counts (which carry no reasons).
  */
 export class PurchaseCounters {
   private readonly fromLines = {
@@ -91,7 +98,11 @@ export class PurchaseCounters {
         break;
       }
       case 'purchase.decided':
-        this.decided(e);
+        this.decided(e.time, {
+          status: field(e, 'status'),
+          reason: field(e, 'reason'),
+          duplicate: e.json?.duplicate === true,
+        });
         break;
       case 'batch.committed': {
         const b = this.fromBatches;
@@ -106,22 +117,23 @@ export class PurchaseCounters {
       }
       default:
     }
+    if (e.component === 'worker') for (const d of decisionsOfLine(e.json)) this.decided(e.time, d);
   }
 
-  private decided(e: LogEntry): void {
+  private decided(time: number, d: { status?: string; reason?: string; duplicate: boolean }): void {
     const l = this.fromLines;
     l.seen = true;
-    const s = this.second(e.time);
+    const s = this.second(time);
     s.processedByLines += 1;
-    if (e.json?.duplicate === true) {
+    if (d.duplicate) {
       l.duplicates += 1;
       return;
     }
     s.settled += 1;
-    if (field(e, 'status') === 'confirmed') l.confirmed += 1;
+    if (d.status === 'confirmed') l.confirmed += 1;
     else {
       l.rejected += 1;
-      inc(l.byReason, field(e, 'reason') ?? 'unknown');
+      inc(l.byReason, d.reason ?? 'unknown');
     }
   }
 
@@ -149,7 +161,7 @@ export class PurchaseCounters {
         duplicates: src.duplicates,
         deadLettered: this.deadLettered,
         deadLetteredByReason: this.deadByReason,
-        decidedFrom: lines ? 'purchase.decided' : batches ? 'batch.committed' : 'none',
+        decidedFrom: lines ? 'decisions' : batches ? 'batch-totals' : 'none',
       },
     };
   }

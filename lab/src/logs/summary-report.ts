@@ -63,8 +63,8 @@ function purchases(s: Summary, c: Colors): string[] {
       ? [`  broker did not confirm (503) ${p.publishFailed} · republished after a retry ${p.republished}`]
       : []),
     ...(refused ? [`  answered without queueing (POST /events/:id/purchases): ${counts(notQueued)}`] : []),
-    ...(p.decidedFrom === 'batch.committed'
-      ? ['  (decisions counted from batch.committed: no per-purchase lines, so no reasons)']
+    ...(p.decidedFrom === 'batch-totals'
+      ? ['  (decisions counted from batch.committed totals: its lines name no purchases, so no reasons)']
       : []),
   ];
 }
