@@ -24,33 +24,15 @@ export interface AfterCommitDeps {
 /**
  * What follows a commit, so a buyer polling sees the outcome at once: the gate is
  * settled in one script call per few hundred purchases (hold released, a rejection's
- * tickets given back, final status written), one log line per purchase, and the
- * availability cache of each touched event refreshed and announced on the backplane.
+ * tickets given back, final status written), and the availability cache of each touched
+ * event refreshed and announced on the backplane. The caller logs the decisions (one line
+ * for them all, decision-lines.ts).
  * Nothing here can undo the decision: Redis being down is logged, never fatal, and the
  * gate is made honest again by reconciliation.
  */
 export async function settleAfterCommit(deps: AfterCommitDeps, decisions: Decision[]): Promise<void> {
   const { log, gate, redis, keys, sql, config } = deps;
   const decided = decisions.filter((d): d is DecidedPurchase => d.kind === 'decided');
-
-  for (const d of decided) {
-    const m = d.message;
-    log.info(
-      {
-        event: 'purchase.decided',
-        purchaseId: d.purchaseId,
-        requestId: m.requestId,
-        status: d.status,
-        reason: d.reason,
-        tierId: m.tierId,
-        eventId: m.eventId,
-        buyerId: m.buyerId,
-        quantity: m.quantity,
-        duplicate: d.duplicate,
-      },
-      d.status === 'confirmed' ? 'purchase confirmed' : `purchase rejected: ${d.reason}`,
-    );
-  }
 
   if (!gate.isReady()) {
     log.warn({ event: 'gate.settle_skipped', count: decided.length }, 'redis unavailable, gate left to reconciliation');

@@ -6,11 +6,12 @@ import { createGate } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
 import type { WorkerMetrics } from '@stampede/core/metrics';
 import type { PurchaseMessage } from '@stampede/core/purchases';
-import { type Decision, decidePurchases, type Payment } from '@stampede/core/purchases';
+import { type DecidedPurchase, type Decision, decidePurchases, type Payment } from '@stampede/core/purchases';
 import type { Redis, RedisKeys } from '@stampede/core/redis';
 import { settleAfterCommit } from './after-commit.js';
 import { backoffMs, sleep } from './backoff.js';
 import { withDeadline } from './deadline.js';
+import { logDecisions } from './decision-lines.js';
 import type { DeadLetterReason } from './delivery.js';
 
 /** What becomes of one delivery once its batch has run. */
@@ -116,21 +117,30 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
     }
   }
 
+  /** The batch's line: its counts, and each purchase's decision for a reader to grep (decision-lines.ts). */
   function logCommitted(decisions: Decision[], decideMs: number, started: number): void {
-    const count = (pred: (d: Decision) => boolean) => decisions.filter(pred).length;
-    log.info(
-      {
-        event: 'batch.committed',
-        size: decisions.length,
-        confirmed: count((d) => d.kind === 'decided' && d.status === 'confirmed' && !d.duplicate),
-        rejected: count((d) => d.kind === 'decided' && d.status === 'rejected' && !d.duplicate),
-        duplicates: count((d) => d.kind === 'decided' && d.duplicate),
-        poison: count((d) => d.kind === 'poison'),
-        decideMs,
-        ms: Math.round(performance.now() - started),
-      },
-      'batch committed',
-    );
+    const decided: DecidedPurchase[] = [];
+    let confirmed = 0;
+    let rejected = 0;
+    let duplicates = 0;
+    for (const d of decisions) {
+      if (d.kind !== 'decided') continue;
+      decided.push(d);
+      if (d.duplicate) duplicates += 1;
+      else if (d.status === 'confirmed') confirmed += 1;
+      else rejected += 1;
+    }
+    const fields = {
+      event: 'batch.committed',
+      size: decisions.length,
+      confirmed,
+      rejected,
+      duplicates,
+      poison: decisions.length - decided.length,
+      decideMs,
+      ms: Math.round(performance.now() - started),
+    };
+    logDecisions(log, fields, 'batch committed', decided);
   }
 
   async function processBatch(messages: PurchaseMessage[]): Promise<Outcome[]> {
@@ -152,13 +162,15 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
     const decideMs = Math.round(performance.now() - started);
     countCommitted(deps.metrics, decisions, decideMs);
     const settled: Promise<void> = settleAfterCommit(afterCommitDeps, decisions)
-      .then(() => logCommitted(decisions, decideMs, started))
       .catch((err: unknown) =>
         log.error(
           { event: 'batch.after_commit_failed', err: (err as Error).message },
           'after-commit work failed; reconciliation repairs the gate',
         ),
-      );
+      )
+      // Whether or not the after-commit work succeeded: this line is the record of the decisions.
+      // Before the ack, so an acked purchase has its line (a batch killed before it is redelivered).
+      .then(() => logCommitted(decisions, decideMs, started));
     afterCommits.add(settled);
     void settled.finally(() => afterCommits.delete(settled));
     return decisions.map(

@@ -9,6 +9,7 @@ import {
   type PurchaseRow,
   rejectPurchases,
 } from '@stampede/core/purchases';
+import { logDecisions } from './decision-lines.js';
 import type { Republish } from './republish.js';
 
 export interface StaleHoldDeps {
@@ -18,7 +19,7 @@ export interface StaleHoldDeps {
   /** A hold older than this, with the queue idle, has no message left to settle it. */
   graceMs: number;
   republish: Republish;
-  /** The after-commit work of a decision (gate settled, status written, line logged). */
+  /** The after-commit work of a decision (gate settled, status written, readers told). */
   settle: (decisions: DecidedPurchase[]) => Promise<void>;
 }
 
@@ -65,7 +66,7 @@ export async function resolveStaleHolds(deps: StaleHoldDeps, tierIds: string[]):
     else if (Date.now() - Date.parse(hold.record.republishedAt) > graceMs) toReject.push(message);
   }
 
-  if (fromRows.length > 0) await deps.settle(fromRows);
+  if (fromRows.length > 0) await settleAndLog(deps, fromRows);
   if (toRepublish.length > 0) {
     const queued = await deps.republish(toRepublish);
     await gate.markRepublished([...queued], new Date().toISOString());
@@ -80,9 +81,15 @@ export async function resolveStaleHolds(deps: StaleHoldDeps, tierIds: string[]):
         'a held purchase never reached the queue; published again from the gate record',
       );
   }
-  if (toReject.length > 0) await deps.settle(await rejectPurchases(deps.sql, toReject, 'not_processed'));
+  if (toReject.length > 0) await settleAndLog(deps, await rejectPurchases(deps.sql, toReject, 'not_processed'));
   logResolved(log, stale, { fromRows, toRepublish, toReject, release });
   return release;
+}
+
+/** Settles decisions this pass found or made, and writes them down like a batch's (decision-lines.ts). */
+async function settleAndLog(deps: StaleHoldDeps, decided: DecidedPurchase[]): Promise<void> {
+  await deps.settle(decided);
+  logDecisions(deps.log, { event: 'gate.holds_settled', count: decided.length }, 'holds settled', decided);
 }
 
 function logResolved(

@@ -1,4 +1,5 @@
 import { readCachedAvailability } from '@stampede/core/cache';
+import { decisionsOfLine } from '@stampede/core/decision-log';
 import { createTestEvent, purchaseFigures, purchaseMessage, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { admitThroughGate, useWorkerTestbeds, type WorkerProcess } from './worker-fixture.js';
@@ -42,20 +43,23 @@ describe('the purchase worker, as a real process', () => {
       timeoutMs: 10_000,
       what: 'the cached availability refreshed',
     });
-    // The decided lines are written after the commit that made the rows: wait for them too.
-    const decidedLines = () => worker.logs.filter((l) => l.event === 'purchase.decided');
-    await waitFor(async () => decidedLines().length >= 5_000 || undefined, {
+    // Each purchase's decision is on its batch's line, written after the commit that made the rows: wait for them too.
+    const batchLines = () => worker.logs.filter((l) => l.event === 'batch.committed');
+    const decidedOf = () => batchLines().flatMap((l) => decisionsOfLine(l));
+    await waitFor(async () => decidedOf().length >= 5_000 || undefined, {
       timeoutMs: 30_000,
-      what: 'decided lines',
+      what: 'every decision logged',
     });
-    const decided = decidedLines();
-    expect(decided).toHaveLength(5_000);
-    expect(decided[0]).toMatchObject({
-      requestId: messages[0]!.requestId,
-      tierId: event.tiers[0]!.id,
-      eventId: event.id,
-      duplicate: false,
-    });
+    const decided = new Map(decidedOf().map((d) => [d.purchaseId, d]));
+    expect(decided.size).toBe(5_000);
+    // Every purchase is named once, with its request id; the decisions are what Postgres holds.
+    const unnamed = messages.filter((m) => decided.get(m.purchaseId)?.requestId !== m.requestId);
+    expect(unnamed).toEqual([]);
+    const said = (status: string, reason?: string) =>
+      [...decided.values()].filter((d) => d.status === status && d.reason === reason && !d.duplicate).length;
+    expect([said('confirmed'), said('rejected', 'sold_out')]).toEqual([4_000, 1_000]);
+    const sum = (k: string) => batchLines().reduce((n, l) => n + Number(l[k] ?? 0), 0);
+    expect([sum('size'), sum('confirmed'), sum('rejected'), sum('duplicates')]).toEqual([5_000, 4_000, 1_000, 0]);
 
     // Drain rate: from the start of the first batch to the end of the last, by the worker's own clock.
     const batches = worker.logs.filter((l) => l.event === 'batch.committed');

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decisionsOfLine } from '@stampede/core/decision-log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEvent, type TestEvent, testSql, waitFor } from '../../testing/fixtures.js';
 import { type PrivateLab, pool, startPrivateLab } from './lab-fixture.js';
@@ -146,11 +147,16 @@ describe('npm run logs against a real lab run', () => {
     expect(lines.map((l) => `${String(l.component)}:${String(l.event)}`).sort()).toEqual([
       'api:purchase.accepted',
       'nginx:http.access',
-      'worker:purchase.decided',
+      'worker:batch.committed',
     ]);
     expect(lines.find((l) => l.component === 'api')?.instance).toBe(replica);
-    expect(lines.every((l) => l.purchaseId === purchaseId || l.requestId === requestId)).toBe(true);
-    expect(lines.find((l) => l.component === 'nginx')).toMatchObject({ method: 'POST', status: 202, requestId });
-    expect(lines.find((l) => l.component === 'worker')?.purchaseId).toBe(purchaseId);
+    const [api, nginx, worker] = ['api', 'nginx', 'worker'].map((c) => lines.find((l) => l.component === c));
+    expect([api?.purchaseId, nginx?.requestId]).toEqual([purchaseId, requestId]);
+    expect(nginx).toMatchObject({ method: 'POST', status: 202, requestId });
+    // The batch's line, narrowed to this purchase's decision.
+    const decisions = decisionsOfLine(worker);
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]).toMatchObject({ purchaseId, requestId, duplicate: false });
+    expect(['confirmed', 'rejected']).toContain(decisions[0]!.status);
   });
 });
