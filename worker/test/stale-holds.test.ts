@@ -1,12 +1,17 @@
+import { decisionsOfLine } from '@stampede/core/decision-log';
 import { decidePurchases } from '@stampede/core/purchases';
 import { createTestEvent, purchaseFigures, purchaseMessage, testSql, waitFor } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from '../../api/test/app-fixture.js';
-import { admitThroughGate, useWorkerTestbeds } from './worker-fixture.js';
+import { admitThroughGate, useWorkerTestbeds, type WorkerProcess } from './worker-fixture.js';
 
 const sql = testSql();
 const testbed = useWorkerTestbeds();
 afterAll(() => sql.end({ timeout: 1 }));
+
+/** The decisions the worker's reconciliation wrote down (gate.holds_settled lines). */
+const settledLines = (worker: WorkerProcess) =>
+  worker.logs.filter((l) => l.event === 'gate.holds_settled').flatMap((l) => decisionsOfLine(l));
 
 /** The worker with a short grace, so a test need not wait half a minute for a hold to go stale. */
 const FAST = { RECONCILE_INTERVAL_MS: 200, GATE_HOLD_GRACE_MS: 800 };
@@ -68,6 +73,10 @@ describe('holds the gate keeps whose message never reached the queue', () => {
       what: 'the record final',
     });
     expect(worker.logs.filter((l) => l.event === 'gate.hold_republished')).toHaveLength(0);
+    // The settle from the row is on the reconciliation's decision line, as an earlier decision
+    // (a row keeps no request id: the API's and the first worker's lines have it).
+    await waitFor(async () => settledLines(worker).length > 0, { what: 'the holds_settled line' });
+    expect(settledLines(worker)).toEqual([{ purchaseId: decided.purchaseId, status: 'confirmed', duplicate: true }]);
     expect((await purchaseFigures(sql, event)).rows).toBe(1);
     expect(Number(await redis.get(keys.buyer(event.id, decided.buyerId)))).toBe(3);
     await waitFor(async () => (await redis.get(keys.stock(tier.id))) === '2', { what: 'stock = 5 − 3' });
@@ -91,6 +100,16 @@ describe('holds the gate keeps whose message never reached the queue', () => {
     await waitFor(async () => (await redis.get(keys.stock(tier.id))) === '5', { what: 'the tickets back' });
     expect(Number(await redis.get(keys.buyer(event.id, gone.buyerId)))).toBe(0);
     expect(worker.logs.filter((l) => l.event === 'gate.hold_republished')).toHaveLength(0);
+    await waitFor(async () => settledLines(worker).length > 0, { what: 'the holds_settled line' });
+    expect(settledLines(worker)).toEqual([
+      {
+        purchaseId: gone.purchaseId,
+        requestId: gone.requestId,
+        status: 'rejected',
+        reason: 'not_processed',
+        duplicate: false,
+      },
+    ]);
     expect(await broker.depth(broker.names.queue)).toBe(0);
   }, 60_000);
 });
