@@ -1,4 +1,4 @@
-import type { BenchResults } from './bench-results.js';
+import type { BenchResults, DrainRounds } from './bench-results.js';
 import type { RoundResult } from './bench-types.js';
 import type { ProfileSummary } from './cpu-profile.js';
 
@@ -73,10 +73,34 @@ export function whereTheTimeGoes(r: BenchResults): string[] {
   const d = r.drain;
   const rd = r.referenceDrain;
   const b = d.batches;
+  const perPurchase = drainCpuPerPurchase(d, rd, cores);
   out.push(
-    `- **Drain**: ${d.rate}/s against the reference drain's ${rd.rate}/s (median of ${d.rounds?.length ?? 1} rounds each), ${(d.ratio ?? 0).toFixed(2)} of it. The worker decides a batch in one Postgres transaction (locks, existing keys, buyer limits, the insert and the tier update), the reference inserts it with one statement${b ? `; the worker's metrics: ${b.count} batches of ${b.meanSize} purchases on average, ${b.meanMs} ms each to decide and commit` : ''}${d.cpu ? `; while draining the worker used ${d.cpu.worker?.toFixed(2) ?? '?'} cores (reference drain ${rd.cpu?.worker?.toFixed(2) ?? '?'}), Postgres ${d.cpu.postgres?.toFixed(2) ?? '?'} (${rd.cpu?.postgres?.toFixed(2) ?? '?'}), RabbitMQ ${d.cpu.rabbitmq?.toFixed(2) ?? '?'} (${rd.cpu?.rabbitmq?.toFixed(2) ?? '?'}), the machine ${d.cpu.machine?.toFixed(2) ?? '?'} (${rd.cpu?.machine?.toFixed(2) ?? '?'}) of ${cores}` : ''}.`,
+    `- **Drain**: ${d.rate}/s against the reference drain's ${rd.rate}/s (median of ${d.rounds?.length ?? 1} rounds each), ${(d.ratio ?? 0).toFixed(2)} of it. The worker decides a batch in one Postgres transaction (locks, existing keys, buyer limits, the insert and the tier update), the reference inserts it with one statement${b ? `; the worker's metrics: ${b.count} batches of ${b.meanSize} purchases on average, ${b.meanMs} ms each to decide and commit` : ''}${d.cpu ? `; while draining the worker used ${d.cpu.worker?.toFixed(2) ?? '?'} cores (reference drain ${rd.cpu?.worker?.toFixed(2) ?? '?'}), Postgres ${d.cpu.postgres?.toFixed(2) ?? '?'} (${rd.cpu?.postgres?.toFixed(2) ?? '?'}), RabbitMQ ${d.cpu.rabbitmq?.toFixed(2) ?? '?'} (${rd.cpu?.rabbitmq?.toFixed(2) ?? '?'}), the machine ${d.cpu.machine?.toFixed(2) ?? '?'} (${rd.cpu?.machine?.toFixed(2) ?? '?'}) of ${cores}` : ''}.${perPurchase ? ` ${perPurchase}` : ''}`,
   );
   return out;
+}
+
+const DRAIN_GROUPS = [
+  ['worker', 'worker'],
+  ['postgres', 'Postgres'],
+  ['rabbitmq', 'RabbitMQ'],
+  ['redis', 'Redis'],
+] as const;
+
+/**
+ * The drain's CPU per purchase decided, by process group, Stampede against the reference,
+ * and what that budget allows on the machine's cores: the bound a drain meets once the
+ * machine is full, whatever the locks allow.
+ */
+function drainCpuPerPurchase(d: DrainRounds, rd: DrainRounds, cores: number): string | undefined {
+  const micros = (x: DrainRounds, group: string) =>
+    x.cpu?.[group] !== undefined && x.decided > 0 ? (x.cpu[group]! * x.decideSeconds * 1e6) / x.decided : undefined;
+  if (!d.cpu || !rd.cpu) return undefined;
+  const total = (x: DrainRounds) => DRAIN_GROUPS.reduce((sum, [g]) => sum + (micros(x, g) ?? 0), 0);
+  const us = (v: number | undefined) => (v === undefined ? '?' : `${Math.round(v)}`);
+  const parts = DRAIN_GROUPS.map(([g, label]) => `${label} ${us(micros(d, g))} µs (reference ${us(micros(rd, g))})`);
+  const ceiling = (x: DrainRounds) => Math.round((cores * 1e6) / Math.max(1, total(x)));
+  return `CPU per purchase decided: ${parts.join(', ')}; ${us(total(d))} µs in all against ${us(total(rd))}, so ${cores} cores given to nothing else could decide at most ${ceiling(d)}/s (the reference ${ceiling(rd)}/s).`;
 }
 
 const cell = (x: string) => x.replace(/\|/g, '\\|');
