@@ -1,3 +1,4 @@
+export * from './amqp-ledger.js';
 export * from './broker.js';
 export * from './event-stream.js';
 export * from './fixtures.js';

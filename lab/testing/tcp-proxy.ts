@@ -20,17 +20,22 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+/** Sees every chunk relayed: the connection's number (from 1, in accept order) and its direction. */
+export type ProxyTap = (connection: number, fromClient: boolean, chunk: Buffer) => void;
+
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1', tap?: ProxyTap): Promise<TcpProxy> {
   const port = await freePort();
+  let accepted = 0;
   const sockets = new Set<Socket>();
   let delayMs = 0;
   let server: Server | undefined;
   const hung = new WeakSet<Socket>();
   let swallowNew = false;
 
-  const relay = (from: Socket, to: Socket) =>
-    from.on('data', (chunk) => {
+  const relay = (from: Socket, to: Socket, connection: number, fromClient: boolean) =>
+    from.on('data', (chunk: Buffer) => {
       if (hung.has(from)) return;
+      tap?.(connection, fromClient, chunk);
       if (delayMs > 0) setTimeout(() => to.write(chunk), delayMs);
       else to.write(chunk);
     });
@@ -41,8 +46,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         const upstream = connect(targetPort, targetHost);
         sockets.add(client).add(upstream);
         if (swallowNew) hung.add(client).add(upstream);
-        relay(client, upstream);
-        relay(upstream, client);
+        accepted += 1;
+        relay(client, upstream, accepted, true);
+        relay(upstream, client, accepted, false);
         const drop = () => {
           client.destroy();
           upstream.destroy();
