@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { AmqpConnection, Nack } from '@golevelup/nestjs-rabbitmq';
+import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { assertTopology, queueArgumentsOf } from '@stampede/core/broker';
+import { assertTopology } from '@stampede/core/broker';
 import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
-import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Channel, ConsumeMessage, Message } from 'amqplib';
+import { AckTracker } from './ack-tracker.js';
 import { backoffMs, sleep } from './backoff.js';
 import { deadLetter } from './dead-letter.js';
 import {
@@ -15,16 +16,37 @@ import {
 } from './delivery.js';
 import { CONSUMER_DEPS, type ConsumerDeps } from './tokens.js';
 
+/** What becomes of a delivery once its handler is done: acked (batched), or given back to the queue. */
+type Verdict = 'ack' | 'requeue';
+
 /**
- * Consumes the purchase queue with manual acknowledgement semantics: each delivery's
- * handler resolves only after its batch committed (then the library acks), returns a
- * Nack to requeue, or dead-letters a copy with its reason before resolving. Prefetch
- * bounds how many deliveries wait in the batcher.
+ * How long acks may wait behind a delivery still outstanding (another lane's batch
+ * deciding, a retry's backoff) with no multiple-ack sent, before they go one frame each:
+ * about a few batches' time, so the broker's prefetch credit is not held much longer.
+ */
+const BLOCKED_ACK_HOLD_MS = 500;
+
+/**
+ * Consumes the purchase queues on the RabbitMQ module's managed channel, as one of its
+ * setups (rerun on each new channel after a reconnect), with manual acknowledgement: a
+ * delivery is acked only after its batch committed and settled, or after its dead-letter
+ * copy was confirmed; it is requeued (nack) to be retried or when shutdown releases it.
+ * Acks are sent through an AckTracker (ack-tracker.ts): one multiple-ack for every settled
+ * delivery up to the first one still outstanding, so a committed batch costs the channel
+ * one frame, not one per purchase. Prefetch bounds how many deliveries wait in the batcher.
  */
 @Injectable()
 export class PurchaseConsumer implements OnApplicationBootstrap, Closeable {
   /** Our own tag, stable across reconnects, so shutdown can cancel whichever channel holds it; one per queue, suffixed. */
   readonly consumerTag: string;
+  private readonly acks = new AckTracker();
+  /** The channel consuming now and its generation in `acks`; a delivery of an older one is never acked on it. */
+  private current: { channel: Channel; generation: number } | undefined;
+  private stopped = false;
+  private flushQueued = false;
+  private holdTimer: NodeJS.Timeout | undefined;
+  private handling = 0;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     @Inject(AmqpConnection) private readonly amqp: AmqpConnection,
@@ -39,60 +61,73 @@ export class PurchaseConsumer implements OnApplicationBootstrap, Closeable {
   }
 
   /**
-   * Declares the topology as a setup of the consuming channel (rerun after every
-   * reconnect), then subscribes to the shared queue and to every lane (a lane delivers to
-   * one of its subscribers at a time). Not awaited: with the broker away the worker still
-   * boots, and consumption starts when the connection does.
+   * Declares the topology and subscribes to the shared queue and to every lane (a lane
+   * delivers to one of its subscribers at a time), as a setup of the consuming channel.
+   * Not awaited: with the broker away the worker still boots, and consumption starts when
+   * the connection does.
    */
   onApplicationBootstrap(): void {
-    const { names, log } = this.deps;
-    void this.amqp.managedChannel.addSetup((channel: Channel) => assertTopology(channel, names));
+    void this.amqp.managedChannel.addSetup((channel: Channel) => this.consume(channel));
+  }
+
+  private async consume(channel: Channel): Promise<void> {
+    const { names, config, log } = this.deps;
+    const generation = this.acks.open();
+    this.current = { channel, generation };
+    await assertTopology(channel, names);
+    await channel.prefetch(config.WORKER_PREFETCH);
     const tags = this.consumerTags;
-    names.queues.forEach((queue, i) => {
-      void this.amqp
-        .createSubscriber(
-          (_body, raw) => this.handle(raw!, queue),
-          {
-            queue,
-            // Same arguments as assertTopology, so whichever setup declares the queue first declares it right.
-            queueOptions: {
-              durable: true,
-              arguments: queueArgumentsOf(names, queue),
-              consumerOptions: { consumerTag: tags[i], noAck: false },
-            },
-            deserializer: (content: Buffer) => content,
-            errorHandler: (channel, msg, err) => this.onHandlerError(channel, msg, err),
-          },
-          'purchases',
-        )
-        .then(() =>
-          log.info({ event: 'consumer.started', queue, consumerTag: tags[i] }, `consuming purchases from ${queue}`),
-        );
-    });
+    for (const [i, queue] of names.queues.entries()) {
+      if (this.stopped) return; // shutdown began during the setup: it cancels what was consumed before
+      await channel.consume(queue, (msg) => this.receive(channel, generation, queue, msg), {
+        consumerTag: tags[i],
+        noAck: false,
+      });
+      log.info({ event: 'consumer.started', queue, consumerTag: tags[i] }, `consuming purchases from ${queue}`);
+    }
   }
 
   /** Stops intake: the broker sends no more deliveries; those already here are still decided. */
   readonly close = closeOnce(async () => {
-    for (const tag of this.consumerTags) await this.amqp.cancelConsumer(tag);
+    this.stopped = true;
+    const channel = this.current?.channel;
+    if (!channel) return;
+    for (const tag of this.consumerTags) await channel.cancel(tag).catch(() => undefined);
+  });
+
+  /**
+   * Resolves once every delivery received has been handled and its ack sent (those held
+   * behind an outstanding delivery one frame each): shutdown's step before the broker
+   * connection closes.
+   */
+  readonly drain = closeOnce(async () => {
+    if (this.handling > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.flush(true);
   });
 
   /** Deliveries received and not yet acked, nacked or dead-lettered. */
   get inFlight(): number {
-    return this.handling;
+    return this.handling + this.acks.pending;
   }
 
-  private handling = 0;
-
-  private async handle(raw: ConsumeMessage, queue: string): Promise<Nack | undefined> {
-    this.handling += 1;
-    try {
-      return await this.decide(raw, queue);
-    } finally {
-      this.handling -= 1;
+  private receive(channel: Channel, generation: number, queue: string, msg: ConsumeMessage | null): void {
+    if (!msg) {
+      // The broker cancelled the consumer (its queue was deleted): nothing to settle.
+      this.deps.log.warn({ event: 'consumer.cancelled', queue }, 'the broker cancelled the purchase consumer');
+      return;
     }
+    this.acks.delivered(generation, msg.fields.deliveryTag);
+    this.handling += 1;
+    void this.decide(msg, queue)
+      .catch((err: unknown) => this.requeueAfterError(msg, err))
+      .then((verdict) => this.settle(channel, generation, msg, verdict))
+      .finally(() => {
+        this.handling -= 1;
+        if (this.handling === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
   }
 
-  private async decide(raw: ConsumeMessage, queue: string): Promise<Nack | undefined> {
+  private async decide(raw: ConsumeMessage, queue: string): Promise<Verdict> {
     let message: ReturnType<typeof parseDelivery>;
     try {
       message = parseDelivery(raw.content);
@@ -104,18 +139,71 @@ export class PurchaseConsumer implements OnApplicationBootstrap, Closeable {
     switch (outcome.kind) {
       case 'ack':
         await outcome.settled;
-        return undefined;
+        return 'ack';
       case 'dead-letter':
         return this.deadLetter(raw, queue, outcome.reason, outcome.detail);
       case 'release':
-        return new Nack(true);
+        return 'requeue';
       case 'failed':
         return this.retryOrDeadLetter(raw, queue, outcome.error);
     }
   }
 
+  /**
+   * An ack goes to the tracker and leaves with the next flush (after this turn of the
+   * event loop, so a batch's deliveries share one frame); a requeue is its own nack at
+   * once, on the channel it came from (a closed one has given it back already).
+   */
+  private settle(channel: Channel, generation: number, msg: ConsumeMessage, verdict: Verdict): void {
+    if (verdict === 'ack') {
+      this.acks.ack(generation, msg.fields.deliveryTag);
+    } else {
+      try {
+        channel.nack(msg, false, true);
+      } catch {
+        // channel closed: the broker requeues unacked deliveries by itself
+      }
+      this.acks.settled(generation, msg.fields.deliveryTag);
+    }
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      this.flush(false);
+    });
+  }
+
+  /**
+   * Sends the tracker's frames on the current channel. Acks left behind an outstanding
+   * delivery go singly once no multiple-ack has gone for the hold (the blocker is stuck).
+   */
+  private flush(blocked: boolean): void {
+    const frames = this.acks.flush(blocked);
+    const channel = this.current?.channel;
+    if (channel) {
+      for (const { tag, multiple } of frames) {
+        try {
+          channel.ack({ fields: { deliveryTag: tag } } as Message, multiple);
+        } catch {
+          // channel closed: the broker requeues unacked deliveries by itself, and `open` forgets them
+        }
+      }
+    }
+    if (frames.length > 0 || this.acks.pending === 0) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    }
+    this.holdTimer ??=
+      this.acks.pending > 0
+        ? setTimeout(() => {
+            this.holdTimer = undefined;
+            this.flush(true);
+          }, BLOCKED_ACK_HOLD_MS)
+        : undefined;
+  }
+
   /** An unexpected failure: requeued after a backoff, until WORKER_MAX_ATTEMPTS deliveries are spent. */
-  private async retryOrDeadLetter(raw: ConsumeMessage, queue: string, error: unknown): Promise<Nack | undefined> {
+  private async retryOrDeadLetter(raw: ConsumeMessage, queue: string, error: unknown): Promise<Verdict> {
     const { config, log, stopping } = this.deps;
     const attempt = deliveryAttempt(raw);
     const detail = error instanceof Error ? error.message : String(error);
@@ -127,7 +215,7 @@ export class PurchaseConsumer implements OnApplicationBootstrap, Closeable {
       'purchase failed, requeued',
     );
     await sleep(delayMs, stopping);
-    return new Nack(true);
+    return 'requeue';
   }
 
   private async deadLetter(
@@ -135,7 +223,7 @@ export class PurchaseConsumer implements OnApplicationBootstrap, Closeable {
     queue: string,
     reason: DeadLetterReason,
     detail: string,
-  ): Promise<undefined> {
+  ): Promise<Verdict> {
     await deadLetter(
       this.amqp,
       this.deps.names,
@@ -146,23 +234,15 @@ export class PurchaseConsumer implements OnApplicationBootstrap, Closeable {
     );
     this.deps.metrics?.deadLettered.inc({ reason });
     this.deps.metrics?.processed.inc({ outcome: 'dead_lettered', reason });
-    return undefined;
+    return 'ack';
   }
 
-  /**
-   * The handler threw (e.g. the dead-letter copy was not confirmed) or the ack failed:
-   * requeue. Must never throw itself — the channel may already be gone, and then the
-   * broker gives the delivery back on its own.
-   */
-  private onHandlerError(channel: Channel, msg: ConsumeMessage, err: unknown): void {
+  /** The handler threw (e.g. the dead-letter copy was not confirmed): requeued. */
+  private requeueAfterError(msg: ConsumeMessage, err: unknown): Verdict {
     this.deps.log.warn(
       { event: 'purchase.requeued', ...deliveryTrace(msg), err: err instanceof Error ? err.message : String(err) },
       'delivery requeued after an error',
     );
-    try {
-      channel.nack(msg, false, true);
-    } catch {
-      // channel closed: the broker requeues unacked deliveries by itself
-    }
+    return 'requeue';
   }
 }

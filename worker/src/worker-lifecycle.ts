@@ -77,6 +77,8 @@ export class WorkerLifecycle implements OnApplicationBootstrap {
           return this.batcher.close();
         },
       },
+      // Every handled delivery's ack sent (a batch's one multiple-ack), on the channel that is about to close.
+      { name: 'send-acks', run: this.consumer.drain },
       { name: 'close-broker', run: closeBroker },
       { name: 'close-health', run: this.health.close },
       { name: 'close-redis', run: this.redis.close },

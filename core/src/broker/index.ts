@@ -10,5 +10,4 @@ export {
   laneRoutingKey,
   purchaseQueueArguments,
   purchaseRoutingKey,
-  queueArgumentsOf,
 } from './topology.js';

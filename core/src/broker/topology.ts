@@ -61,11 +61,6 @@ export function laneQueueArguments(names: BrokerNames): Record<string, unknown> 
   return { ...purchaseQueueArguments(names), 'x-single-active-consumer': true };
 }
 
-/** The declare arguments of one of `names.queues`. */
-export function queueArgumentsOf(names: BrokerNames, queue: string): Record<string, unknown> {
-  return queue === names.queue ? purchaseQueueArguments(names) : laneQueueArguments(names);
-}
-
 /**
  * Declares the purchase exchange, the shared queue, the lanes and the dead-letter pair.
  * Idempotent: it is the setup function of every channel, rerun after each reconnect, by
