@@ -146,6 +146,26 @@ export const configSchema = z.object({
   ADMIN_TOKEN: optionalString,
   CHAOS_ENABLED: bool(false),
 
+  /**
+   * `i/W`: this worker is the i-th of W (0 ≤ i < W) and subscribes at once to the lanes
+   * j with j mod W = i, and to the other lanes only WORKER_STANDBY_DELAY_MS later, as
+   * their standby. A lane delivers to its first subscriber (single-active-consumer), so W
+   * workers started together decide the lanes between them, and a standby takes over the
+   * lanes of one that stops. Unset: every lane at once (the first worker takes them all).
+   */
+  WORKER_LANE_SHARE: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^\d{1,2}\/\d{1,2}$/, 'WORKER_LANE_SHARE is i/W, e.g. 0/3')
+      .transform((v) => {
+        const [index, of] = v.split('/').map(Number) as [number, number];
+        return { index, of };
+      })
+      .refine((s) => s.of >= 1 && s.index < s.of, 'WORKER_LANE_SHARE needs 0 ≤ i < W')
+      .optional(),
+  ),
+  WORKER_STANDBY_DELAY_MS: int(5_000, 0, 600_000),
   WORKER_PREFETCH: int(1_000, 1, 65_535),
   WORKER_BATCH_SIZE: int(500, 1, 10_000),
   WORKER_BATCH_WAIT_MS: int(5, 0, 1_000),

@@ -71,20 +71,37 @@ export class PurchaseConsumer implements OnApplicationBootstrap, Closeable {
   }
 
   private async consume(channel: Channel): Promise<void> {
-    const { names, config, log } = this.deps;
+    const { names, config } = this.deps;
     const generation = this.acks.open();
     this.current = { channel, generation };
     await assertTopology(channel, names);
     await channel.prefetch(config.WORKER_PREFETCH);
-    const tags = this.consumerTags;
-    for (const [i, queue] of names.queues.entries()) {
-      if (this.stopped) return; // shutdown began during the setup: it cancels what was consumed before
-      await channel.consume(queue, (msg) => this.receive(channel, generation, queue, msg), {
-        consumerTag: tags[i],
-        noAck: false,
-      });
-      log.info({ event: 'consumer.started', queue, consumerTag: tags[i] }, `consuming purchases from ${queue}`);
-    }
+    const share = config.WORKER_LANE_SHARE;
+    // Index 0 is the shared queue; lane j is index j + 1.
+    const own = (i: number) => i === 0 || !share || (i - 1) % share.of === share.index;
+    const indexes = names.queues.map((_, i) => i);
+    for (const i of indexes.filter(own)) await this.subscribe(channel, generation, i, 'active');
+    const standby = indexes.filter((i) => !own(i));
+    if (standby.length === 0) return;
+    // Later, and not awaited: the channel's setup (which publishing waits for) ends now.
+    setTimeout(async () => {
+      for (const i of standby) {
+        if (this.current?.channel !== channel) return; // a reconnect's setup subscribes again
+        await this.subscribe(channel, generation, i, 'standby').catch(() => undefined);
+      }
+    }, config.WORKER_STANDBY_DELAY_MS).unref();
+  }
+
+  /** Subscribes to one purchase queue, unless shutdown began (it cancels what was consumed before). */
+  private async subscribe(channel: Channel, generation: number, i: number, role: 'active' | 'standby') {
+    if (this.stopped) return;
+    const queue = this.deps.names.queues[i]!;
+    const consumerTag = this.consumerTags[i]!;
+    await channel.consume(queue, (msg) => this.receive(channel, generation, queue, msg), { consumerTag, noAck: false });
+    this.deps.log.info(
+      { event: 'consumer.started', queue, consumerTag, ...(role === 'standby' ? { standby: true } : {}) },
+      `consuming purchases from ${queue}${role === 'standby' ? " (standby: another worker's share)" : ''}`,
+    );
   }
 
   /** Stops intake: the broker sends no more deliveries; those already here are still decided. */

@@ -7,6 +7,7 @@ import {
   purchasePublishOptions,
   purchaseRoutingKey,
 } from '@stampede/core/broker';
+import { decisionsOfLine } from '@stampede/core/decision-log';
 import type { PurchaseMessage } from '@stampede/core/purchases';
 import { createTestEvent, purchaseFigures, purchaseMessage, testSql, waitFor } from '@stampede/lab/testing';
 import amqp from 'amqplib';
@@ -100,6 +101,65 @@ describe('decision lanes', () => {
       async () => (await Promise.all(broker.names.queues.map((q) => broker.depth(q)))).every((n) => n === 0),
       { what: 'every lane drained' },
     );
+  }, 120_000);
+
+  it('when two workers each hold a share of four lanes, then each decides its own lanes, and when one is SIGKILLed its standby takes them over', async () => {
+    const { config, start, onCleanup } = await testbed();
+    const broker = await laneBroker(config.AMQP_PREFIX, 4, onCleanup);
+    const event = await createTestEvent(sql, Array(8).fill(100));
+    const round = () =>
+      Array.from({ length: 10 }, () => event.tiers.map((_, t) => purchaseMessage(event, {}, t))).flat();
+    const laneParity = (m: PurchaseMessage) => laneOf(m.tierId, 0, 4) % 2;
+    const shared = { AMQP_LANES: 4, WORKER_BATCH_SIZE: 20, WORKER_STANDBY_DELAY_MS: 3_000 };
+    // Started together, as a deployment starts them: each subscribes to its share at boot,
+    // and to the other share only once the standby delay has passed.
+    const workers = await Promise.all([
+      start({ ...shared, WORKER_LANE_SHARE: '0/2', INSTANCE_NAME: `${config.INSTANCE_NAME}-a` }),
+      start({ ...shared, WORKER_LANE_SHARE: '1/2', INSTANCE_NAME: `${config.INSTANCE_NAME}-b` }),
+    ]);
+    const standbys = (w: (typeof workers)[number]) =>
+      w.logs.filter((l) => l.event === 'consumer.started' && l.standby === true).length;
+    await waitFor(() => workers.every((w) => standbys(w) === 2) || undefined, {
+      what: 'both standing by for the other share',
+    });
+    const deciderOf = () => {
+      const by = new Map<string, number>();
+      workers.forEach((w, i) => {
+        for (const line of w.logs.filter((l) => l.event === 'batch.committed'))
+          for (const d of decisionsOfLine(line)) by.set(d.purchaseId, i);
+      });
+      return by;
+    };
+
+    const first = round();
+    expect(new Set(first.map(laneParity))).toEqual(new Set([0, 1])); // both shares have purchases
+    await broker.publish(first);
+    await waitFor(async () => (await rowsOf(event.id)) === first.length, {
+      timeoutMs: 60_000,
+      what: 'round 1 decided',
+    });
+    // Each batch line is written before its acks, but the logger flushes within 50 ms.
+    const decided = await waitFor(() => {
+      const by = deciderOf();
+      return first.every((m) => by.has(m.purchaseId)) ? by : undefined;
+    });
+    expect(first.map((m) => decided.get(m.purchaseId))).toEqual(first.map(laneParity));
+
+    await workers[0]!.kill('SIGKILL');
+    const second = round();
+    await broker.publish(second);
+    await waitFor(async () => (await rowsOf(event.id)) === first.length + second.length, {
+      timeoutMs: 60_000,
+      what: 'round 2 decided by the survivor',
+    });
+    const after = await waitFor(() => {
+      const by = deciderOf();
+      return second.every((m) => by.has(m.purchaseId)) ? by : undefined;
+    });
+    expect(second.every((m) => after.get(m.purchaseId) === 1)).toBe(true);
+    const figures = await purchaseFigures(sql, event);
+    expect(figures.rows).toBe(160);
+    expect(figures.count('confirmed')).toBe(160);
   }, 120_000);
 
   it('when the active consumer of a lane is SIGKILLed mid-drain, then the waiting worker takes the lane over and nothing is lost, doubled or reordered', async () => {
