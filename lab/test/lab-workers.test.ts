@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { logFiles } from '../src/local-lab/component-logs.js';
+import { planComponent } from '../src/local-lab/components.js';
 import {
   componentPort,
   labComponents,
@@ -23,6 +24,18 @@ describe('a lab with several workers', () => {
     expect(['worker-1', 'worker-2', 'worker-3'].map((n) => componentPort(options, parseComponent(n)))).toEqual([
       9200, 9201, 9202,
     ]);
+  });
+
+  it('when up is given --workers 3, then each worker is the first subscriber of its share of the lanes, and one worker has no share', async () => {
+    const three = resolveLabOptions({ dir: '/tmp/x', workers: 3, workerPort: 9200 }, {});
+    const shares = await Promise.all(
+      (['worker-1', 'worker-2', 'worker-3'] as const).map(
+        async (n) => (await planComponent(three, n)).spawn.env?.WORKER_LANE_SHARE,
+      ),
+    );
+    expect(shares).toEqual(['0/3', '1/3', '2/3']);
+    const one = resolveLabOptions({ dir: '/tmp/x' }, {});
+    expect((await planComponent(one, 'worker')).spawn.env?.WORKER_LANE_SHARE).toBeUndefined();
   });
 
   it('when the workers are given ports of their own, then each gets its own', () => {

@@ -99,6 +99,17 @@ export function componentTarget(options: ResolvedLabOptions, name: ComponentName
 }
 
 /**
+ * The lanes a worker of several is the first subscriber of (`WORKER_LANE_SHARE`, i/W:
+ * worker-1 is 0/W), so the lab's workers share the decision lanes out; one worker, none.
+ */
+function laneShare(options: ResolvedLabOptions, name: string): Record<string, string> {
+  const match = /^worker-(\d+)$/.exec(name);
+  const workers = options.workers ?? 1;
+  if (!match || workers <= 1) return {};
+  return { WORKER_LANE_SHARE: `${Number(match[1]) - 1}/${workers}` };
+}
+
+/**
  * The plan of one component. For nginx this renders the config first, so a `start nginx`
  * always runs the config of this lab's ports.
  */
@@ -115,7 +126,7 @@ export async function planComponent(options: ResolvedLabOptions, name: Component
   }
   const worker = isWorker(name);
   const own: Record<string, string> = worker
-    ? { INSTANCE_NAME: name, WORKER_METRICS_PORT: String(target.port) }
+    ? { INSTANCE_NAME: name, WORKER_METRICS_PORT: String(target.port), ...laneShare(options, name) }
     : { INSTANCE_NAME: name, PORT: String(target.port), HOST: '127.0.0.1' };
   const entry = nodeEntry(worker ? 'worker' : 'api');
   return { ...target, spawn: { command: process.execPath, args: [entry], env: environment(options, own) } };
