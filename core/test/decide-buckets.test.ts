@@ -1,4 +1,4 @@
-import { availableByTier, availableForGate, lockAvailableByTier } from '@stampede/core/events';
+import { availableForGate, lockAvailableByTier } from '@stampede/core/events';
 import { type DecidedPurchase, type Decision, decidePurchases } from '@stampede/core/purchases';
 import { createTestEvent, purchaseFigures, purchaseMessage, type TestEvent, testSql } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,7 +56,7 @@ describe('decidePurchases on a tier split into buckets', () => {
     ]);
     const [late] = await decidePurchases(sql, [purchaseMessage(event, { bucket: 1 })], { buyerLimit: 6 });
     expect(decided(late!)).toMatchObject({ status: 'rejected', reason: 'sold_out' });
-    expect((await availableByTier(sql, [event.tiers[0]!.id])).get(event.tiers[0]!.id)).toBe(0);
+    expect((await availableForGate(sql, [event.tiers[0]!.id])).get(event.tiers[0]!.id)).toEqual([0, 0]);
   });
 
   it('when the whole tier is short of a purchase split over buckets, then it is refused sold_out and no capacity moves', async () => {

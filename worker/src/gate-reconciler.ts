@@ -1,5 +1,5 @@
 import type { Sql } from '@stampede/core/db';
-import { availableByTier, lockAvailableByTier } from '@stampede/core/events';
+import { availableForGate, lockAvailableByTier } from '@stampede/core/events';
 import { createGate } from '@stampede/core/gate';
 import { type Closeable, closeOnce } from '@stampede/core/lifecycle';
 import type { Logger } from '@stampede/core/logger';
@@ -73,7 +73,7 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
     const tierIds = await gate.tiers({ scan: !scanned });
     scanned = true;
     if (tierIds.length === 0) return true;
-    const available = await availableByTier(deps.sql, tierIds);
+    const available = await availableForGate(deps.sql, tierIds);
     // Tiers deleted from Postgres (their event was removed) leave the gate; a count that
     // expired with nothing held leaves the set inside reconcileTier.
     await gate.forgetTiers(tierIds.filter((id) => !available.has(id)));

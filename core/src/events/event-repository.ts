@@ -62,16 +62,6 @@ export async function findEventWithTiers(sql: Sql, eventId: string): Promise<Eve
 }
 
 /**
- * What Postgres has left of each tier (capacity − sold), read fresh: what the gate is
- * primed and reconciled with. A tier that does not exist is absent from the map.
- */
-export async function availableByTier(sql: Sql | TransactionSql, tierIds: string[]): Promise<Map<string, number>> {
-  const rows = await sql<{ id: string; available: number }[]>`
-    select tier_id as id, capacity - sold as available from tier_stock where tier_id = any(${tierIds}::uuid[])`;
-  return new Map(rows.map((r) => [r.id, r.available]));
-}
-
-/**
  * What Postgres has left of each tier (availableForGate: one figure per bucket of a split
  * tier), with the tier rows locked until the transaction ends: the rows every batch locks `FOR UPDATE` to decide (lockTiers), so no decision on
  * these tiers commits until the caller is done. `NO KEY UPDATE`, not `UPDATE`: a purchase

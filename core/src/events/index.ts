@@ -8,7 +8,6 @@ export {
 } from './event-admin-repository.js';
 export {
   type Availability,
-  availableByTier,
   availableForGate,
   type EventRow,
   type EventWithTiers,
