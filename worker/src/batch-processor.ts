@@ -57,23 +57,40 @@ export interface BatchProcessor {
   settled(): Promise<void>;
 }
 
-/** Counted at commit (poison is counted when it is dead-lettered, by the consumer). */
-function countCommitted(metrics: WorkerMetrics | undefined, decisions: Decision[], decideMs: number): void {
-  if (!metrics) return;
-  metrics.batchSize.observe(decisions.length);
-  metrics.batchDuration.observe(decideMs / 1000);
-  // Counted per (outcome, reason) first: one labelled inc per pair, not one per purchase.
-  const counts = new Map<string, { outcome: string; reason: string; n: number }>();
+/** A committed batch's decisions counted once, for its metrics and its line. */
+interface Tally {
+  decided: DecidedPurchase[];
+  /** Per (outcome, reason), outcome `duplicate` or the status of a new decision. */
+  byOutcome: Map<string, { outcome: string; reason: string; n: number }>;
+  confirmed: number;
+  rejected: number;
+  duplicates: number;
+}
+
+function tally(decisions: Decision[]): Tally {
+  const t: Tally = { decided: [], byOutcome: new Map(), confirmed: 0, rejected: 0, duplicates: 0 };
   for (const d of decisions) {
     if (d.kind !== 'decided') continue;
+    t.decided.push(d);
+    if (d.duplicate) t.duplicates += 1;
+    else if (d.status === 'confirmed') t.confirmed += 1;
+    else t.rejected += 1;
     const outcome = d.duplicate ? 'duplicate' : d.status;
     const reason = (!d.duplicate && d.reason) || '';
     const key = `${outcome}|${reason}`;
-    const c = counts.get(key) ?? { outcome, reason, n: 0 };
+    const c = t.byOutcome.get(key) ?? { outcome, reason, n: 0 };
     c.n += 1;
-    counts.set(key, c);
+    t.byOutcome.set(key, c);
   }
-  for (const { outcome, reason, n } of counts.values()) metrics.processed.inc({ outcome, reason }, n);
+  return t;
+}
+
+/** Counted at commit, one labelled inc per (outcome, reason) (poison is counted when it is dead-lettered, by the consumer). */
+function countCommitted(metrics: WorkerMetrics | undefined, size: number, t: Tally, decideMs: number): void {
+  if (!metrics) return;
+  metrics.batchSize.observe(size);
+  metrics.batchDuration.observe(decideMs / 1000);
+  for (const { outcome, reason, n } of t.byOutcome.values()) metrics.processed.inc({ outcome, reason }, n);
 }
 
 /**
@@ -118,29 +135,18 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
   }
 
   /** The batch's line: its counts, and each purchase's decision for a reader to grep (decision-lines.ts). */
-  function logCommitted(decisions: Decision[], decideMs: number, started: number): void {
-    const decided: DecidedPurchase[] = [];
-    let confirmed = 0;
-    let rejected = 0;
-    let duplicates = 0;
-    for (const d of decisions) {
-      if (d.kind !== 'decided') continue;
-      decided.push(d);
-      if (d.duplicate) duplicates += 1;
-      else if (d.status === 'confirmed') confirmed += 1;
-      else rejected += 1;
-    }
+  function logCommitted(size: number, t: Tally, decideMs: number, started: number): void {
     const fields = {
       event: 'batch.committed',
-      size: decisions.length,
-      confirmed,
-      rejected,
-      duplicates,
-      poison: decisions.length - decided.length,
+      size,
+      confirmed: t.confirmed,
+      rejected: t.rejected,
+      duplicates: t.duplicates,
+      poison: size - t.decided.length,
       decideMs,
       ms: Math.round(performance.now() - started),
     };
-    logDecisions(log, fields, 'batch committed', decided);
+    logDecisions(log, fields, 'batch committed', t.decided);
   }
 
   async function processBatch(messages: PurchaseMessage[]): Promise<Outcome[]> {
@@ -160,7 +166,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
       return outcomes;
     }
     const decideMs = Math.round(performance.now() - started);
-    countCommitted(deps.metrics, decisions, decideMs);
+    const counted = tally(decisions);
+    countCommitted(deps.metrics, decisions.length, counted, decideMs);
     const settled: Promise<void> = settleAfterCommit(afterCommitDeps, decisions)
       .catch((err: unknown) =>
         log.error(
@@ -170,7 +177,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps): BatchProcessor {
       )
       // Whether or not the after-commit work succeeded: this line is the record of the decisions.
       // Before the ack, so an acked purchase has its line (a batch killed before it is redelivered).
-      .then(() => logCommitted(decisions, decideMs, started));
+      .then(() => logCommitted(decisions.length, counted, decideMs, started));
     afterCommits.add(settled);
     void settled.finally(() => afterCommits.delete(settled));
     return decisions.map(
