@@ -2,6 +2,7 @@ export * from './amqp-ledger.js';
 export * from './broker.js';
 export * from './event-stream.js';
 export * from './fixtures.js';
+export * from './hand-check.js';
 export * from './node-process.js';
 export * from './processes.js';
 export * from './purchase-messages.js';
