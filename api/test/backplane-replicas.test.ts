@@ -86,7 +86,7 @@ describe('replicas kept in step by the backplane', () => {
     const announcedAt = performance.now();
     await expectRefusedWithin100ms([b, c], event.id, tierId, announcedAt, 'sold_out');
     // The gate was never asked to refuse: at most one purchase per replica raced the message.
-    const stock = Number(await a.redis.get(redisKeys(a.config.REDIS_KEY_PREFIX).stock(tierId)));
+    const stock = Number(await a.redis.get(redisKeys(a.config.REDIS_KEY_PREFIX).stock(event.id, tierId)));
     expect(stock).toBeGreaterThanOrEqual(7);
     await drainMessages(a.config.AMQP_PREFIX);
   });

@@ -89,7 +89,7 @@ describe('ids in their canonical form', () => {
     }
     const keys = redisKeys(t.config.REDIS_KEY_PREFIX);
     expect(await t.redis.get(keys.buyer(other.id, 'bob'))).toBe('6');
-    expect(await t.redis.get(keys.stock(tierId))).toBe('14');
+    expect(await t.redis.get(keys.stock(other.id, tierId))).toBe('14');
     expect((await drainMessages(t.config.AMQP_PREFIX)).length).toBe(1);
   });
 

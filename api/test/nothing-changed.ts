@@ -23,7 +23,7 @@ export async function expectNothingChanged(t: TestApp, sql: Sql, events: TestEve
   expect(written).toEqual([]);
   const keys = redisKeys(prefix);
   for (const tier of events.flatMap((e) => e.tiers)) {
-    const stock = await t.redis.get(keys.stock(tier.id));
+    const stock = await t.redis.get(keys.stock(tier.eventId, tier.id));
     expect(stock === null || Number(stock) === tier.capacity).toBe(true);
   }
 }

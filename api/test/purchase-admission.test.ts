@@ -69,7 +69,7 @@ describe('purchase admission', () => {
     expect(answers.every((r) => r.status === 202)).toBe(true);
     const ids = new Set(await Promise.all(answers.map(async (r) => (await r.json()).purchaseId)));
     expect(ids.size).toBe(1);
-    expect(Number(await t.redis.get(redisKeys(t.config.REDIS_KEY_PREFIX).stock(event.tiers[0]!.id)))).toBe(7);
+    expect(Number(await t.redis.get(redisKeys(t.config.REDIS_KEY_PREFIX).stock(event.id, event.tiers[0]!.id)))).toBe(7);
     const messages = await drainMessages(t.config.AMQP_PREFIX);
     expect(messages.length).toBe(1);
   });
@@ -94,7 +94,7 @@ describe('purchase admission', () => {
     const over = await buy(t, event, { tierId, quantity: 3, buyerId: 'carol' });
     expect(over.status).toBe(409);
     expect((await over.json()).code).toBe('limit_exceeded');
-    expect(Number(await t.redis.get(redisKeys(t.config.REDIS_KEY_PREFIX).stock(tierId)))).toBe(96);
+    expect(Number(await t.redis.get(redisKeys(t.config.REDIS_KEY_PREFIX).stock(event.id, tierId)))).toBe(96);
     await drainMessages(t.config.AMQP_PREFIX);
   });
 
@@ -141,15 +141,15 @@ describe('purchase admission when the broker or Redis fail', () => {
       expect(slow.status).toBe(503);
       expect(slow.headers.get('retry-after')).toBeTruthy();
       expect((await slow.json()).code).toBe('broker_unavailable');
-      expect(Number(await t.redis.get(keys.stock(tierId)))).toBe(9);
-      expect(await t.redis.exists(keys.idempotency(key))).toBe(0);
-      expect(await t.redis.hlen(keys.held(tierId))).toBe(1);
+      expect(Number(await t.redis.get(keys.stock(event.id, tierId)))).toBe(9);
+      expect(await t.redis.exists(keys.idempotency(key, event.id))).toBe(0);
+      expect(await t.redis.hlen(keys.held(event.id, tierId))).toBe(1);
 
       await proxy.cut();
       await waitFor(() => !t.publisher.isConnected(), { what: 'disconnect noticed' });
       const down = await buy(t, event, { tierId, quantity: 1, buyerId: 'z' });
       expect(down.status).toBe(503);
-      expect(Number(await t.redis.get(keys.stock(tierId)))).toBe(9);
+      expect(Number(await t.redis.get(keys.stock(event.id, tierId)))).toBe(9);
     } finally {
       await proxy.close();
       await t.close();

@@ -42,10 +42,10 @@ describe('a publish the broker cannot route', () => {
     expect(problem).toMatchObject({ status: 503, code: 'broker_unavailable' });
     expect(res.headers.get('retry-after')).toBeTruthy();
     // nothing held: stock, the buyer's count, the key and the status record are as before
-    expect(await t.redis.get(keys.stock(tierId))).toBe('9');
-    expect(await t.redis.hlen(keys.held(tierId))).toBe(1); // the warm-up purchase only
+    expect(await t.redis.get(keys.stock(event.id, tierId))).toBe('9');
+    expect(await t.redis.hlen(keys.held(event.id, tierId))).toBe(1); // the warm-up purchase only
     expect(await t.redis.get(keys.buyer(event.id, 'ada'))).toBe('0');
-    expect(await t.redis.exists(keys.idempotency(key))).toBe(0);
+    expect(await t.redis.exists(keys.idempotency(key, event.id))).toBe(0);
 
     // the publisher declared the topology again: the next purchase is routed and queued
     await waitFor(() => queueDepths(t.config.AMQP_PREFIX).catch(() => undefined), { what: 'queue declared again' });
@@ -68,7 +68,7 @@ describe('a publish the broker cannot route', () => {
     const accepted = statuses.filter((s) => s === 202).length;
     await waitFor(() => queueDepths(t.config.AMQP_PREFIX).catch(() => undefined), { what: 'queue declared again' });
     expect((await queueDepths(t.config.AMQP_PREFIX)).queue).toBe(accepted);
-    expect(Number(await t.redis.get(keys.stock(tierId)))).toBe(99 - accepted);
-    expect(await t.redis.hlen(keys.held(tierId))).toBe(1 + accepted);
+    expect(Number(await t.redis.get(keys.stock(event.id, tierId)))).toBe(99 - accepted);
+    expect(await t.redis.hlen(keys.held(event.id, tierId))).toBe(1 + accepted);
   });
 });

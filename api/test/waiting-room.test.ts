@@ -202,7 +202,9 @@ describe('waiting room', () => {
     expect((await res.json()).code).toBe('pass_required');
     const [{ n }] = await sql`select count(*)::int as n from purchases where event_id = ${event.id}`;
     expect(n).toBe(0);
-    expect(await t.redis.exists(keys().stock(event.tiers[0]!.id), keys().buyer(event.id, 'alice'))).toBe(0);
+    expect(
+      await t.redis.exists(keys().stock(event.tiers[0]!.eventId, event.tiers[0]!.id), keys().buyer(event.id, 'alice')),
+    ).toBe(0);
     expect((await queueDepths(t.config.AMQP_PREFIX)).queue).toBe(0);
   });
 

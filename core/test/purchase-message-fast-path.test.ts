@@ -5,7 +5,7 @@ import { canonicalPurchaseMessage, purchaseIdFor, purchaseMessageSchema } from '
 const ID = '00000000-0000-4000-8000-0000000000a2';
 const valid = {
   v: 1,
-  purchaseId: purchaseIdFor('key-1'),
+  purchaseId: purchaseIdFor('key-1', 0),
   idempotencyKey: 'key-1',
   eventId: ID,
   tierId: '00000000-0000-4000-8000-0000000000b3',

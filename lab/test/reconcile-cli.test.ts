@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createGate } from '@stampede/core/gate';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestEvent, testSql } from '../testing/fixtures.js';
 import { insertPurchase, openLab, type ReconcileLab } from './reconcile-support.js';
@@ -48,7 +49,7 @@ describe('npm run reconcile, as a real process', () => {
   it('when every accepted id is decided, then it prints the figures and VERDICT: PASS and exits 0', async () => {
     const event = await createTestEvent(sql, [10]);
     const id = await insertPurchase(sql, event, 0, { quantity: 2 });
-    await lab.redis.set(lab.keys.stock(event.tiers[0]!.id), 8);
+    await createGate(lab.redis, lab.keys).prime(event.tiers[0]!, 8);
     const file = join(dir, 'accepted.txt');
     await writeFile(file, `# ids from a k6 run\n\n${id}\n`);
 

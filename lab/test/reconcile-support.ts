@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { brokerNames } from '@stampede/core/broker';
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
-import { purchaseIdFor } from '@stampede/core/purchases';
+import { placePurchase } from '@stampede/core/purchases';
 import { deleteKeysByPrefix, type RedisKeys, redisKeys } from '@stampede/core/redis';
 import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
@@ -38,7 +38,7 @@ export async function openLab(sql: Sql): Promise<ReconcileLab> {
   };
 }
 
-/** A fresh Idempotency-Key; its purchase id is purchaseIdFor(key). */
+/** A fresh Idempotency-Key; its purchase id is placePurchase(key, eventId, 1).purchaseId. */
 export function newKey(): string {
   return `reconcile-test-${randomUUID()}`;
 }
@@ -61,7 +61,7 @@ export async function insertPurchase(
   } = {},
 ): Promise<string> {
   const key = o.key ?? newKey();
-  const id = o.id ?? purchaseIdFor(key);
+  const id = o.id ?? placePurchase(key, event.id, 1).purchaseId;
   const status = o.status ?? 'confirmed';
   const quantity = o.quantity ?? 1;
   const tierId = event.tiers[tierIndex]!.id;

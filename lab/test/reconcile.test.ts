@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { purchaseIdFor } from '@stampede/core/purchases';
+import { createGate } from '@stampede/core/gate';
+import { placePurchase } from '@stampede/core/purchases';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reconcile } from '../src/reconcile/reconcile.js';
@@ -26,8 +27,8 @@ describe('reconciliation against Postgres, Redis and RabbitMQ', () => {
       await insertPurchase(sql, event, 0, { quantity: 1 }),
       await insertPurchase(sql, event, 1, { status: 'rejected', reason: 'sold_out' }),
     ];
-    await lab.redis.set(lab.keys.stock(event.tiers[0]!.id), 7);
-    await lab.redis.set(lab.keys.stock(event.tiers[1]!.id), 5);
+    await createGate(lab.redis, lab.keys).prime(event.tiers[0]!, 7);
+    await createGate(lab.redis, lab.keys).prime(event.tiers[1]!, 5);
 
     const report = await lab.run({ eventId: event.id, acceptedIds: ids, waitForDrainMs: 2_000 });
 
@@ -100,10 +101,10 @@ describe('reconciliation against Postgres, Redis and RabbitMQ', () => {
   it('when the gate offers less than capacity − sold with nothing held and the queue empty, then undersold is the gap', async () => {
     const event = await createTestEvent(sql, [10, 8, 4]);
     await insertPurchase(sql, event, 0, { quantity: 2 });
-    await lab.redis.set(lab.keys.stock(event.tiers[0]!.id), 5); // 8 left, 5 offered: 3 stuck
-    await lab.redis.set(lab.keys.stock(event.tiers[1]!.id), 5); // 8 left, 5 offered + 2 held: 1 stuck
+    await createGate(lab.redis, lab.keys).prime(event.tiers[0]!, 5); // 8 left, 5 offered: 3 stuck
+    await createGate(lab.redis, lab.keys).prime(event.tiers[1]!, 5); // 8 left, 5 offered + 2 held: 1 stuck
     await lab.redis.hset(
-      lab.keys.held(event.tiers[1]!.id),
+      lab.keys.held(event.tiers[1]!.eventId, event.tiers[1]!.id),
       randomUUID(),
       `2|${Date.now()}|${lab.keys.buyer(event.id, 'b')}`,
     );
@@ -162,7 +163,7 @@ describe('reconciliation waits for the queue to drain', () => {
   it('when an accepted purchase is still queued, then the command waits and it is not lost once the worker decides it', async () => {
     const event = await createTestEvent(sql, [10]);
     const key = newKey();
-    const id = purchaseIdFor(key);
+    const id = placePurchase(key, event.id, 1).purchaseId;
     await queuePurchase(lab, event, id);
     const seen: DrainProgress[] = [];
     let sawQueued!: () => void;

@@ -48,6 +48,8 @@ export function testSql(config: Config = testConfig(), max = 5): Sql {
 
 export interface TestTier {
   id: string;
+  /** Its event's id (what places its keys in the gate). */
+  eventId: string;
   name: string;
   capacity: number;
   /** Buckets its stock is split into (absent or 1: not split). */
@@ -74,6 +76,7 @@ export async function createTestEvent(
     values (${id}, ${`Test event ${id.slice(0, 8)}`}, 'Test hall', now() + interval '7 days', ${opens}, ${options.saleClosesAt ?? null})`;
   const tiers = capacities.map((capacity, i) => ({
     id: randomUUID(),
+    eventId: id,
     name: `Tier ${i + 1}`,
     capacity,
     buckets: options.buckets?.[i] ?? 1,
@@ -86,6 +89,12 @@ export async function createTestEvent(
     });
   }
   return { id, tiers };
+}
+
+/** An event of one tier that exists only in the test (no rows): for tests of the gate alone. */
+export function gateOnlyEvent(capacity: number, buckets?: number): TestEvent {
+  const id = randomUUID();
+  return { id, tiers: [{ id: randomUUID(), eventId: id, name: 'T', capacity, ...(buckets ? { buckets } : {}) }] };
 }
 
 /** Polls `check` until it returns a truthy value or the time is up. */

@@ -1,22 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '@stampede/core/db';
 import type { PurchaseMessage } from '@stampede/core/purchases';
-import { purchaseIdFor } from '@stampede/core/purchases';
+import { gateShard, placePurchase, purchaseIdFor } from '@stampede/core/purchases';
 import type { TestEvent } from './fixtures.js';
 
-/** A valid purchase message for a test event's tier; every field can be overridden. */
+/**
+ * A valid purchase message for a test event's tier, placed as the API places it (its home
+ * bucket when the tier is split, the id naming that bucket's gate shard); every field can
+ * be overridden, and an overridden bucket moves the id to its shard.
+ */
 export function purchaseMessage(
   event: TestEvent,
   overrides: Partial<PurchaseMessage> = {},
   tierIndex = 0,
 ): PurchaseMessage {
   const idempotencyKey = overrides.idempotencyKey ?? `test-${randomUUID()}`;
+  const tier = event.tiers[tierIndex]!;
+  const eventId = overrides.eventId ?? event.id;
+  const place = placePurchase(idempotencyKey, eventId, tier.buckets ?? 1);
+  const bucket = overrides.bucket ?? place.bucket;
   return {
     v: 1,
-    purchaseId: purchaseIdFor(idempotencyKey),
+    purchaseId: purchaseIdFor(idempotencyKey, gateShard(eventId, bucket)),
     idempotencyKey,
-    eventId: event.id,
-    tierId: event.tiers[tierIndex]!.id,
+    eventId,
+    tierId: tier.id,
+    ...((tier.buckets ?? 1) > 1 || overrides.bucket !== undefined ? { bucket } : {}),
     buyerId: `buyer-${randomUUID().slice(0, 8)}`,
     quantity: 1,
     requestId: `req-${randomUUID().slice(0, 8)}`,

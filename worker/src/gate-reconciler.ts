@@ -55,10 +55,6 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
   const { log } = deps;
   const gate = createGate(deps.redis, deps.keys, deps.stockIdleTtlS);
   let current: Promise<boolean> | undefined;
-  // The first pass also scans the keyspace, once, for stock counts primed before the gate's
-  // tier set existed; later passes read the set. A scan every few seconds cost Redis a
-  // tenth of a core once a sale had left a few hundred thousand purchase records behind.
-  let scanned = false;
 
   async function reconcileAll(): Promise<boolean> {
     if (deps.waiting() > 0 || !gate.isReady()) return false;
@@ -70,12 +66,13 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
 
   async function reconcileUnderLock(): Promise<boolean> {
     if (deps.waiting() > 0 || (await deps.queueDepth()) > 0) return false;
-    const tierIds = await gate.tiers({ scan: !scanned });
-    scanned = true;
+    // From the gate's registry: a scan of the keyspace every few seconds cost Redis a tenth
+    // of a core once a sale had left a few hundred thousand purchase records behind.
+    const tierIds = await gate.tiers();
     if (tierIds.length === 0) return true;
     const available = await availableForGate(deps.sql, tierIds);
-    // Tiers deleted from Postgres (their event was removed) leave the gate; a count that
-    // expired with nothing held leaves the set inside reconcileTier.
+    // Tiers deleted from Postgres (their event was removed) leave the gate; a tier whose
+    // counts expired with nothing held leaves the registry inside reconcileTier.
     await gate.forgetTiers(tierIds.filter((id) => !available.has(id)));
     if (available.size === 0) return true;
     return deps.sql.begin(async (tx) => {
@@ -98,6 +95,11 @@ export function startGateReconciler(deps: GateReconcilerDeps): GateReconciler {
     });
     for (const [tierId, left] of available) {
       const r = await gate.reconcileTier(tierId, left, release.get(tierId));
+      if (r.deferred > 0)
+        log.info(
+          { event: 'gate.reconcile_deferred', tierId, buckets: r.deferred },
+          'buckets that changed while read are left for the next pass',
+        );
       if (r.changed || r.released > 0) {
         log.info(
           {

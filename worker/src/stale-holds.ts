@@ -58,7 +58,7 @@ export async function resolveStaleHolds(deps: StaleHoldDeps, tierIds: string[]):
   const toReject: PurchaseMessage[] = [];
   for (const hold of stale) {
     const row = rows.get(hold.purchaseId);
-    const message = row ? messageOfRow(row) : hold.record && messageOfRecord(hold.purchaseId, hold.record);
+    const message = row ? messageOfRow(row, hold.bucket) : hold.record && messageOfRecord(hold.purchaseId, hold.record);
     if (row && message) fromRows.push(decisionOfRow(message, row));
     else if (hold.heldAtMs >= cutoff) continue;
     else if (!message) release.set(hold.tierId, [...(release.get(hold.tierId) ?? []), hold.purchaseId]);
@@ -113,8 +113,8 @@ function logResolved(
   );
 }
 
-/** The message a decided row stands for (every gate hold is of a gated purchase). */
-function messageOfRow(row: PurchaseRow): PurchaseMessage {
+/** The message a decided row stands for (every gate hold is of a gated purchase), in the bucket that holds it. */
+function messageOfRow(row: PurchaseRow, bucket: number): PurchaseMessage {
   return {
     v: 1,
     purchaseId: row.id,
@@ -125,5 +125,6 @@ function messageOfRow(row: PurchaseRow): PurchaseMessage {
     quantity: row.quantity,
     acceptedAt: (row.acceptedAt ?? row.decidedAt).toISOString(),
     gated: true,
+    bucket,
   };
 }

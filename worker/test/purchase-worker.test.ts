@@ -117,17 +117,17 @@ describe('the purchase worker, as a real process', () => {
     const { broker, redis, keys, gate, start } = await testbed();
     const event = await createTestEvent(sql, [3]);
     const tier = event.tiers[0]!;
-    await redis.set(keys.stock(tier.id), 5); // the gate believes in two tickets Postgres does not have
+    await redis.set(keys.stock(tier.eventId, tier.id), 5); // the gate believes in two tickets Postgres does not have
     const messages = Array.from({ length: 5 }, () => purchaseMessage(event, { gated: true }));
     expect(await admitThroughGate(gate, messages)).toEqual(messages.map(() => 'admitted'));
-    expect(await redis.get(keys.stock(tier.id))).toBe('0');
+    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('0');
     await broker.publish(messages);
 
     await start({ RECONCILE_INTERVAL_MS: 600_000 });
     await waitFor(async () => (await rowsOf(event.id)) === 5, { what: 'five decisions' });
-    await waitFor(async () => (await redis.hlen(keys.held(tier.id))) === 0, { what: 'holds released' });
+    await waitFor(async () => (await redis.hlen(keys.held(tier.eventId, tier.id))) === 0, { what: 'holds released' });
 
-    expect(await redis.get(keys.stock(tier.id))).toBe('2');
+    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('2');
     const records = await Promise.all(messages.map((m) => gate.record(m.purchaseId)));
     expect(records.map((r) => r?.status).sort()).toEqual([
       'confirmed',
@@ -140,17 +140,17 @@ describe('the purchase worker, as a real process', () => {
   }, 60_000);
 
   it('when the queue is idle and the gate is wrong or holds orphans, then reconciliation sets it to capacity − sold', async () => {
-    const { broker, redis, keys, start } = await testbed();
+    const { broker, redis, keys, gate, start } = await testbed();
     const event = await createTestEvent(sql, [5]);
     const tier = event.tiers[0]!;
     await broker.publish([purchaseMessage(event, { quantity: 1 })]);
+    await gate.prime(tier, 7); // a drifted count
     // A crash a minute ago between gate and publish: a hold no message will ever settle, and a drifted count.
     await redis.hset(
-      keys.held(tier.id),
+      keys.held(tier.eventId, tier.id),
       'orphan-purchase',
       `2|${Date.now() - 60_000}|${keys.buyer(event.id, 'ghost')}`,
     );
-    await redis.set(keys.stock(tier.id), 7);
 
     const worker = await start({ RECONCILE_INTERVAL_MS: 200 });
     await worker.waitForLog(
@@ -159,27 +159,27 @@ describe('the purchase worker, as a real process', () => {
     );
     const lines = worker.logs.filter((l) => l.event === 'gate.reconciled' && l.tierId === tier.id);
     expect(lines.reduce((n, l) => n + Number(l.released), 0)).toBe(1);
-    expect(await redis.get(keys.stock(tier.id))).toBe('4');
-    expect(await redis.hlen(keys.held(tier.id))).toBe(0);
+    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('4');
+    expect(await redis.hlen(keys.held(tier.eventId, tier.id))).toBe(0);
   }, 60_000);
 
-  it("when a tier is primed after the worker started, then reconciliation finds it through the gate's tier set, not a scan", async () => {
+  it("when a tier is primed before or after the worker started, then reconciliation finds it through the gate's registry", async () => {
     const { redis, keys, gate, start } = await testbed();
     const event = await createTestEvent(sql, [5, 5]);
     const [early, late] = event.tiers as [(typeof event.tiers)[0], (typeof event.tiers)[0]];
-    await redis.set(keys.stock(early.id), 9); // known only to the first pass's scan
+    await gate.prime(early, 9); // a drifted count
     const worker = await start({ RECONCILE_INTERVAL_MS: 200 });
     await worker.waitForLog(
       (l) => l.event === 'gate.reconciled' && l.tierId === early.id && l.stock === 5,
-      'first pass reconciled the scanned tier',
+      'first pass reconciled the tier primed before',
     );
 
-    await gate.prime(late.id, 8); // a drifted count, primed the way the API primes
-    expect(await redis.sismember(keys.gateTiers(), late.id)).toBe(1);
+    await gate.prime(late, 8); // a drifted count, primed the way the API primes
+    expect(await redis.hexists(keys.gateTiers(), late.id)).toBe(1);
     await worker.waitForLog(
       (l) => l.event === 'gate.reconciled' && l.tierId === late.id && l.stock === 5,
       'a later pass reconciled the primed tier',
     );
-    expect(await redis.get(keys.stock(late.id))).toBe('5');
+    expect(await redis.get(keys.stock(late.eventId, late.id))).toBe('5');
   }, 60_000);
 });

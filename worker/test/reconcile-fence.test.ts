@@ -23,7 +23,7 @@ describe('reconciliation beside other workers', () => {
     const capacity = 1_200;
     const event = await createTestEvent(sql, [capacity]);
     const tier = event.tiers[0]!;
-    await gate.prime(tier.id, capacity);
+    await gate.prime(tier, capacity);
     const workers = [
       await bed.start({ ...BUSY, INSTANCE_NAME: 'worker-1' }),
       await bed.start({ ...BUSY, INSTANCE_NAME: 'worker-2' }),
@@ -38,8 +38,8 @@ describe('reconciliation beside other workers', () => {
     const excess = async (): Promise<number> => {
       const [[, stock], [, held]] = (await redis
         .multi()
-        .get(keys.stock(tier.id))
-        .hgetall(keys.held(tier.id))
+        .get(keys.stock(tier.eventId, tier.id))
+        .hgetall(keys.held(tier.eventId, tier.id))
         .exec()) as [[null, string | null], [null, Record<string, string>]];
       const ids = Object.keys(held);
       const [row] = await sql<{ sold: number; decided: string[] }[]>`
@@ -56,7 +56,8 @@ describe('reconciliation beside other workers', () => {
     let samples = 0;
     const excesses: number[] = [];
     const deadline = Date.now() + 60_000;
-    const done = async () => admitted >= capacity && samples > 500 && (await redis.hlen(keys.held(tier.id))) === 0;
+    const done = async () =>
+      admitted >= capacity && samples > 500 && (await redis.hlen(keys.held(tier.eventId, tier.id))) === 0;
     while (!(await done()) && Date.now() < deadline) {
       if (admitted < capacity) {
         const messages = [0, 1, 2].map(() => purchaseMessage(event, { gated: true }));
@@ -75,12 +76,12 @@ describe('reconciliation beside other workers', () => {
     const passes = workers.map((w) => w.logs.filter((l) => l.event === 'gate.reconciled').length);
     expect(excesses, `samples ${samples}, corrections per worker ${passes.join('/')}`).toEqual([]);
     expect(admitted, 'admitted before the deadline').toBe(capacity);
-    expect(await redis.hlen(keys.held(tier.id)), 'holds left undecided at the deadline').toBe(0);
+    expect(await redis.hlen(keys.held(tier.eventId, tier.id)), 'holds left undecided at the deadline').toBe(0);
     expect(figures.count('rejected', 'sold_out')).toBe(0);
     expect(figures.count('confirmed')).toBe(capacity);
     expect(figures.sold).toBe(capacity);
     // once drained, what the gate offers is capacity − sold
-    await waitFor(async () => (await redis.get(keys.stock(tier.id))) === '0', { what: 'stock 0' });
+    await waitFor(async () => (await redis.get(keys.stock(tier.eventId, tier.id))) === '0', { what: 'stock 0' });
     expect(samples).toBeGreaterThan(500);
   }, 120_000);
 });

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { createGate } from '@stampede/core/gate';
 import { createRedis, redisKeys } from '@stampede/core/redis';
 import {
+  gateOnlyEvent,
   purchaseMessage,
   startRedisCluster,
   type TestEvent,
@@ -24,12 +24,12 @@ describe('a Redis Cluster master killed under load', () => {
       const keys = redisKeys(config.REDIS_KEY_PREFIX);
       const gate = createGate(redis, keys);
       const capacity = 100_000;
-      const event: TestEvent = { id: randomUUID(), tiers: [{ id: randomUUID(), name: 'T', capacity }] };
+      const event: TestEvent = gateOnlyEvent(capacity);
       const tier = event.tiers[0]!;
-      await gate.prime(tier.id, capacity);
+      await gate.prime(tier, capacity);
 
       // The master serving the gate's slot, from the client's own slot map.
-      const slot = Number(await redis.cluster('KEYSLOT', keys.stock(tier.id)));
+      const slot = Number(await redis.cluster('KEYSLOT', keys.stock(tier.eventId, tier.id)));
       const ranges = (await redis.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
       const victim = ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];
 
@@ -86,7 +86,7 @@ describe('a Redis Cluster master killed under load', () => {
       // The longest stretch without an admission: the failover as the buyers saw it.
       const window = Math.max(...admittedAt.slice(1).map((t, i) => t - admittedAt[i]!));
       const state = (await gate.tierStates([tier.id])).get(tier.id)!;
-      const held = new Set(await redis.hkeys(keys.held(tier.id)));
+      const held = new Set(await redis.hkeys(keys.held(tier.eventId, tier.id)));
       // Each script reaches the replica whole, so stock and holds stay one consistent pair.
       expect(state.held).toBe(held.size); // one ticket each
       expect(state.stock! + state.held).toBe(capacity);

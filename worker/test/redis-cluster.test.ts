@@ -4,10 +4,11 @@ import { promisify } from 'node:util';
 import { type BackplaneMessage, createBackplanePublisher, subscribeBackplane } from '@stampede/core/backplane';
 import { cachedNow, readCachedAvailability, writeCachedAvailability } from '@stampede/core/cache';
 import { createGate } from '@stampede/core/gate';
-import { homeBucket } from '@stampede/core/purchases';
+import type { PurchaseMessage } from '@stampede/core/purchases';
 import { createRedis, type RedisClient, redisKeys } from '@stampede/core/redis';
 import { createWaitingRoom } from '@stampede/core/waiting-room';
 import {
+  gateOnlyEvent,
   purchaseMessage,
   startRedisCluster,
   type TestEvent,
@@ -17,7 +18,7 @@ import {
   waitFor,
 } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admitThroughGate } from './worker-fixture.js';
+import { admitOne, admitThroughGate } from './worker-fixture.js';
 
 const run = promisify(execFile);
 let cluster: TestRedisCluster;
@@ -35,6 +36,22 @@ afterAll(async () => {
   await cluster?.close();
 });
 
+/** The port of the master serving a slot. */
+async function masterOfSlot(slot: number): Promise<number> {
+  const ranges = await redis.cluster('SLOTS');
+  const owner = ranges.find(([from, to]) => slot >= from && slot <= to);
+  if (!owner) throw new Error(`no master serves slot ${slot}`);
+  return owner[2][1];
+}
+
+/** A gated purchase of `quantity` placed in bucket `home` of the event's split tier. */
+function homedAt(event: TestEvent, home: number, quantity: number): PurchaseMessage {
+  for (;;) {
+    const m = purchaseMessage(event, { gated: true, quantity });
+    if (m.bucket === home) return m;
+  }
+}
+
 /** How many keys each master holds now. */
 async function keysPerMaster(): Promise<number[]> {
   const masters = await cluster.masters();
@@ -46,17 +63,15 @@ describe('Stampede on a Redis Cluster of three masters and three replicas', () =
     expect(await cluster.masters()).toHaveLength(3);
     const keys = redisKeys(config.REDIS_KEY_PREFIX);
     const gate = createGate(redis, keys);
-    const event: TestEvent = { id: randomUUID(), tiers: [{ id: randomUUID(), name: 'T', capacity: 10 }] };
+    const event: TestEvent = gateOnlyEvent(10);
     const tier = event.tiers[0]!;
-    await gate.prime(tier.id, 10);
+    await gate.prime(tier, 10);
     expect(await gate.tiers()).toContain(tier.id);
-    await redis.srem(keys.gateTiers(), tier.id);
-    expect(await gate.tiers({ scan: true })).toContain(tier.id); // found by scanning the masters
 
     const messages = Array.from({ length: 4 }, () => purchaseMessage(event, { gated: true }));
     expect(await admitThroughGate(gate, messages)).toEqual(['admitted', 'admitted', 'admitted', 'admitted']);
     expect(await admitThroughGate(gate, [messages[0]!])).toEqual(['duplicate']);
-    expect(await gate.knowsKey(messages[0]!.idempotencyKey)).toBe(true);
+    expect(await gate.knowsKey(messages[0]!.idempotencyKey, event.id)).toBe(true);
     expect((await gate.tierStates([tier.id])).get(tier.id)).toEqual({ stock: 6, held: 4 });
 
     await gate.undo(messages[3]!);
@@ -83,38 +98,49 @@ describe('Stampede on a Redis Cluster of three masters and three replicas', () =
       stock: 9,
       released: 1,
       changed: true,
+      deferred: 0,
     });
     expect(await redis.get(keys.buyer(event.id, messages[2]!.buyerId))).toBe('0');
     await gate.forgetTiers([tier.id]);
     expect(await gate.tiers()).not.toContain(tier.id);
   });
 
-  it('when the gate runs a tier split into 4 buckets, then its bucket scripts run in the one slot and give back to the right bucket', async () => {
+  it('when the gate runs a tier split into 4 buckets, then each bucket sits on another master than the next, its scripts run in its own slot and give back to its bucket', async () => {
     const keys = redisKeys(config.REDIS_KEY_PREFIX);
     const gate = createGate(redis, keys);
-    const event: TestEvent = { id: randomUUID(), tiers: [{ id: randomUUID(), name: 'T', capacity: 10 }] };
+    const event: TestEvent = gateOnlyEvent(10, 4);
     const tier = event.tiers[0]!;
-    await gate.prime(tier.id, [3, 3, 2, 2]);
-    const messages = Array.from({ length: 3 }, () => purchaseMessage(event, { gated: true, quantity: 3 }));
-    expect(await admitThroughGate(gate, messages)).toEqual(['admitted', 'admitted', 'admitted']);
+    await gate.prime(tier, [3, 3, 2, 2]);
+    const masters = await Promise.all(
+      [0, 1, 2, 3].map(async (b) =>
+        masterOfSlot(Number(await redis.cluster('KEYSLOT', keys.stock(event.id, tier.id, b)))),
+      ),
+    );
+    for (let b = 0; b < 3; b++) expect(masters[b]).not.toBe(masters[b + 1]);
+    expect(new Set(masters).size).toBeGreaterThanOrEqual(2);
+
+    // Homed in buckets 0..3 in turn, three tickets each: the short ones top up from the others.
+    const messages = [0, 1, 2].map((home) => homedAt(event, home, 3));
+    for (const m of messages) expect(await admitOne(gate, m, 4)).toMatchObject({ kind: 'admitted', bucket: m.bucket });
     const state = (await gate.tierStates([tier.id])).get(tier.id)!;
     expect(state).toMatchObject({ stock: 1, held: 9 });
     expect(state.buckets?.reduce((n, b) => n + b, 0)).toBe(1);
 
     await gate.undo(messages[0]!);
-    // The 3 tickets go back to the bucket they were taken from: the purchase's home bucket.
+    // The 3 tickets go back to the purchase's bucket.
     const expected = [...state.buckets!];
-    expected[homeBucket(messages[0]!.purchaseId, 4)]! += 3;
+    expected[messages[0]!.bucket!]! += 3;
     expect((await gate.tierStates([tier.id])).get(tier.id)).toEqual({ stock: 4, held: 6, buckets: expected });
     const decidedAt = new Date().toISOString();
     await gate.settleMany(
       [{ message: messages[1]!, settlement: { status: 'rejected', reason: 'payment_failed', decidedAt } }],
       600,
     );
+    expect(await gate.record(messages[1]!.purchaseId)).toMatchObject({ status: 'rejected', bucket: 1 });
     expect((await gate.tierStates([tier.id])).get(tier.id)).toMatchObject({ stock: 7, held: 3 });
-    expect(await gate.reconcileTier(tier.id, [3, 3, 2, 2])).toMatchObject({ previous: 7, stock: 7 });
+    expect(await gate.reconcileTier(tier.id, [3, 3, 2, 2])).toMatchObject({ previous: 7, stock: 7, deferred: 0 });
     await gate.forgetTiers([tier.id]);
-    expect(await redis.exists(keys.stock(tier.id))).toBe(0);
+    for (let b = 0; b < 4; b++) expect(await redis.exists(keys.stock(tier.eventId, tier.id, b))).toBe(0);
   });
 
   it('when the availability of many events is cached, then the keys spread over every master and read back', async () => {

@@ -15,7 +15,7 @@ describe('the sale window, decided by the worker from Postgres', () => {
     onCleanup(() => api.close());
     const event = await createTestEvent(sql, [10]);
     const tier = event.tiers[0]!;
-    await gate.prime(tier.id, 10);
+    await gate.prime(tier, 10);
 
     // Accepted while the sale was open: two queued at once, one published only after the close.
     const before = Array.from({ length: 3 }, () => purchaseMessage(event, { gated: true }));
@@ -32,12 +32,12 @@ describe('the sale window, decided by the worker from Postgres', () => {
     const ungated = purchaseMessage(event);
     for (const m of [...after, ungated]) expect(Date.parse(m.acceptedAt)).toBeGreaterThan(closes.getTime());
     expect(await admitThroughGate(gate, after)).toEqual(['admitted', 'admitted']);
-    expect(await redis.get(keys.stock(tier.id))).toBe('5');
+    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('5');
     await broker.publish([...after, before[2]!, ungated]);
 
     await start({ RECONCILE_INTERVAL_MS: 600_000 });
     await waitFor(async () => (await purchaseFigures(sql, event)).rows === 6, { what: 'six decisions' });
-    await waitFor(async () => (await redis.hlen(keys.held(tier.id))) === 0, { what: 'holds released' });
+    await waitFor(async () => (await redis.hlen(keys.held(tier.eventId, tier.id))) === 0, { what: 'holds released' });
 
     const figures = await purchaseFigures(sql, event);
     expect(figures.sold).toBe(3);
@@ -48,7 +48,7 @@ describe('the sale window, decided by the worker from Postgres', () => {
       where e.id = ${event.id} and p.status = 'confirmed' and p.accepted_at >= e.sale_closes_at`;
     expect(late!.n).toBe(0);
     // The gate: the rejected tickets are offered again, their buyers' counts given back.
-    expect(await redis.get(keys.stock(tier.id))).toBe('7');
+    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('7');
     for (const m of after) expect(Number(await redis.get(keys.buyer(event.id, m.buyerId)))).toBe(0);
     for (const m of before) expect(Number(await redis.get(keys.buyer(event.id, m.buyerId)))).toBe(1);
     // What the buyer reads from the status route.

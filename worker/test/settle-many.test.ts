@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { createGate } from '@stampede/core/gate';
 import { redisKeys } from '@stampede/core/redis';
-import { purchaseMessage, type TestEvent, testConfig } from '@stampede/lab/testing';
+import { gateOnlyEvent, purchaseMessage, type TestEvent, testConfig } from '@stampede/lab/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { admitThroughGate, deleteTestKeys } from './worker-fixture.js';
@@ -17,12 +16,12 @@ afterAll(async () => {
 
 describe('settling a committed batch in the gate at once', () => {
   it('when 600 admitted purchases are settled (more than one script call) and then settled again, then rejections give tickets back once and every record is final', async () => {
-    const event: TestEvent = { id: randomUUID(), tiers: [{ id: randomUUID(), name: 'T', capacity: 1000 }] };
+    const event: TestEvent = gateOnlyEvent(1000);
     const tier = event.tiers[0]!;
-    await redis.set(keys.stock(tier.id), 1000);
+    await redis.set(keys.stock(tier.eventId, tier.id), 1000);
     const messages = Array.from({ length: 600 }, () => purchaseMessage(event, { gated: true }));
     expect(await admitThroughGate(gate, messages)).toEqual(messages.map(() => 'admitted'));
-    expect(await redis.get(keys.stock(tier.id))).toBe('400');
+    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('400');
     const items = messages.map((message, i) => ({
       message,
       settlement:
@@ -32,13 +31,13 @@ describe('settling a committed batch in the gate at once', () => {
     }));
 
     expect(await gate.settleMany(items, 600)).toBe(600);
-    expect(await redis.hlen(keys.held(tier.id))).toBe(0);
-    expect(await redis.get(keys.stock(tier.id))).toBe('600'); // the 200 rejected tickets came back
+    expect(await redis.hlen(keys.held(tier.eventId, tier.id))).toBe(0);
+    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('600'); // the 200 rejected tickets came back
     expect(await redis.get(keys.buyer(event.id, messages[0]!.buyerId))).toBe('0');
     expect(await redis.get(keys.buyer(event.id, messages[1]!.buyerId))).toBe('1');
 
     expect(await gate.settleMany(items, 600)).toBe(0); // a redelivered batch releases nothing
-    expect(await redis.get(keys.stock(tier.id))).toBe('600');
+    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('600');
     const records = await Promise.all(messages.map((m) => gate.record(m.purchaseId)));
     expect(records.filter((r) => r?.status === 'rejected' && r.reason === 'sold_out')).toHaveLength(200);
     expect(records.filter((r) => r?.status === 'confirmed' && r.reason === null)).toHaveLength(400);
@@ -46,7 +45,7 @@ describe('settling a committed batch in the gate at once', () => {
   });
 
   it('when an ungated purchase (no record) and a gated one whose record expired are settled, then the first gets a whole final record and the second none', async () => {
-    const event: TestEvent = { id: randomUUID(), tiers: [{ id: randomUUID(), name: 'T', capacity: 10 }] };
+    const event: TestEvent = gateOnlyEvent(10);
     const ungated = purchaseMessage(event, { gated: false, quantity: 2 });
     const expired = purchaseMessage(event, { gated: true });
     const decided = { status: 'confirmed' as const, reason: null, decidedAt: new Date().toISOString() };

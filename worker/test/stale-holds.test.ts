@@ -26,7 +26,7 @@ async function setup() {
   const held = async (quantity: number) => {
     const event = await createTestEvent(sql, [5]);
     const tier = event.tiers[0]!;
-    await bed.gate.prime(tier.id, 5);
+    await bed.gate.prime(tier, 5);
     const purchase = purchaseMessage(event, { gated: true, quantity });
     expect(await admitThroughGate(bed.gate, [purchase])).toEqual(['admitted']);
     return { event, tier, purchase };
@@ -44,14 +44,14 @@ describe('holds the gate keeps whose message never reached the queue', () => {
 
     const worker = await start(FAST);
     await waitFor(async () => (await purchaseFigures(sql, event)).rows === 1, { what: 'the lost purchase decided' });
-    await waitFor(async () => (await redis.hlen(keys.held(tier.id))) === 0, { what: 'its hold settled' });
+    await waitFor(async () => (await redis.hlen(keys.held(tier.eventId, tier.id))) === 0, { what: 'its hold settled' });
 
     const figures = await purchaseFigures(sql, event);
     expect(figures.count('confirmed')).toBe(1);
     expect(figures.sold).toBe(2);
     expect(await status(lost.purchaseId)).toMatchObject({ status: 'confirmed', reason: null, quantity: 2 });
     await worker.waitForLog((l) => l.event === 'gate.reconciled' || l.event === 'gate.stale_holds', 'a pass');
-    expect(await redis.get(keys.stock(tier.id))).toBe('3');
+    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('3');
     expect(Number(await redis.get(keys.buyer(event.id, lost.buyerId)))).toBe(2);
     const republished = worker.logs.filter((l) => l.event === 'gate.hold_republished');
     expect(republished).toHaveLength(1);
@@ -68,7 +68,7 @@ describe('holds the gate keeps whose message never reached the queue', () => {
     expect(await status(decided.purchaseId)).toMatchObject({ status: 'confirmed' });
 
     const worker = await start(FAST);
-    await waitFor(async () => (await redis.hlen(keys.held(tier.id))) === 0, { what: 'the hold settled' });
+    await waitFor(async () => (await redis.hlen(keys.held(tier.eventId, tier.id))) === 0, { what: 'the hold settled' });
     await waitFor(async () => (await gate.record(decided.purchaseId))?.status === 'confirmed', {
       what: 'the record final',
     });
@@ -79,7 +79,7 @@ describe('holds the gate keeps whose message never reached the queue', () => {
     expect(settledLines(worker)).toEqual([{ purchaseId: decided.purchaseId, status: 'confirmed', duplicate: true }]);
     expect((await purchaseFigures(sql, event)).rows).toBe(1);
     expect(Number(await redis.get(keys.buyer(event.id, decided.buyerId)))).toBe(3);
-    await waitFor(async () => (await redis.get(keys.stock(tier.id))) === '2', { what: 'stock = 5 − 3' });
+    await waitFor(async () => (await redis.get(keys.stock(tier.eventId, tier.id))) === '2', { what: 'stock = 5 − 3' });
     expect(await broker.depth(broker.names.queue)).toBe(0);
   }, 60_000);
 
@@ -91,13 +91,17 @@ describe('holds the gate keeps whose message never reached the queue', () => {
 
     const worker = await start(FAST);
     await waitFor(async () => (await purchaseFigures(sql, event)).rows === 1, { what: 'the purchase decided' });
-    await waitFor(async () => (await redis.hlen(keys.held(tier.id))) === 0, { what: 'its hold released' });
+    await waitFor(async () => (await redis.hlen(keys.held(tier.eventId, tier.id))) === 0, {
+      what: 'its hold released',
+    });
 
     const figures = await purchaseFigures(sql, event);
     expect(figures.count('rejected', 'not_processed')).toBe(1);
     expect(figures.sold).toBe(0);
     expect(await status(gone.purchaseId)).toMatchObject({ status: 'rejected', reason: 'not_processed' });
-    await waitFor(async () => (await redis.get(keys.stock(tier.id))) === '5', { what: 'the tickets back' });
+    await waitFor(async () => (await redis.get(keys.stock(tier.eventId, tier.id))) === '5', {
+      what: 'the tickets back',
+    });
     expect(Number(await redis.get(keys.buyer(event.id, gone.buyerId)))).toBe(0);
     expect(worker.logs.filter((l) => l.event === 'gate.hold_republished')).toHaveLength(0);
     await waitFor(async () => settledLines(worker).length > 0, { what: 'the holds_settled line' });

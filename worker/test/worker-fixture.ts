@@ -95,10 +95,12 @@ export async function brokerFixture(config: Config) {
   };
 }
 
-/** Admits one message through the gate as the API would (limit 6 per buyer). */
-export function admitOne(gate: Gate, m: PurchaseMessage): Promise<AdmitOutcome> {
+/** Admits one message through the gate as the API would (limit 6 per buyer), for a tier of `buckets` buckets. */
+export function admitOne(gate: Gate, m: PurchaseMessage, buckets = 1): Promise<AdmitOutcome> {
   return gate.admit({
     ...m,
+    bucket: m.bucket ?? 0,
+    buckets,
     fingerprint: requestFingerprint(m),
     buyerLimit: 6,
     ttlSeconds: 600,

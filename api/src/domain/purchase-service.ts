@@ -6,11 +6,11 @@ import type { AdmitRequest, Gate, GatePurchase } from '@stampede/core/gate';
 import type { Logger } from '@stampede/core/logger';
 import type { ApiMetrics } from '@stampede/core/metrics';
 import {
-  homeBucket,
+  type Placement,
   type PurchaseFields,
   type PurchaseMessage,
+  placePurchase,
   purchaseFieldsOf,
-  purchaseIdFor,
   requestFingerprint,
 } from '@stampede/core/purchases';
 import type { PurchasePublisher } from '../broker/purchase-publisher.js';
@@ -106,7 +106,7 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
     purchaseId: string,
     r: PurchaseRequest,
     log: Logger,
-    buckets: number,
+    place: Placement,
   ): Promise<PurchaseOutcome> {
     const record = await gate.record(purchaseId).catch(() => undefined);
     const status = record?.status ?? 'queued';
@@ -120,41 +120,36 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
     );
     const message = toMessage(
       r,
-      purchaseId,
-      buckets,
+      { ...place, purchaseId, bucket: record?.bucket ?? place.bucket },
       record?.gated ?? true,
       record?.acceptedAt ?? undefined,
-      record?.bucket,
     );
     await publishOrUndo(message, undefined, log);
     return { kind: 'replayed', purchaseId, status: 'queued' };
   }
 
+  /** The message of a placed purchase: its bucket is the home bucket by the catalog's K (Postgres folds a stale K). */
   function toMessage(
     r: PurchaseRequest,
-    purchaseId: string,
-    buckets: number,
+    place: Placement,
     gated: boolean,
     acceptedAt = new Date().toISOString(),
-    /** The bucket the gate took from; else the home bucket by the catalog's K (Postgres folds a stale K). */
-    bucket?: number | null,
   ): PurchaseMessage {
     return {
       v: 1,
-      purchaseId,
+      purchaseId: place.purchaseId,
       ...purchaseFieldsOf(r),
       requestId: r.requestId,
       acceptedBy: config.INSTANCE_NAME,
       acceptedAt,
       gated,
-      bucket: bucket ?? homeBucket(purchaseId, buckets),
+      bucket: place.bucket,
     };
   }
 
-  async function ungated(r: PurchaseRequest, log: Logger, buckets: number): Promise<PurchaseOutcome> {
-    const purchaseId = purchaseIdFor(r.idempotencyKey);
-    await publishOrUndo(toMessage(r, purchaseId, buckets, false), undefined, log);
-    return { kind: 'queued', purchaseId, status: 'queued' };
+  async function ungated(r: PurchaseRequest, log: Logger, place: Placement): Promise<PurchaseOutcome> {
+    await publishOrUndo(toMessage(r, place, false), undefined, log);
+    return { kind: 'queued', purchaseId: place.purchaseId, status: 'queued' };
   }
 
   function gateUnavailable(err: Error, log: Logger): undefined {
@@ -168,27 +163,32 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
     async purchase(r: PurchaseRequest, log: Logger): Promise<PurchaseOutcome> {
       const tier = await assertPurchasable(deps.catalog, r);
       // A catalog entry cached before tiers had buckets has none: not split. The catalog's K
-      // only stamps messages the gate did not take (ungated, sync): a gated one carries the
-      // bucket the gate took from, by the K the gate was primed with from Postgres.
+      // places the purchase (its bucket, the gate shard of both, its id), the K the gate was
+      // primed with from Postgres being the same one.
       const buckets = tier.buckets ?? 1;
-      if (decideNow) return decideNow(toMessage(r, purchaseIdFor(r.idempotencyKey), buckets, false), log);
+      const placed = () => placePurchase(r.idempotencyKey, r.eventId, buckets);
+      if (decideNow) return decideNow(toMessage(r, placed(), false), log);
       if (!deps.publisher.isConnected()) throw BROKER_DOWN();
-      if (!gate.isReady()) return ungated(r, log, buckets);
+      if (!gate.isReady()) return ungated(r, log, placed());
 
-      // Outside the try below: thrown once, not caught and thrown again.
+      // Outside the try below: thrown once, not caught and thrown again. A tier not split
+      // keeps its keys in bucket 0: no hash needed to answer sold out.
       if (deps.soldOut.isSoldOut(r.tierId)) {
-        const known = await gate.knowsKey(r.idempotencyKey).catch((err: Error) => gateUnavailable(err, log));
-        if (known === undefined) return ungated(r, log, buckets);
+        const known = await gate
+          .knowsKey(r.idempotencyKey, r.eventId, buckets > 1 ? placed().bucket : 0)
+          .catch((err: Error) => gateUnavailable(err, log));
+        if (known === undefined) return ungated(r, log, placed());
         if (!known) {
           deps.metrics?.admissions.inc({ outcome: 'sold_out' });
           throw soldOut(r.tierId);
         }
       }
+      const place = placed();
       try {
-        // Hashed only past the sold-out short-cut, which needs neither.
-        const purchaseId = purchaseIdFor(r.idempotencyKey);
         const request: AdmitRequest = {
-          purchaseId,
+          purchaseId: place.purchaseId,
+          bucket: place.bucket,
+          buckets,
           ...purchaseFieldsOf(r),
           fingerprint: requestFingerprint(r),
           buyerLimit: config.BUYER_LIMIT_PER_EVENT,
@@ -201,20 +201,16 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
         if (outcome.kind === 'unprimed') {
           // Prime from a fresh read: the catalog's figure (and K) may be seconds old.
           const available = await availableForGate(deps.sql, [tier.id]);
-          await gate.prime(r.tierId, available.get(tier.id) ?? 0);
+          await gate.prime({ id: r.tierId, eventId: r.eventId }, available.get(tier.id) ?? 0);
           outcome = await gate.admit(request);
         }
         switch (outcome.kind) {
           case 'admitted':
-            await publishOrUndo(
-              toMessage(r, purchaseId, buckets, true, request.acceptedAt, outcome.bucket),
-              request,
-              log,
-            );
-            return { kind: 'queued', purchaseId, status: 'queued' };
+            await publishOrUndo(toMessage(r, place, true, request.acceptedAt), request, log);
+            return { kind: 'queued', purchaseId: place.purchaseId, status: 'queued' };
           case 'duplicate':
             deps.metrics?.admissions.inc({ outcome: 'duplicate' });
-            return await replay(outcome.purchaseId, r, log, buckets);
+            return await replay(outcome.purchaseId, r, log, place);
           case 'key_reused':
             deps.metrics?.admissions.inc({ outcome: 'key_reused' });
             throw new AppError(
@@ -230,12 +226,12 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
             deps.metrics?.admissions.inc({ outcome: 'limit_exceeded' });
             throw limitExceeded(config.BUYER_LIMIT_PER_EVENT);
           default:
-            return await ungated(r, log, buckets);
+            return await ungated(r, log, place);
         }
       } catch (err) {
         if (err instanceof AppError) throw err;
         gateUnavailable(err as Error, log);
-        return ungated(r, log, buckets);
+        return ungated(r, log, place);
       }
     },
   };

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { isUuid } from '../purchases/purchase-id.js';
+import { gateShard } from '../purchases/gate-shard.js';
+import { isUuid, shardOfPurchaseId } from '../purchases/purchase-id.js';
 import type { PurchaseMessage } from '../purchases/purchase-message.js';
 import {
   type DecidedStatus,
@@ -9,7 +10,7 @@ import {
 } from '../purchases/purchase-vocabulary.js';
 import { redisIsReady } from '../redis/redis-client.js';
 import type { RedisKeys } from '../redis/redis-keys.js';
-import { scanKeys } from '../redis/scan-keys.js';
+import { bucketTargets } from './bucket-targets.js';
 import { defineGateCommands } from './gate-commands.js';
 import { type PurchaseRecord, toPurchaseRecord } from './purchase-record.js';
 
@@ -23,16 +24,25 @@ export type AdmitOutcome =
   /** The gate does not know this tier's stock yet: prime it from Postgres and ask again. */
   | { kind: 'unprimed' };
 
-/** A purchase as the gate takes and gives back tickets for it. */
-export type GatePurchase = PurchaseFields & { purchaseId: string };
+/** A purchase as the gate takes and gives back tickets for it: `bucket`, its tier's bucket (0, or absent, when not split). */
+export type GatePurchase = PurchaseFields & { purchaseId: string; bucket?: number };
 
 export interface AdmitRequest extends GatePurchase {
+  bucket: number;
+  /** The tier's K buckets (1: not split). */
+  buckets: number;
   fingerprint: string;
   buyerLimit: number;
   ttlSeconds: number;
   requestId: string;
   acceptedBy: string;
   acceptedAt: string;
+}
+
+/** A tier as the gate registers it when priming: its id and its event's (which places its keys). */
+export interface GateTier {
+  id: string;
+  eventId: string;
 }
 
 /** A committed decision, as the gate records it. */
@@ -43,20 +53,24 @@ export interface Settlement {
 }
 
 export interface ReconcileResult {
-  /** The tier's total before (the sum of its buckets when split). */
+  /** The tier's total before (the sum of its buckets when split); null when no bucket was primed. */
   previous: number | null;
-  /** The total after; null when the count had expired with nothing held: not made again, the tier left the tier set. */
+  /** The total after; null when the count had expired with nothing held: not made again, the tier left the registry. */
   stock: number | null;
   /** Holds released (stale ones no message will settle). */
   released: number;
-  /** True when any bucket's count (or the count's shape) changed, even with the total the same. */
+  /** True when any bucket's count changed, even with the total the same. */
   changed: boolean;
+  /** Buckets left for the next pass: a purchase came or was settled while the pass read them. */
+  deferred: number;
 }
 
 /** A hold older than the grace asked for: a purchase the gate still holds tickets for. */
 export interface StaleHold {
   purchaseId: string;
   tierId: string;
+  bucket: number;
+  quantity: number;
   /** When the gate admitted it (epoch ms). */
   heldAtMs: number;
   /** Its record, undefined when the gate no longer keeps one. */
@@ -82,56 +96,101 @@ export interface TierState {
 /** Purchases settled per Lua call: bounds how long one call holds Redis (~1 ms per few hundred). */
 const SETTLE_CHUNK = 250;
 
+/** A tier the registry knows: its event and K. */
+interface TierShape extends GateTier {
+  buckets: number;
+}
+
 /**
- * The admission gate in Redis (keys under `keys`): every step one atomic script, so no
- * two buyers take the same ticket and no retry is counted twice. The API admits, undoes
- * and primes; the worker settles and reconciles; both read purchase records.
- * `stockIdleTtlS`: the lifetime of a stock count with nothing held (see gate-scripts.ts).
+ * The admission gate in Redis (keys under `keys`): every step one atomic script on the keys
+ * of one gate shard, so no two buyers take the same ticket and no retry is counted twice.
+ * The API admits, undoes and primes; the worker settles and reconciles; both read purchase
+ * records. `stockIdleTtlS`: the lifetime of a stock count with nothing held (see gate-scripts.ts).
  */
 export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_IDLE_TTL_S) {
   const commands = defineGateCommands(redis);
 
-  /** The five keys of one request, in the order ADMIT and UNDO take them. */
-  const requestKeys = (p: GatePurchase) => [
-    keys.idempotency(p.idempotencyKey),
-    keys.stock(p.tierId),
-    keys.buyer(p.eventId, p.buyerId),
-    keys.held(p.tierId),
+  /** The five keys of one request, in the order ADMIT and UNDO take them: all in its bucket's shard. */
+  const requestKeys = ({ bucket = 0, ...p }: GatePurchase) => [
+    keys.idempotency(p.idempotencyKey, p.eventId, bucket),
+    keys.stock(p.eventId, p.tierId, bucket),
+    keys.buyer(p.eventId, p.buyerId, bucket),
+    keys.held(p.eventId, p.tierId, bucket),
     keys.purchase(p.purchaseId),
   ];
 
+  /** The bucket of a message: the one it names (a gated purchase's, where the gate took its tickets). */
+  const bucketOfMessage = (m: PurchaseMessage) => m.bucket ?? 0;
+
   /** The four keys and seven args of one purchase's settle (see SETTLE_MANY in gate-scripts.ts). */
   function settleArgs(m: PurchaseMessage, s: Settlement, ttlSeconds: number): [string[], (string | number)[]] {
+    const bucket = bucketOfMessage(m);
     // A gated purchase's record already holds its fields (ADMIT wrote them): sent only for an ungated one.
     const fields = m.gated ? '' : JSON.stringify({ ...purchaseFieldsOf(m), acceptedAt: m.acceptedAt, gated: '0' });
     return [
-      [keys.stock(m.tierId), keys.buyer(m.eventId, m.buyerId), keys.held(m.tierId), keys.purchase(m.purchaseId)],
+      [
+        keys.stock(m.eventId, m.tierId, bucket),
+        keys.buyer(m.eventId, m.buyerId, bucket),
+        keys.held(m.eventId, m.tierId, bucket),
+        keys.purchase(m.purchaseId),
+      ],
       [m.purchaseId, s.status, s.reason ?? '', m.quantity, ttlSeconds, s.decidedAt, fields],
     ];
   }
 
-  /** Runs the commands in one pipeline; the replies in order, the first error thrown. */
-  async function inOneRoundTrip(calls: [string, ...string[]][]): Promise<unknown[]> {
-    if (calls.length === 0) return [];
-    const replies = (await redis.pipeline(calls).exec()) ?? [];
-    return calls.map((_, i) => {
-      const [err, value] = replies[i] ?? [new Error('no reply')];
-      if (err) throw err;
-      return value;
+  /** The tiers of these ids the registry knows, with their event and K (one round trip). */
+  async function shapes(tierIds: string[]): Promise<TierShape[]> {
+    if (tierIds.length === 0) return [];
+    const values = await redis.hmget(keys.gateTiers(), ...tierIds);
+    return tierIds.flatMap((id, i) => {
+      const shape = values[i] ? shapeOf(id, values[i]) : undefined;
+      return shape ? [shape] : [];
     });
   }
 
-  /** Tier ids found by scanning for stock keys (counts primed before the tier set existed). */
-  async function scanStockTiers(): Promise<string[]> {
-    const stockPrefix = keys.stock('');
-    const ids = new Set<string>();
-    for await (const found of scanKeys(redis, stockPrefix)) {
-      for (const key of found) {
-        const id = key.slice(stockPrefix.length);
-        if (isUuid(id)) ids.add(id);
-      }
+  /** Each bucket of each tier, in order: what the per-bucket reads and writes walk. */
+  const bucketsOf = (tiers: TierShape[]) =>
+    tiers.flatMap((t) => Array.from({ length: t.buckets }, (_, bucket) => ({ tier: t, bucket })));
+
+  /**
+   * Tops a split tier's bucket up from the others, in bucket order, by up to `need` tickets:
+   * each donor gives what it has (MOVE_OUT), then the bucket receives it (MOVE_IN). Two
+   * steps in two slots: a process dying between them offers those tickets nowhere until
+   * reconciliation gives them back (an undersell for a while, never an oversell). Returns
+   * what moved, or undefined when a donor is unprimed.
+   */
+  async function topUp(r: AdmitRequest, need: number): Promise<number | undefined> {
+    let moved = 0;
+    for (let d = 0; d < r.buckets && moved < need; d++) {
+      if (d === r.bucket) continue;
+      const donor = keys.stock(r.eventId, r.tierId, d);
+      const taken = await commands.stampedeMoveOut(donor, need - moved);
+      if (taken < 0) return undefined;
+      if (taken === 0) continue;
+      if ((await commands.stampedeMoveIn(keys.stock(r.eventId, r.tierId, r.bucket), taken)) === 1) moved += taken;
+      else await commands.stampedeMoveIn(donor, taken);
     }
-    return [...ids];
+    return moved;
+  }
+
+  async function admitOnce(r: AdmitRequest): Promise<[string, string, number]> {
+    return commands.stampedeAdmit(
+      ...requestKeys(r),
+      r.purchaseId,
+      r.fingerprint,
+      r.quantity,
+      r.buyerLimit,
+      r.ttlSeconds,
+      Date.now(),
+      r.eventId,
+      r.tierId,
+      r.buyerId,
+      r.requestId,
+      r.acceptedBy,
+      r.acceptedAt,
+      r.idempotencyKey,
+      r.buckets > 1 ? r.bucket : '',
+    );
   }
 
   return {
@@ -139,58 +198,57 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
     isReady: (): boolean => redisIsReady(redis),
 
     /**
-     * One atomic step: the duplicate check first (a retry never takes tickets twice), then
-     * stock, then the buyer's limit; on success the tickets are taken, held for this
-     * purchase, and its status recorded as queued. On a split tier they are taken from the
-     * purchase's home bucket, topped up from the others when it is short (gate-scripts.ts).
+     * One atomic step in the purchase's bucket: the duplicate check first (a retry never
+     * takes tickets twice), then stock, then the buyer's limit; on success the tickets are
+     * taken, held for this purchase, and its status recorded as queued. A split tier's
+     * bucket that is short is topped up from the others and asked again, until a sweep of
+     * the others finds too little: the gate answers sold out when its sweep found the tier
+     * short (2K + 2 tries at most, against buyers racing for the same tickets).
      */
     async admit(r: AdmitRequest): Promise<AdmitOutcome> {
-      const [kind, purchaseId, bucket] = await commands.stampedeAdmit(
-        ...requestKeys(r),
-        r.purchaseId,
-        r.fingerprint,
-        r.quantity,
-        r.buyerLimit,
-        r.ttlSeconds,
-        Date.now(),
-        r.eventId,
-        r.tierId,
-        r.buyerId,
-        r.requestId,
-        r.acceptedBy,
-        r.acceptedAt,
-        r.idempotencyKey,
-      );
-      if (kind === 'admitted') return { kind, purchaseId, bucket: bucket ?? 0 };
-      if (kind === 'duplicate' || kind === 'key_reused') return { kind, purchaseId };
-      return { kind } as AdmitOutcome;
+      for (let attempt = 0; ; attempt++) {
+        const [kind, purchaseId, stock] = await admitOnce(r);
+        if (kind === 'admitted') return { kind, purchaseId, bucket: r.bucket };
+        if (kind === 'duplicate' || kind === 'key_reused') return { kind, purchaseId };
+        if (kind !== 'short') return { kind } as AdmitOutcome;
+        // The K the gate was primed with (a catalog seconds old may not know the split yet).
+        const buckets = (await shapes([r.tierId]))[0]?.buckets ?? r.buckets;
+        if (buckets <= 1 || attempt > 2 * buckets) return { kind: 'sold_out' };
+        const moved = await topUp({ ...r, buckets }, r.quantity - stock);
+        if (moved === undefined) return { kind: 'unprimed' };
+        if (moved === 0) return { kind: 'sold_out' };
+      }
     },
 
-    /** Gives back an admission whose message could not be queued: stock (to the bucket it came from), buyer count, key. */
+    /** Gives back an admission whose message could not be queued: stock (to its bucket), buyer count, key. */
     async undo(p: GatePurchase): Promise<void> {
       await commands.stampedeUndo(...requestKeys(p), p.purchaseId, p.quantity, stockIdleTtlS);
     },
 
-    /** True when the gate remembers this Idempotency-Key (the request is a retry). */
-    async knowsKey(idempotencyKey: string): Promise<boolean> {
-      return (await redis.exists(keys.idempotency(idempotencyKey))) > 0;
+    /** True when the gate remembers this Idempotency-Key in the purchase's bucket (the request is a retry). */
+    async knowsKey(idempotencyKey: string, eventId: string, bucket = 0): Promise<boolean> {
+      return (await redis.exists(keys.idempotency(idempotencyKey, eventId, bucket))) > 0;
     },
 
     /**
      * Sets a tier's stock if the gate does not know it yet (NX: never overwrites a live
-     * count), and registers the tier in the gate's tier set, in one script, so that
+     * count), bucket by bucket, after registering the tier (its event and K), so that
      * reconciliation finds every stock count without scanning the keyspace. `available`:
      * what Postgres has left, one figure for a tier that is not split, one per bucket
      * (availableForGate in core/src/events) for a split tier.
      */
-    async prime(tierId: string, available: number | number[]): Promise<void> {
-      await commands.stampedePrime(
-        keys.stock(tierId),
-        keys.held(tierId),
-        keys.gateTiers(),
-        tierId,
-        stockIdleTtlS,
-        ...figures(available),
+    async prime(tier: GateTier, available: number | number[]): Promise<void> {
+      const buckets = figures(available);
+      await redis.hset(keys.gateTiers(), tier.id, `${tier.eventId}|${buckets.length}`);
+      await Promise.all(
+        buckets.map((n, b) =>
+          commands.stampedePrime(
+            keys.stock(tier.eventId, tier.id, b),
+            keys.held(tier.eventId, tier.id, b),
+            stockIdleTtlS,
+            n,
+          ),
+        ),
       );
     },
 
@@ -203,131 +261,185 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
     /**
      * Records the committed decisions of a batch: each releases its hold (a rejection gives
      * the tickets back) and writes the final status where pollers read it, in one script
-     * call per few hundred purchases instead of one round trip each. Atomic per chunk, safe
-     * to repeat (only the first settle of a purchase finds it held). Returns how many holds
-     * these calls released.
+     * call per shard and few hundred purchases instead of one round trip each. Atomic per
+     * call, safe to repeat (only the first settle of a purchase finds it held). A purchase
+     * whose id names another shard than its bucket's (one accepted before the gate was
+     * sharded) is left to reconciliation. Returns how many holds these calls released.
      */
     async settleMany(
       items: { message: PurchaseMessage; settlement: Settlement }[],
       ttlSeconds: number,
     ): Promise<number> {
+      const byShard = new Map<number, [string[], (string | number)[]][]>();
+      for (const { message, settlement } of items) {
+        const shard = gateShard(message.eventId, bucketOfMessage(message));
+        if (shard !== shardOfPurchaseId(message.purchaseId)) continue;
+        const group = byShard.get(shard) ?? [];
+        group.push(settleArgs(message, settlement, ttlSeconds));
+        byShard.set(shard, group);
+      }
       const calls: Promise<number>[] = [];
-      for (let i = 0; i < items.length; i += SETTLE_CHUNK) {
-        const chunk = items
-          .slice(i, i + SETTLE_CHUNK)
-          .map(({ message, settlement }) => settleArgs(message, settlement, ttlSeconds));
-        calls.push(
-          commands.stampedeSettleMany(
-            chunk.length * 4,
-            ...chunk.flatMap(([k]) => k),
-            stockIdleTtlS,
-            ...chunk.flatMap(([, a]) => a),
-          ),
-        );
+      for (const group of byShard.values()) {
+        for (let i = 0; i < group.length; i += SETTLE_CHUNK) {
+          const chunk = group.slice(i, i + SETTLE_CHUNK);
+          calls.push(
+            commands.stampedeSettleMany(
+              chunk.length * 4,
+              ...chunk.flatMap(([k]) => k),
+              stockIdleTtlS,
+              ...chunk.flatMap(([, a]) => a),
+            ),
+          );
+        }
       }
       return (await Promise.all(calls)).reduce((sum, n) => sum + n, 0);
     },
 
     /**
      * Makes the gate offer exactly what Postgres has left (capacity − sold) minus what is
-     * still held, bucket by bucket for a split tier (`available`: one figure per bucket),
-     * after releasing the holds named (their buyers' counts given back). Call only when the
-     * queue is idle. A count that expired with nothing held stays unprimed and the tier
-     * leaves the tier set.
+     * still held, bucket by bucket for a split tier (`available`: one figure per bucket,
+     * planned by bucketTargets), after releasing the holds named (their buyers' counts
+     * given back). Call only when the queue is idle. A bucket whose holds changed while
+     * this read them is left for the next pass (`deferred`). A count that expired with
+     * nothing held stays unprimed; a tier with no count left leaves the registry.
      */
     async reconcileTier(
       tierId: string,
       available: number | number[],
       release: string[] = [],
     ): Promise<ReconcileResult> {
-      const buckets = figures(available);
-      const [previous, stock, released, changed] = await commands.stampedeReconcile(
-        keys.stock(tierId),
-        keys.held(tierId),
-        keys.gateTiers(),
-        tierId,
-        stockIdleTtlS,
-        buckets.length,
-        ...buckets,
-        ...release,
+      const none: ReconcileResult = { previous: null, stock: null, released: 0, changed: false, deferred: 0 };
+      const [shape] = await shapes([tierId]);
+      if (!shape) return none;
+      const avail = figures(available);
+      const tier = { ...shape, buckets: avail.length };
+      const [holds, states] = await Promise.all([heldOf([shape]), bucketStates([tier])]);
+      const releaseSet = new Set(release);
+      const releasedQty = avail.map(() => 0);
+      for (const h of holds)
+        if (releaseSet.has(h.purchaseId) && h.bucket < avail.length) releasedQty[h.bucket]! += h.quantity;
+      const heldAfter = states.map((s, b) => s.held - releasedQty[b]!);
+      const targets = bucketTargets(avail, heldAfter);
+      const releaseOf = (b: number) =>
+        holds.filter((h) => h.bucket === b && releaseSet.has(h.purchaseId)).map((h) => h.purchaseId);
+      const replies = await Promise.all(
+        targets.map((target, b) =>
+          commands.stampedeReconcile(
+            keys.stock(tier.eventId, tierId, b),
+            keys.held(tier.eventId, tierId, b),
+            stockIdleTtlS,
+            target,
+            heldAfter[b]!,
+            ...releaseOf(b),
+          ),
+        ),
       );
+      // Buckets beyond Postgres's K (a registry written with a stale K) are emptied of nothing: they hold no stock Postgres knows.
+      if (shape.buckets !== avail.length) await redis.hset(keys.gateTiers(), tierId, `${tier.eventId}|${avail.length}`);
+      const primed = replies.filter(([previous]) => previous >= 0);
+      const kept = replies.filter(([, now]) => now >= 0);
+      if (kept.length === 0) await redis.hdel(keys.gateTiers(), tierId);
       return {
-        previous: previous < 0 ? null : previous,
-        stock: stock < 0 ? null : stock,
-        released,
-        changed: changed === 1,
+        previous: primed.length > 0 ? primed.reduce((n, [p]) => n + p, 0) : null,
+        stock: kept.length > 0 ? kept.reduce((n, [, s]) => n + s, 0) : null,
+        released: replies.reduce((n, [, , r]) => n + r, 0),
+        changed: replies.some(([, , , c]) => c === 1),
+        deferred: replies.filter(([, , , c]) => c === -1).length,
       };
     },
 
     /**
      * The holds of these tiers taken more than `olderThanMs` ago, with their records: two
-     * round trips, whatever the number of tiers.
+     * rounds of reads, whatever the number of tiers.
      */
     async staleHolds(tierIds: string[], olderThanMs: number): Promise<StaleHold[]> {
-      const held = await inOneRoundTrip(tierIds.map((id) => ['hgetall', keys.held(id)]));
       const cutoff = Date.now() - olderThanMs;
-      const stale = tierIds.flatMap((tierId, i) =>
-        Object.entries(held[i] as Record<string, string>)
-          .map(([purchaseId, v]) => ({ purchaseId, tierId, heldAtMs: Number(v.split('|', 2)[1]) }))
-          .filter((h) => h.heldAtMs < cutoff),
-      );
-      const records = await inOneRoundTrip(stale.map((h) => ['hgetall', keys.purchase(h.purchaseId)]));
+      const stale = (await heldOf(await shapes(tierIds))).filter((h) => h.heldAtMs < cutoff);
+      const records = await Promise.all(stale.map((h) => redis.hgetall(keys.purchase(h.purchaseId))));
       return stale.map((h, i) => {
-        const hash = records[i] as Record<string, string>;
+        const hash = records[i]!;
         return { ...h, record: Object.keys(hash).length > 0 ? toPurchaseRecord(hash) : undefined };
       });
     },
 
     /** Notes on their records that these purchases were published again, and when. */
     async markRepublished(purchaseIds: string[], at: string): Promise<void> {
-      await inOneRoundTrip(purchaseIds.map((id) => ['hset', keys.purchase(id), 'republishedAt', at]));
+      await Promise.all(purchaseIds.map((id) => redis.hset(keys.purchase(id), 'republishedAt', at)));
+    },
+
+    /** The tiers the gate holds a stock count for, from its registry. */
+    async tiers(): Promise<string[]> {
+      return Object.keys(await redis.hgetall(keys.gateTiers())).filter((id) => isUuid(id));
     },
 
     /**
-     * The tiers the gate holds a stock count for, from its tier set. With `scan`, the
-     * keyspace is first scanned for stock counts primed before the set existed (a lab
-     * upgraded in place), and they join the set: a pass for once per process, not for
-     * every reconciliation.
-     */
-    async tiers(options: { scan?: boolean } = {}): Promise<string[]> {
-      if (options.scan) {
-        const found = await scanStockTiers();
-        if (found.length > 0) await redis.sadd(keys.gateTiers(), ...found);
-      }
-      return (await redis.smembers(keys.gateTiers())).filter((id) => isUuid(id));
-    },
-
-    /**
-     * Takes tiers whose event was deleted from Postgres out of the gate: out of the tier
-     * set, their stock and held tickets deleted, in one transaction. No sale can need
-     * them: a replica that still knew the event would prime the tier with 0 (Postgres has no row).
+     * Takes tiers whose event was deleted from Postgres out of the gate: their stock and held
+     * tickets deleted, then out of the registry. No sale can need them: a replica that still
+     * knew the event would prime the tier with 0 (Postgres has no row).
      */
     async forgetTiers(tierIds: string[]): Promise<void> {
-      if (tierIds.length === 0) return;
-      const tx = redis.multi().srem(keys.gateTiers(), ...tierIds);
-      for (const id of tierIds) tx.unlink(keys.stock(id), keys.held(id));
-      const results = await tx.exec();
-      const failed = results?.find(([err]) => err);
-      if (!results || failed) throw failed?.[0] ?? new Error('forgetting tiers was not executed');
+      const known = await shapes(tierIds);
+      await Promise.all(
+        bucketsOf(known).map(({ tier, bucket }) =>
+          redis.unlink(keys.stock(tier.eventId, tier.id, bucket), keys.held(tier.eventId, tier.id, bucket)),
+        ),
+      );
+      if (tierIds.length > 0) await redis.hdel(keys.gateTiers(), ...tierIds);
     },
 
-    /** The stock (a split tier's total, and each bucket's) and the held tickets of each tier, read in one round trip. */
+    /** The stock (a split tier's total, and each bucket's) and the held tickets of each tier the gate knows. */
     async tierStates(tierIds: string[]): Promise<Map<string, TierState>> {
-      const replies = await inOneRoundTrip(
-        tierIds.map((id): [string, ...string[]] => ['stampedeTierState', keys.stock(id), keys.held(id)]),
-      );
+      const known = await shapes(tierIds);
+      const states = await bucketStates(known);
       const out = new Map<string, TierState>();
-      tierIds.forEach((id, i) => {
-        const [stock, held, ...buckets] = replies[i] as number[];
-        out.set(id, {
-          stock: stock === undefined || stock < 0 ? null : stock,
-          held: held ?? 0,
-          ...(buckets.length > 0 ? { buckets } : {}),
+      let at = 0;
+      for (const tier of known) {
+        const own = states.slice(at, at + tier.buckets);
+        at += tier.buckets;
+        const primed = own.filter((s) => s.stock !== null);
+        out.set(tier.id, {
+          stock: primed.length > 0 ? primed.reduce((n, s) => n + s.stock!, 0) : null,
+          held: own.reduce((n, s) => n + s.held, 0),
+          ...(tier.buckets > 1 ? { buckets: own.map((s) => s.stock ?? 0) } : {}),
         });
-      });
+      }
       return out;
     },
   };
+
+  /** Each bucket's stock (null when unprimed) and held tickets, for these tiers' buckets in order. */
+  async function bucketStates(tiers: TierShape[]): Promise<{ stock: number | null; held: number }[]> {
+    const replies = await Promise.all(
+      bucketsOf(tiers).map(({ tier, bucket }) =>
+        commands.stampedeBucketState(
+          keys.stock(tier.eventId, tier.id, bucket),
+          keys.held(tier.eventId, tier.id, bucket),
+        ),
+      ),
+    );
+    return replies.map(([stock, held]) => ({ stock: stock < 0 ? null : stock, held }));
+  }
+
+  /** Every hold of these tiers, bucket by bucket. */
+  async function heldOf(tiers: TierShape[]): Promise<Omit<StaleHold, 'record'>[]> {
+    const cells = bucketsOf(tiers);
+    const held = await Promise.all(
+      cells.map(({ tier, bucket }) => redis.hgetall(keys.held(tier.eventId, tier.id, bucket))),
+    );
+    return cells.flatMap(({ tier, bucket }, i) =>
+      Object.entries(held[i]!).map(([purchaseId, v]) => {
+        const [quantity, heldAtMs] = v.split('|', 2).map(Number);
+        return { purchaseId, tierId: tier.id, bucket, quantity: quantity ?? 0, heldAtMs: heldAtMs ?? 0 };
+      }),
+    );
+  }
+}
+
+/** A registry value ("eventId|K") as a shape; undefined when it is not one. */
+function shapeOf(id: string, value: string): TierShape | undefined {
+  const [eventId, k] = value.split('|');
+  const buckets = Number(k);
+  return eventId && Number.isSafeInteger(buckets) && buckets >= 1 ? { id, eventId, buckets } : undefined;
 }
 
 export type Gate = ReturnType<typeof createGate>;

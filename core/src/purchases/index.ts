@@ -8,7 +8,16 @@ export {
   type PoisonPurchase,
   rejectPurchases,
 } from './decide-purchases.js';
-export { CANONICAL_UUID, purchaseIdFor, requestFingerprint } from './purchase-id.js';
+export { GATE_SHARDS, gateShard } from './gate-shard.js';
+export {
+  CANONICAL_UUID,
+  isPurchaseIdOf,
+  type Placement,
+  placePurchase,
+  purchaseIdFor,
+  requestFingerprint,
+  shardOfPurchaseId,
+} from './purchase-id.js';
 export {
   bucketOf,
   canonicalPurchaseMessage,

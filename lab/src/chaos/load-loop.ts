@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { purchaseIdFor } from '@stampede/core/purchases';
 
 /** Where the load goes: the lab's front door and the scenario's own event. */
 export interface LoadTarget {
@@ -60,8 +59,8 @@ export function readOk(label: string): boolean {
 export class LoadLoop {
   phase = 'warmup';
   readonly acceptedIds: string[] = [];
-  /** Purchase ids of the requests that got an error (derived from their Idempotency-Keys). */
-  readonly failedIds: string[] = [];
+  /** The Idempotency-Keys of the requests that got an error: a purchase row with one was queued after all. */
+  readonly failedKeys: string[] = [];
   readonly failures: ClientFailure[] = [];
   readonly phases = new Map<string, PhaseStats>();
   sent = { purchases: 0, reads: 0 };
@@ -155,8 +154,8 @@ export class LoadLoop {
       this.inFlight.purchases -= 1;
     }
     if (!retryAfter) this.stats(this.phase).unavailableWithoutRetryAfter += 1;
-    // A failed answer does not prove nothing was queued (a confirm lost with the connection): keep its id to look for later.
-    if (!purchaseOk(label)) this.failedIds.push(purchaseIdFor(key));
+    // A failed answer does not prove nothing was queued (a confirm lost with the connection): keep its key to look for later.
+    if (!purchaseOk(label)) this.failedKeys.push(key);
     this.count(this.phase, 'purchase', label);
   }
 

@@ -3,7 +3,7 @@ import { createSql } from '@stampede/core/db';
 import { createEvent } from '@stampede/core/events';
 import { redisKeys } from '@stampede/core/redis';
 import { Redis } from 'ioredis';
-import { decidedIds } from '../reconcile/purchase-facts.js';
+import { decidedKeys } from '../reconcile/purchase-facts.js';
 import { reconcile } from '../reconcile/reconcile.js';
 import { componentsAfterRun, logTailsOf } from './components-after-run.js';
 import { LoadLoop } from './load-loop.js';
@@ -226,7 +226,7 @@ export async function runScenario(
     );
     phaseMs.drain = report.waitedMs;
     sawDepth(report.queued);
-    const failedButDecided = (await decidedIds(sql, [...new Set(load.failedIds)])).size;
+    const failedButDecided = (await decidedKeys(sql, [...new Set(load.failedKeys)])).size;
     const partial = {
       scenario: scenario.name,
       how: scenario.how(target),

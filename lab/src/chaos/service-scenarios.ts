@@ -70,7 +70,7 @@ async function keysPresent(
   try {
     await redis.connect();
     const keys = redisKeys(ctx.target.config.REDIS_KEY_PREFIX);
-    const wanted = availability ? [keys.availability(ctx.eventId)] : ctx.tierIds.map((t) => keys.stock(t));
+    const wanted = availability ? [keys.availability(ctx.eventId)] : ctx.tierIds.map((t) => keys.stock(ctx.eventId, t));
     return (await redis.exists(...wanted)) === wanted.length;
   } catch {
     return false;

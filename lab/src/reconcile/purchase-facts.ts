@@ -1,5 +1,5 @@
 import type { Sql } from '@stampede/core/db';
-import { type DecidedStatus, purchaseIdFor } from '@stampede/core/purchases';
+import { type DecidedStatus, isPurchaseIdOf } from '@stampede/core/purchases';
 
 /** Ids per query: big enough for few round trips, small enough for one bind parameter. */
 const CHUNK = 5_000;
@@ -25,6 +25,17 @@ export async function decidedIds(sql: Sql, ids: string[]): Promise<Set<string>> 
   for (const part of chunks(ids)) {
     const rows = await sql<{ id: string }[]>`select id from purchases where id = any(${part}::uuid[])`;
     for (const r of rows) found.add(r.id);
+  }
+  return found;
+}
+
+/** Which of these Idempotency-Keys have a purchase row (decided), whatever event it belongs to. */
+export async function decidedKeys(sql: Sql, idempotencyKeys: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const part of chunks(idempotencyKeys)) {
+    const rows = await sql<{ key: string }[]>`
+      select idempotency_key as key from purchases where idempotency_key = any(${part}::text[])`;
+    for (const r of rows) found.add(r.key);
   }
   return found;
 }
@@ -97,7 +108,7 @@ export async function findDuplicates(
   const see = (r: { id: string; idempotencyKey: string }) => {
     perKey.set(r.idempotencyKey, (perKey.get(r.idempotencyKey) ?? 0) + 1);
     perId.set(r.id, (perId.get(r.id) ?? 0) + 1);
-    if (purchaseIdFor(r.idempotencyKey) !== r.id) idMismatch += 1;
+    if (!isPurchaseIdOf(r.idempotencyKey, r.id)) idMismatch += 1;
   };
   await sql<{ id: string; idempotencyKey: string }[]>`
     select id, idempotency_key as "idempotencyKey" from purchases

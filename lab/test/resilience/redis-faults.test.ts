@@ -37,7 +37,7 @@ describe('resilience: Redis killed and flushed', () => {
       >`select capacity, sold from tiers where id = ${result.tierIds[0]!}`;
       // Once drained (and the worker's idle reconciliation has run), the gate offers exactly what is left.
       await expect
-        .poll(async () => Number(await redis.get(keys.stock(result.tierIds[0]!))), { timeout: 20_000 })
+        .poll(async () => Number(await redis.get(keys.stock(result.eventId, result.tierIds[0]!))), { timeout: 20_000 })
         .toBe(floor!.capacity - floor!.sold);
     } finally {
       redis.disconnect();

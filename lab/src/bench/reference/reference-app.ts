@@ -1,7 +1,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import { createGate } from '@stampede/core/gate';
 import type { PurchaseMessage } from '@stampede/core/purchases';
-import { purchaseIdFor, requestFingerprint } from '@stampede/core/purchases';
+import { placePurchase, requestFingerprint } from '@stampede/core/purchases';
 import type { Redis, RedisKeys } from '@stampede/core/redis';
 import { Hono } from 'hono';
 import type { ConfirmPublisher } from './confirm-publisher.js';
@@ -93,13 +93,15 @@ export function buildReferenceApp(d: ReferenceDeps): Hono<{ Bindings: HttpBindin
       );
     const soldOutAnswer = () =>
       c.body(problem('sold_out', 'Sold out', 409, `Tier ${body.tierId} is sold out.`), 409, problemHeaders());
-    if (soldOut.has(body.tierId) && !(await d.redis.exists(d.keys.idempotency(key)))) return soldOutAnswer();
+    if (soldOut.has(body.tierId) && !(await d.redis.exists(d.keys.idempotency(key, eventId)))) return soldOutAnswer();
 
-    const purchaseId = purchaseIdFor(key);
+    const { purchaseId } = placePurchase(key, eventId, 1);
     const acceptedAt = new Date().toISOString();
     const requestId = c.req.header('x-request-id') ?? '';
     const outcome = await gate.admit({
       purchaseId,
+      bucket: 0,
+      buckets: 1,
       idempotencyKey: key,
       fingerprint: requestFingerprint({ eventId, ...body }),
       eventId,

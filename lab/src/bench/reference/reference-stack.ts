@@ -177,8 +177,8 @@ export async function startReferenceStack(o: ReferenceOptions): Promise<Referenc
     await redis.connect();
     await redis
       .multi()
-      .set(keys.stock(admission.tierId), HOT_TIER_CAPACITY)
-      .set(keys.stock(soldOut.tierId), 0)
+      .set(keys.stock(admission.eventId, admission.tierId), HOT_TIER_CAPACITY)
+      .set(keys.stock(soldOut.eventId, soldOut.tierId), 0)
       .set(keys.availability(o.reads.eventId), o.reads.body)
       .exec();
     await Promise.all(replicas.map((r, i) => r.start(replicaReady(i))));
