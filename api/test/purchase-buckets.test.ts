@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createBuckets } from '@stampede/core/events';
 import { createGate } from '@stampede/core/gate';
-import { placePurchase } from '@stampede/core/purchases';
+import { decidePurchases, type PurchaseMessage, placePurchase } from '@stampede/core/purchases';
 import { redisKeys } from '@stampede/core/redis';
 import { createTestEvent, drainMessages, type TestEvent, testSql } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,11 +24,11 @@ async function bucketCounts(t: TestApp, event: TestEvent, k: number): Promise<(s
   return Promise.all(Array.from({ length: k }, (_, b) => t.redis.get(keys.stock(event.id, event.tiers[0]!.id, b))));
 }
 
-function buy(t: TestApp, event: TestEvent, buyerId: string, key: string) {
+function buy(t: TestApp, event: TestEvent, buyerId: string, key: string, quantity = 1) {
   return t.app.request(`/events/${event.id}/purchases`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'idempotency-key': key },
-    body: JSON.stringify({ tierId: event.tiers[0]!.id, quantity: 1, buyerId }),
+    body: JSON.stringify({ tierId: event.tiers[0]!.id, quantity, buyerId }),
   });
 }
 
@@ -78,5 +78,32 @@ describe('purchase admission on a tier split into buckets', () => {
         expect.objectContaining({ purchaseId: placePurchase(key, event.id, 1).purchaseId, gated: true, bucket: 0 }),
       ),
     );
+  });
+
+  it('when one buyer spreads purchases over the buckets of a split tier past the limit, then the gate (counting per shard) lets them through and Postgres rejects the excess', async () => {
+    const event = await createTestEvent(sql, [40], { buckets: [4] });
+    // Four purchases of 2 (limit 6), one homed in each bucket: each shard sees 2.
+    for (let bucket = 0; bucket < 4; bucket += 1)
+      expect((await buy(t, event, 'spreader', keyHomedAt(event, bucket, 4), 2)).status).toBe(202);
+    // The same four in one bucket: that shard counts them all and refuses the fourth.
+    for (let i = 0; i < 3; i += 1) expect((await buy(t, event, 'stayer', keyHomedAt(event, 1, 4), 2)).status).toBe(202);
+    const refused = await buy(t, event, 'stayer', keyHomedAt(event, 1, 4), 2);
+    expect(refused.status).toBe(409);
+    expect((await refused.json()).code).toBe('limit_exceeded');
+
+    const messages = (await drainMessages(t.config.AMQP_PREFIX)).map((m) => m.body as PurchaseMessage);
+    expect(messages).toHaveLength(7);
+    const decided = await decidePurchases(sql, messages, { buyerLimit: t.config.BUYER_LIMIT_PER_EVENT });
+    const spreader = decided.filter((d) => d.kind === 'decided' && d.message.buyerId === 'spreader');
+    expect(spreader.map((d) => (d.kind === 'decided' ? (d.reason ?? d.status) : d.kind)).sort()).toEqual([
+      'confirmed',
+      'confirmed',
+      'confirmed',
+      'limit_exceeded',
+    ]);
+    const [row] = await sql<{ quantity: number }[]>`
+      select sum(quantity)::int as quantity from purchases
+      where event_id = ${event.id} and buyer_id = 'spreader' and status = 'confirmed'`;
+    expect(row!.quantity).toBe(6);
   });
 });
