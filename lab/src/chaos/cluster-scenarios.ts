@@ -1,7 +1,8 @@
 import { brokerNames } from '@stampede/core/broker';
 import type { PrivateRabbitCluster } from '../servers/private-rabbitmq-cluster.js';
+import { admittedAgain, recordRefusalWindow, until } from './failover-window.js';
 import type { LabTarget } from './scenario-lab.js';
-import type { Check, Scenario, ScenarioContext } from './scenario-types.js';
+import type { Check, Scenario } from './scenario-types.js';
 import { is, tally } from './verdict.js';
 
 const check = (ok: boolean, text: string): Check => ({ ok, text });
@@ -13,23 +14,6 @@ function clusterOf(t: LabTarget): PrivateRabbitCluster {
   const cluster = t.services['rabbitmq-cluster'];
   if (!cluster) throw new Error(NO_CLUSTER);
   return cluster;
-}
-
-/** Resolves once `done` is true, or after `ms` (the verdict then says what did not happen). */
-async function until(ctx: ScenarioContext, done: () => Promise<boolean> | boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done()) && Date.now() < deadline) await ctx.sleep(200);
-}
-
-/** Purchase answers since the kill that were not 202, 200 or 409: the failover's refusals. */
-function refusedSinceKill(ctx: ScenarioContext) {
-  return ctx.load.failures.filter((f) => f.kind === 'purchase' && f.atMs >= ctx.facts.killedAtMs!);
-}
-
-/** Admissions are back: a 202 after the kill and after the last refusal, and no refusal for a second. */
-function admittedAgain(ctx: ScenarioContext): boolean {
-  const last = refusedSinceKill(ctx).at(-1)?.atMs ?? ctx.facts.killedAtMs!;
-  return ctx.load.lastAcceptedAtMs > last && ctx.load.elapsedMs - last > 1_000;
 }
 
 /**
@@ -66,14 +50,11 @@ export const brokerNodeKill: Scenario = {
     const queue = brokerNames(ctx.target.config.AMQP_PREFIX).queue;
     const victim = cluster.nodes[ctx.facts.killedNode!]!;
     await until(ctx, () => admittedAgain(ctx), 60_000);
-    const refused = refusedSinceKill(ctx);
-    ctx.facts.admittedAgain = admittedAgain(ctx) ? 1 : 0;
-    ctx.facts.refusedSinceKill = refused.length;
-    ctx.facts.refusalWindowMs = refused.length === 0 ? 0 : refused.at(-1)!.atMs - ctx.facts.killedAtMs!;
+    const refused = recordRefusalWindow(ctx);
     const during = await cluster.quorumQueue(queue);
     ctx.facts.newLeader = during.leader !== victim.node && during.online.includes(during.leader) ? 1 : 0;
     ctx.note(
-      `admissions back ${ctx.facts.admittedAgain ? 'yes' : 'NO'}: ${refused.length} purchases refused in ${ctx.facts.refusalWindowMs} ms after the kill; leader now ${during.leader}`,
+      `admissions back ${ctx.facts.admittedAgain ? 'yes' : 'NO'}: ${refused} purchases refused in ${ctx.facts.refusalWindowMs} ms after the kill; leader now ${during.leader}`,
     );
     await victim.start();
     let online: string[] = [];
