@@ -36,7 +36,8 @@ faults on Redis, Postgres and RabbitMQ then go through the chaos API of the repl
 lab with --env CHAOS_ENABLED=true --env ADMIN_TOKEN=<token>), because the servers are shared.
 With --private it starts a lab of its own (default dir .lab/chaos, free ports, its own prefixes)
 with a private redis-server, and for db-outage / broker-restart a private Postgres cluster /
-RabbitMQ node, for broker-node-kill a private three-node RabbitMQ cluster, and the fault stops
+RabbitMQ node, for broker-node-kill a private three-node RabbitMQ cluster, for redis-master-kill
+a private Redis Cluster (3 masters, 1 replica each) instead of the redis-server, and the fault stops
 the real process; --workers n runs n workers in it (a fault on
 \`worker\` then hits all of them, worker-kill-one one of them). See docs/chaos.md.`;
 
@@ -69,8 +70,10 @@ export async function runChaosCommand(scenario: Scenario, o: ChaosCommandOptions
   try {
     let result: ScenarioResult;
     if (o.private) {
+      // A private redis-server unless the scenario brings a Redis Cluster instead.
+      const redis: ServiceName[] = scenario.service === 'redis-cluster' ? [] : ['redis'];
       const services: ServiceName[] = [
-        ...new Set<ServiceName>(['redis', ...(scenario.service ? [scenario.service] : [])]),
+        ...new Set<ServiceName>([...redis, ...(scenario.service ? [scenario.service] : [])]),
       ];
       const dir = o.dir ?? '.lab/chaos';
       o.print(

@@ -1,8 +1,7 @@
 import { brokerUrls } from '@stampede/core/config';
 import { createSql } from '@stampede/core/db';
 import { createEvent } from '@stampede/core/events';
-import { redisKeys } from '@stampede/core/redis';
-import { Redis } from 'ioredis';
+import { connectRedis, redisKeys } from '@stampede/core/redis';
 import { decidedKeys } from '../reconcile/purchase-facts.js';
 import { reconcile } from '../reconcile/reconcile.js';
 import { componentsAfterRun, logTailsOf } from './components-after-run.js';
@@ -57,7 +56,8 @@ export async function runScenario(
   const loadSeconds = (o.warmupMs + o.faultMs + o.recoveryMs) / 1000;
   const say = o.onLine ?? (() => undefined);
   const sql = createSql(target.config, { max: 3, applicationName: 'stampede-chaos' });
-  const redis = new Redis(target.config.REDIS_URL, {
+  // The lab's Redis or its cluster (REDIS_CLUSTER_NODES), as its components see it.
+  const redis = connectRedis(target.config, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,

@@ -13,12 +13,18 @@ import { startPrivatePostgres } from '../servers/private-postgres.js';
 import { startPrivateRabbitmq } from '../servers/private-rabbitmq.js';
 import { type PrivateRabbitCluster, startPrivateRabbitCluster } from '../servers/private-rabbitmq-cluster.js';
 import { startPrivateRedisServer } from '../servers/private-redis.js';
+import { type PrivateRedisCluster, startPrivateRedisCluster } from '../servers/private-redis-cluster.js';
 import type { PrivateService } from '../servers/service-process.js';
 
-/** Servers a lab may run of its own; `rabbitmq-cluster` is three RabbitMQ nodes joined in one cluster. */
-export type ServiceName = 'redis' | 'postgres' | 'rabbitmq' | 'rabbitmq-cluster';
-export type PrivateServices = Partial<Record<Exclude<ServiceName, 'rabbitmq-cluster'>, PrivateService>> & {
+/**
+ * Servers a lab may run of its own; `rabbitmq-cluster` is three RabbitMQ nodes joined in one
+ * cluster, `redis-cluster` a Redis Cluster of three masters with a replica each.
+ */
+export type ServiceName = 'redis' | 'postgres' | 'rabbitmq' | 'rabbitmq-cluster' | 'redis-cluster';
+export type ClusterName = 'rabbitmq-cluster' | 'redis-cluster';
+export type PrivateServices = Partial<Record<Exclude<ServiceName, ClusterName>, PrivateService>> & {
   'rabbitmq-cluster'?: PrivateRabbitCluster;
+  'redis-cluster'?: PrivateRedisCluster;
 };
 
 /** A running lab as a scenario sees it: its state, its settings, the servers it owns. */
@@ -91,7 +97,7 @@ export async function startScenarioLab(options: ScenarioLabOptions): Promise<Sce
     await stopLab(dir).catch(() => undefined);
     const config = loadConfig({ ...process.env, ...env });
     if (!services.rabbitmq && !services['rabbitmq-cluster']) await deleteQueues(config);
-    if (!services.redis) await deleteLabKeys(config).catch(() => undefined);
+    if (!services.redis && !services['redis-cluster']) await deleteLabKeys(config).catch(() => undefined);
     await Promise.all(Object.values(services).map((s) => s.close()));
     if (ownDir) await rm(dir, { recursive: true, force: true });
   };
@@ -109,6 +115,12 @@ export async function startScenarioLab(options: ScenarioLabOptions): Promise<Sce
           options.onProgress?.(`private ${name} up  ${cluster.urls.join(' ')}`);
           return;
         }
+        if (name === 'redis-cluster') {
+          const cluster = await startPrivateRedisCluster({ masters: 3, replicasEach: 1 });
+          services[name] = cluster;
+          options.onProgress?.(`private ${name} up  ${cluster.nodes.join(' ')}`);
+          return;
+        }
         const service = await starters[name]();
         services[name] = service;
         options.onProgress?.(`private ${name.padEnd(8)} up  ${service.url}  (files in ${service.dir})`);
@@ -122,6 +134,13 @@ export async function startScenarioLab(options: ScenarioLabOptions): Promise<Sce
       // AMQP_URL too, so that nothing falls back to the machine's broker.
       env.AMQP_URL = cluster.urls[0]!;
       env.AMQP_URLS = cluster.urls.join(',');
+    }
+    const redisCluster = services['redis-cluster'];
+    if (redisCluster) {
+      env.REDIS_CLUSTER_NODES = redisCluster.nodes.join(',');
+      // REDIS_URL too (a node of the cluster, which answers a plain client with MOVED), so
+      // that nothing reading REDIS_URL alone writes into the machine's Redis.
+      env.REDIS_URL = `redis://${redisCluster.nodes[0]!}`;
     }
     _state = await startLab({
       dir,

@@ -1,7 +1,7 @@
 import { redisKeys } from '@stampede/core/redis';
 import { Redis } from 'ioredis';
 import { type ChaosChange, hasChaosApi, NO_CHAOS_API, resetChaos, setChaos } from './chaos-client.js';
-import { deleteLabKeys, type LabTarget, type ServiceName } from './scenario-lab.js';
+import { type ClusterName, deleteLabKeys, type LabTarget, type ServiceName } from './scenario-lab.js';
 import type { Check, Scenario, ScenarioContext, ScenarioName, ScenarioResult } from './scenario-types.js';
 import { is, readLatency, tally } from './verdict.js';
 
@@ -10,7 +10,7 @@ const check = (ok: boolean, text: string): Check => ({ ok, text });
 interface ServiceFault {
   name: ScenarioName;
   summary: string;
-  service: Exclude<ServiceName, 'rabbitmq-cluster'>;
+  service: Exclude<ServiceName, ClusterName>;
   /** The real fault on the lab's private server. */
   real: 'kill' | 'stop';
   /** The same fault faked in every replica, when the server is shared. */
