@@ -25,6 +25,8 @@ export interface PhaseStats {
   /** Reads answered per replica (X-Served-By). */
   servedBy: Record<string, number>;
   readLatenciesMs: number[];
+  /** The longest a purchase waited for its answer, whatever the answer (a fault may hold purchases rather than refuse them). */
+  slowestPurchaseMs: number;
   /** 503 answers to purchases that carried no Retry-After. */
   unavailableWithoutRetryAfter: number;
 }
@@ -111,7 +113,14 @@ export class LoadLoop {
     if (!s)
       this.phases.set(
         phase,
-        (s = { purchases: {}, reads: {}, servedBy: {}, readLatenciesMs: [], unavailableWithoutRetryAfter: 0 }),
+        (s = {
+          purchases: {},
+          reads: {},
+          servedBy: {},
+          readLatenciesMs: [],
+          slowestPurchaseMs: 0,
+          unavailableWithoutRetryAfter: 0,
+        }),
       );
     return s;
   }
@@ -131,6 +140,7 @@ export class LoadLoop {
     this.inFlight.purchases += 1;
     const tierId = this.target.tierIds[n % this.target.tierIds.length]!;
     const key = `chaos-${randomUUID()}`;
+    const started = performance.now();
     let label: string;
     let retryAfter = true;
     try {
@@ -153,7 +163,9 @@ export class LoadLoop {
     } finally {
       this.inFlight.purchases -= 1;
     }
-    if (!retryAfter) this.stats(this.phase).unavailableWithoutRetryAfter += 1;
+    const s = this.stats(this.phase);
+    s.slowestPurchaseMs = Math.max(s.slowestPurchaseMs, Math.round(performance.now() - started));
+    if (!retryAfter) s.unavailableWithoutRetryAfter += 1;
     // A failed answer does not prove nothing was queued (a confirm lost with the connection): keep its key to look for later.
     if (!purchaseOk(label)) this.failedKeys.push(key);
     this.count(this.phase, 'purchase', label);
