@@ -1,5 +1,6 @@
 import { brokerNodeKill } from './cluster-scenarios.js';
 import { replicaKill, workerKill, workerKillOne, workerRestart } from './process-scenarios.js';
+import { redisMasterKill } from './redis-master-kill.js';
 import { waitingRoomRedisRestart, waitingRoomReplicaKill } from './room-scenarios.js';
 import { SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenario-types.js';
 import { brokerRestart, dbOutage, dbSlow, redisFlush, redisOutage } from './service-scenarios.js';
@@ -13,6 +14,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   'redis-flush': redisFlush,
   'broker-restart': brokerRestart,
   'broker-node-kill': brokerNodeKill,
+  'redis-master-kill': redisMasterKill,
   'db-outage': dbOutage,
   'db-slow': dbSlow(),
   'replica-kill': replicaKill,

@@ -11,6 +11,7 @@ export const SCENARIO_NAMES = [
   'redis-flush',
   'broker-restart',
   'broker-node-kill',
+  'redis-master-kill',
   'db-outage',
   'db-slow',
   'replica-kill',
