@@ -37,9 +37,9 @@ lab with --env CHAOS_ENABLED=true --env ADMIN_TOKEN=<token>), because the server
 With --private it starts a lab of its own (default dir .lab/chaos, free ports, its own prefixes)
 with a private redis-server, and for db-outage / broker-restart a private Postgres cluster /
 RabbitMQ node, for broker-node-kill a private three-node RabbitMQ cluster, for redis-master-kill
-a private Redis Cluster (3 masters, 1 replica each) instead of the redis-server, and the fault stops
-the real process; --workers n runs n workers in it (a fault on
-\`worker\` then hits all of them, worker-kill-one one of them). See docs/chaos.md.`;
+a private Redis Cluster (3 masters, 1 replica each) instead of the redis-server, and the fault
+stops the real process; --workers n runs n workers in it (a fault on \`worker\` then hits all
+of them, worker-kill-one one of them). See docs/chaos.md.`;
 
 const ms = (s: number | undefined) => (s === undefined ? undefined : s * 1_000);
 
