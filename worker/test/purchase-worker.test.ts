@@ -113,7 +113,7 @@ describe('the purchase worker, as a real process', () => {
     expect(await broker.depth(broker.names.queue)).toBe(0);
   }, 60_000);
 
-  it('when Postgres rejects purchases the gate admitted, then settling gives their tickets back to the gate stock', async () => {
+  it('when Postgres rejects sold_out purchases the gate admitted, then settling releases their holds and buyers but offers no ticket Postgres does not have', async () => {
     const { broker, redis, keys, gate, start } = await testbed();
     const event = await createTestEvent(sql, [3]);
     const tier = event.tiers[0]!;
@@ -127,7 +127,9 @@ describe('the purchase worker, as a real process', () => {
     await waitFor(async () => (await rowsOf(event.id)) === 5, { what: 'five decisions' });
     await waitFor(async () => (await redis.hlen(keys.held(tier.eventId, tier.id))) === 0, { what: 'holds released' });
 
-    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('2');
+    expect(await redis.get(keys.stock(tier.eventId, tier.id))).toBe('0');
+    const buyers = await Promise.all(messages.map((m) => redis.get(keys.buyer(event.id, m.buyerId))));
+    expect(buyers.sort()).toEqual(['0', '0', '1', '1', '1']);
     const records = await Promise.all(messages.map((m) => gate.record(m.purchaseId)));
     expect(records.map((r) => r?.status).sort()).toEqual([
       'confirmed',

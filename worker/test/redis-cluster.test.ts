@@ -81,7 +81,7 @@ describe('Stampede on a Redis Cluster of three masters and three replicas', () =
     const released = await gate.settleMany(
       [
         { message: messages[0]!, settlement: { status: 'confirmed', reason: null, decidedAt } },
-        { message: messages[1]!, settlement: { status: 'rejected', reason: 'sold_out', decidedAt } },
+        { message: messages[1]!, settlement: { status: 'rejected', reason: 'payment_failed', decidedAt } },
       ],
       600,
     );

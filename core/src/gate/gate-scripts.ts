@@ -101,7 +101,10 @@ return 1
 /**
  * Records one decision after the worker's commit. Idempotent: only the first settle of a
  * purchase finds it held, so a redelivered message never gives tickets back twice. A
- * rejection gives its tickets back to its bucket. The record is made final where ADMIT
+ * rejection gives its tickets back to its bucket, except a `sold_out` one: Postgres had no
+ * ticket for it, so the gate offered one too many (a purchase queued ungated took it
+ * unseen), and offering it again would only admit the next buyer to the same refusal. The
+ * buyer's count comes back either way. The record is made final where ADMIT
  * wrote it; the fields (JSON) come only with a purchase accepted ungated, which has no
  * record yet. A gated purchase whose record has expired gets none back: its status is read
  * from Postgres, as for any purchase the gate no longer remembers.
@@ -112,7 +115,7 @@ local function settle_one(k, a, stock_idle_ttl)
   local was_held = redis.call('HDEL', k[3], a[1])
   if was_held == 1 then
     if a[2] == 'rejected' then
-      redis.call('INCRBY', k[1], a[4])
+      if a[3] ~= 'sold_out' then redis.call('INCRBY', k[1], a[4]) end
       redis.call('DECRBY', k[2], a[4])
     end
     if redis.call('HLEN', k[3]) == 0 then redis.call('EXPIRE', k[1], stock_idle_ttl) end
