@@ -313,12 +313,11 @@ export function createGate(redis: Redis, keys: RedisKeys, stockIdleTtlS = STOCK_
       if (!shape) return none;
       const avail = figures(available);
       const tier = { ...shape, buckets: avail.length };
-      const [holds, states] = await Promise.all([heldOf([shape]), bucketStates([tier])]);
+      const holds = await heldOf([tier]);
       const releaseSet = new Set(release);
-      const releasedQty = avail.map(() => 0);
-      for (const h of holds)
-        if (releaseSet.has(h.purchaseId) && h.bucket < avail.length) releasedQty[h.bucket]! += h.quantity;
-      const heldAfter = states.map((s, b) => s.held - releasedQty[b]!);
+      // What each bucket holds once the named holds are released: what the targets are planned with.
+      const heldAfter = avail.map(() => 0);
+      for (const h of holds) if (!releaseSet.has(h.purchaseId)) heldAfter[h.bucket]! += h.quantity;
       const targets = bucketTargets(avail, heldAfter);
       const releaseOf = (b: number) =>
         holds.filter((h) => h.bucket === b && releaseSet.has(h.purchaseId)).map((h) => h.purchaseId);

@@ -1,20 +1,13 @@
 import { brokerNames } from '@stampede/core/broker';
-import type { PrivateRabbitCluster } from '../servers/private-rabbitmq-cluster.js';
 import { admittedAgain, recordRefusalWindow, until } from './failover-window.js';
-import type { LabTarget } from './scenario-lab.js';
-import type { Check, Scenario } from './scenario-types.js';
-import { is, tally } from './verdict.js';
-
-const check = (ok: boolean, text: string): Check => ({ ok, text });
+import { type LabTarget, privateService } from './scenario-lab.js';
+import type { Scenario } from './scenario-types.js';
+import { check, is, tally } from './verdict.js';
 
 const NO_CLUSTER =
   "broker-node-kill kills a node of a RabbitMQ cluster of the lab's own: run it with --private (a shared broker is never touched)";
 
-function clusterOf(t: LabTarget): PrivateRabbitCluster {
-  const cluster = t.services['rabbitmq-cluster'];
-  if (!cluster) throw new Error(NO_CLUSTER);
-  return cluster;
-}
+const clusterOf = (t: LabTarget) => privateService(t, 'rabbitmq-cluster', NO_CLUSTER);
 
 /**
  * One node of a three-node RabbitMQ cluster SIGKILLed (its beam and the shell above it)

@@ -4,11 +4,9 @@ import { type ComponentName, resolveTargets, workerNames } from '../local-lab/la
 import { labPaths, readRunRecord } from '../local-lab/lab-state.js';
 import { UPSTREAM_SERVER_PARAMS } from '../local-lab/nginx-config.js';
 import type { Check, Scenario, ScenarioContext, ScenarioResult } from './scenario-types.js';
-import { tally } from './verdict.js';
+import { check, tally } from './verdict.js';
 
 const UPSTREAM_MAX_FAILS = Number(/max_fails=(\d+)/.exec(UPSTREAM_SERVER_PARAMS)?.[1] ?? 1);
-
-const check = (ok: boolean, text: string): Check => ({ ok, text });
 
 async function decidedCount(ctx: ScenarioContext): Promise<number> {
   const [row] = await ctx.sql<

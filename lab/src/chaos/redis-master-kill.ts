@@ -1,21 +1,15 @@
 import { createGate } from '@stampede/core/gate';
 import { connectRedis, type Redis, redisKeys } from '@stampede/core/redis';
-import { CLUSTER_SLOTS, type PrivateRedisCluster } from '../servers/private-redis-cluster.js';
+import { CLUSTER_SLOTS } from '../servers/private-redis-cluster.js';
 import { admittedAgain, recordRefusalWindow, until } from './failover-window.js';
-import type { LabTarget } from './scenario-lab.js';
-import type { Check, Scenario, ScenarioContext } from './scenario-types.js';
-import { is, tally } from './verdict.js';
-
-const check = (ok: boolean, text: string): Check => ({ ok, text });
+import { type LabTarget, privateService } from './scenario-lab.js';
+import type { Scenario, ScenarioContext } from './scenario-types.js';
+import { check, is, tally } from './verdict.js';
 
 const NO_CLUSTER =
   "redis-master-kill kills a master of a Redis Cluster of the lab's own: run it with --private (a shared Redis is never touched)";
 
-function clusterOf(t: LabTarget): PrivateRedisCluster {
-  const cluster = t.services['redis-cluster'];
-  if (!cluster) throw new Error(NO_CLUSTER);
-  return cluster;
-}
+const clusterOf = (t: LabTarget) => privateService(t, 'redis-cluster', NO_CLUSTER);
 
 /** The hot tier's stock key (bucket 0): its slot is the event's gate shard, the master to kill. */
 const hotKey = (ctx: ScenarioContext) =>

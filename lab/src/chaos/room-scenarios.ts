@@ -6,10 +6,9 @@ import { replicaKill } from './process-scenarios.js';
 import { RoomCrowd } from './room-crowd.js';
 import { judgeRoom, type RoomEnd } from './room-verdict.js';
 import type { LabTarget } from './scenario-lab.js';
-import type { Check, Scenario, ScenarioContext, ScenarioName } from './scenario-types.js';
+import type { Scenario, ScenarioContext, ScenarioName } from './scenario-types.js';
 import { redisOutage } from './service-scenarios.js';
-
-const check = (ok: boolean, text: string): Check => ({ ok, text });
+import { check } from './verdict.js';
 
 /** The room's settings in a `--private` run: short enough that a heartbeat and a hold fit in a run. */
 export const ROOM_LAB = { pollS: 1, heartbeatS: 4, passTtlS: 120 };

@@ -27,6 +27,17 @@ export type PrivateServices = Partial<Record<Exclude<ServiceName, ClusterName>, 
   'redis-cluster'?: PrivateRedisCluster;
 };
 
+/** The lab's own server of this name, for a scenario that must kill it; throws `missing` when the lab shares it. */
+export function privateService<N extends keyof PrivateServices>(
+  t: LabTarget,
+  name: N,
+  missing: string,
+): NonNullable<PrivateServices[N]> {
+  const service = t.services[name];
+  if (!service) throw new Error(missing);
+  return service as NonNullable<PrivateServices[N]>;
+}
+
 /** A running lab as a scenario sees it: its state, its settings, the servers it owns. */
 export interface LabTarget {
   dir: string;

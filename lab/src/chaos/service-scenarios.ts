@@ -3,9 +3,7 @@ import { Redis } from 'ioredis';
 import { type ChaosChange, hasChaosApi, NO_CHAOS_API, resetChaos, setChaos } from './chaos-client.js';
 import { type ClusterName, deleteLabKeys, type LabTarget, type ServiceName } from './scenario-lab.js';
 import type { Check, Scenario, ScenarioContext, ScenarioName, ScenarioResult } from './scenario-types.js';
-import { is, readLatency, tally } from './verdict.js';
-
-const check = (ok: boolean, text: string): Check => ({ ok, text });
+import { check, is, readLatency, tally } from './verdict.js';
 
 interface ServiceFault {
   name: ScenarioName;

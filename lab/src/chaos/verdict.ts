@@ -24,7 +24,8 @@ export function readLatency(r: Pick<ScenarioResult, 'phases'>, phase: Phase, q: 
 }
 
 export const is = (label: string) => (l: string) => l === label;
-const check = (ok: boolean, text: string): Check => ({ ok, text });
+/** A check of a verdict: whether it held, and what it says either way. */
+export const check = (ok: boolean, text: string): Check => ({ ok, text });
 
 /** What must hold after every scenario: the reconciliation, no dead letters, no failed read, only the expected purchase errors. */
 export function commonChecks(scenario: Scenario, r: Omit<ScenarioResult, 'checks' | 'pass'>): Check[] {
