@@ -27,6 +27,11 @@ const handlers: Record<string, (res: StampedResponse) => void> = {
     res.keep('X-Request-Id', 'kept');
     res.writeHead(200, { 'x-request-id': 'mine', 'x-frame-options': 'DENY' }).end('ok');
   },
+  '/kept-apart': (res) => {
+    res.keep('Location', '/first');
+    res.keep('Cache-Control', 'no-store');
+    res.writeHead(200, { Location: '/there', 'Content-Type': 'text/plain' }).end('ok');
+  },
   '/list': (res) => res.writeHead(200, 'Fine', ['Content-Type', 'text/plain']).end('ok'),
 };
 
@@ -44,6 +49,11 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe('StampedResponse', () => {
+  it('when a stamped header is not a valid header, then the stamp is refused when it is made, not on a response', () => {
+    expect(() => createStamp({ 'X-Served-By': 'api\r\nSet-Cookie: x=1' })).toThrow();
+    expect(() => createStamp({ 'Bad Name': 'x' })).toThrow();
+  });
+
   it.each([
     ['/plain', 'SAMEORIGIN', 'req-1'],
     ['/none', 'SAMEORIGIN', 'req-1'],
@@ -52,6 +62,7 @@ describe('StampedResponse', () => {
     ['/progressive', 'DENY', 'req-1'],
     ['/kept', 'DENY', 'req-1'],
     ['/kept-then-own', 'DENY', 'mine'],
+    ['/kept-apart', 'SAMEORIGIN', 'req-1'],
     ['/list', 'SAMEORIGIN', 'req-1'],
   ])('when a handler answers %s, then every stamped header is sent once and its own win', async (path, frame, id) => {
     const res = await fetch(`${base}${path}`);
@@ -61,5 +72,6 @@ describe('StampedResponse', () => {
     expect(res.headers.get('x-frame-options')).toBe(frame);
     expect(res.headers.get('x-request-id')).toBe(id);
     if (path === '/progressive' || path.startsWith('/kept')) expect(res.headers.get('location')).toBe('/there');
+    if (path === '/kept-apart') expect(res.headers.get('cache-control')).toBe('no-store');
   });
 });
