@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createLogger, redactUrl, throttledWarning } from '@stampede/core/logger';
-import { describe, expect, it } from 'vitest';
+import { createLogger, lazyChild, redactUrl, throttledWarning } from '@stampede/core/logger';
+import { describe, expect, it, vi } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const config = { LOG_LEVEL: 'info', LOG_PRETTY: false, INSTANCE_NAME: 'logger-test' } as const;
@@ -20,6 +20,23 @@ function capture() {
 }
 
 describe('logger', () => {
+  it('when a lazy child logs nothing, then no child is made; when it logs, then one child carries its bindings on every line', () => {
+    const { log, lines } = capture();
+    const child = vi.spyOn(log, 'child');
+    lazyChild(log, { requestId: 'r-quiet' });
+    expect(child).not.toHaveBeenCalled();
+    const l = lazyChild(log, { requestId: 'r-1' });
+    l.info({ event: 'a' }, 'first');
+    l.warn({ event: 'b' }, 'second');
+    l.error('third');
+    expect(child).toHaveBeenCalledTimes(1);
+    expect(lines.map((x) => [x.requestId, x.level, x.msg])).toEqual([
+      ['r-1', 'info', 'first'],
+      ['r-1', 'warn', 'second'],
+      ['r-1', 'error', 'third'],
+    ]);
+  });
+
   it('when a line carries a token, a password, an authorization header or the config, then their values never reach the output', () => {
     const { log, lines, raw } = capture();
     log.info(

@@ -3,7 +3,7 @@ import type { Sql } from '@stampede/core/db';
 import { AppError } from '@stampede/core/errors';
 import { availableForGate } from '@stampede/core/events';
 import type { AdmitRequest, Gate, GatePurchase } from '@stampede/core/gate';
-import type { Logger } from '@stampede/core/logger';
+import type { Logger, LogMethods } from '@stampede/core/logger';
 import type { ApiMetrics } from '@stampede/core/metrics';
 import {
   type Placement,
@@ -58,7 +58,7 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
   async function publishOrUndo(
     message: PurchaseMessage,
     admitted: GatePurchase | undefined,
-    log: Logger,
+    log: LogMethods,
   ): Promise<void> {
     const started = performance.now();
     try {
@@ -105,7 +105,7 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
   async function replay(
     purchaseId: string,
     r: PurchaseRequest,
-    log: Logger,
+    log: LogMethods,
     place: Placement,
   ): Promise<PurchaseOutcome> {
     const record = await gate.record(purchaseId).catch(() => undefined);
@@ -147,12 +147,12 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
     };
   }
 
-  async function ungated(r: PurchaseRequest, log: Logger, place: Placement): Promise<PurchaseOutcome> {
+  async function ungated(r: PurchaseRequest, log: LogMethods, place: Placement): Promise<PurchaseOutcome> {
     await publishOrUndo(toMessage(r, place, false), undefined, log);
     return { kind: 'queued', purchaseId: place.purchaseId, status: 'queued' };
   }
 
-  function gateUnavailable(err: Error, log: Logger): undefined {
+  function gateUnavailable(err: Error, log: LogMethods): undefined {
     log.warn({ event: 'gate.unavailable', err: err.message }, 'gate unavailable, queueing ungated');
     return undefined;
   }
@@ -160,7 +160,7 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
   const decideNow = config.PURCHASE_MODE === 'sync' ? createSyncPurchase(config, deps.sql) : undefined;
 
   return {
-    async purchase(r: PurchaseRequest, log: Logger): Promise<PurchaseOutcome> {
+    async purchase(r: PurchaseRequest, log: LogMethods): Promise<PurchaseOutcome> {
       const tier = await assertPurchasable(deps.catalog, r);
       // A catalog entry cached before tiers had buckets has none: not split. The catalog's K
       // places the purchase (its bucket, the gate shard of both, its id), the K the gate was

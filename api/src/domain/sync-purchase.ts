@@ -1,7 +1,7 @@
 import type { Config } from '@stampede/core/config';
 import type { Sql } from '@stampede/core/db';
 import { AppError, isTransientDbError } from '@stampede/core/errors';
-import type { Logger } from '@stampede/core/logger';
+import type { LogMethods } from '@stampede/core/logger';
 import type { PurchaseMessage } from '@stampede/core/purchases';
 import { decidePurchases, simulatedPayment } from '@stampede/core/purchases';
 import { limitExceeded, soldOut } from './purchase-errors.js';
@@ -14,7 +14,7 @@ import type { PurchaseOutcome } from './purchase-outcome.js';
  */
 export function createSyncPurchase(config: Config, sql: Sql) {
   const payment = simulatedPayment(config);
-  return async function decideNow(message: PurchaseMessage, log: Logger): Promise<PurchaseOutcome> {
+  return async function decideNow(message: PurchaseMessage, log: LogMethods): Promise<PurchaseOutcome> {
     let decision: Awaited<ReturnType<typeof decidePurchases>>[number] | undefined;
     try {
       [decision] = await decidePurchases(sql, [message], {

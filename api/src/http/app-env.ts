@@ -1,9 +1,10 @@
-import type { Logger } from '@stampede/core/logger';
+import type { LogMethods } from '@stampede/core/logger';
 
 /** What the request-context middleware puts on every Hono context. */
 export interface AppEnv {
   Variables: {
     requestId: string;
-    log: Logger;
+    /** The request's logger: its lines carry the request id. */
+    log: LogMethods;
   };
 }

@@ -1,5 +1,5 @@
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from '@stampede/core/errors';
-import type { Logger } from '@stampede/core/logger';
+import type { LogMethods } from '@stampede/core/logger';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './app-env.js';
@@ -76,7 +76,7 @@ function fromHttpException(err: HTTPException): AppError {
  * mapped to codes; anything else is logged with its stack and answered as a bare 500
  * that shows no internals.
  */
-export function handleError(err: Error, c: Context<AppEnv>, fallbackLog: Logger): Response {
+export function handleError(err: Error, c: Context<AppEnv>, fallbackLog: LogMethods): Response {
   if (err instanceof AppError) {
     const log = c.get('log') ?? fallbackLog;
     if (err.status >= 500) log.warn({ event: 'request.failed', code: err.code, err: err.cause ?? err }, err.message);

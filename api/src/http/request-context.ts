@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@stampede/core/logger';
+import { type Logger, lazyChild } from '@stampede/core/logger';
 import type { ApiMetrics } from '@stampede/core/metrics';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.js';
@@ -48,7 +48,7 @@ export function requestContext(log: Logger, instanceName: string, metrics?: ApiM
     const incoming = requestHeader(c, 'x-request-id');
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
-    c.set('log', log.child({ requestId }));
+    c.set('log', lazyChild(log, { requestId }));
     const outgoing = nodeResponse(c);
     if (outgoing instanceof StampedResponse) {
       // Written with the head, in one step (stamped-response.ts).
