@@ -1,5 +1,6 @@
 import type { Hook, z } from '@hono/zod-openapi';
 import { AppError, type ErrorCode } from '@stampede/core/errors';
+import { CANONICAL_UUID } from '@stampede/core/purchases';
 
 /** Which problem code a failed validation target becomes. */
 const CODE_BY_TARGET: Record<string, ErrorCode> = {
@@ -47,4 +48,12 @@ export function validated<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (!result.success) throw validationError(target, result.error.issues);
   return result.data;
+}
+
+/**
+ * A UUID path id of a hot route: as it came when already canonical (nearly every request's),
+ * otherwise what its IdParam schema makes of it (lower-cased, or a 400 invalid_id).
+ */
+export function pathId<K extends string>(schema: z.ZodType<Record<K, string>>, name: K, raw: string): string {
+  return CANONICAL_UUID.test(raw) ? raw : validated('param', schema, { [name]: raw })[name];
 }

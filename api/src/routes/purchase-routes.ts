@@ -8,7 +8,7 @@ import { jsonBody, requireIdempotencyKey } from '../http/json-body.js';
 import { requestHeader, setResponseHeaders } from '../http/node-headers.js';
 import { handleError } from '../http/problem.js';
 import { CanonicalId, IdParam, problems } from '../http/schemas.js';
-import { validated, validationHook } from '../http/validation-hook.js';
+import { pathId, validated, validationHook } from '../http/validation-hook.js';
 import type { RoomGuard } from '../waiting-room/room-guard.js';
 
 /** Buyer ids: printable, no control characters, bounded. */
@@ -152,10 +152,7 @@ export function purchaseRoutes(deps: {
   const bodySchema = purchaseBodySchema(deps.maxQuantity);
   const paramSchema = IdParam('eventId');
   app.post('/events/:eventId/purchases', jsonBody(deps.maxBodyBytes ?? 4_096), async (c) => {
-    const rawEventId = c.req.param('eventId');
-    const eventId = CANONICAL_UUID.test(rawEventId)
-      ? rawEventId
-      : validated('param', paramSchema, c.req.param()).eventId;
+    const eventId = pathId(paramSchema, 'eventId', c.req.param('eventId'));
     const raw: unknown = await c.req.json();
     const body = canonicalPurchaseBody(raw, deps.maxQuantity) ?? validated('json', bodySchema, raw);
     const idempotencyKey = requireIdempotencyKey(requestHeader(c, 'idempotency-key'));
