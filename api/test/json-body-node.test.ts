@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { redisKeys } from '@stampede/core/redis';
 import { createTestEvent, type TestEvent, testSql } from '@stampede/lab/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServedTestApp, serveTestApp } from './app-fixture.js';
@@ -104,5 +106,25 @@ describe('JSON body of POST /events/:id/purchases over real HTTP', () => {
     expect(bom).toMatchObject({ status: 202, json: { status: 'queued' } });
     const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from purchases where event_id = ${event.id}`;
     expect(n).toBe(0); // queued, not decided: no worker runs here
+  });
+
+  it('when the client goes away in the middle of the body, then nothing is queued and the replica answers the next purchase', async () => {
+    const key = randomUUID();
+    const body = JSON.stringify(good());
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(
+          `POST /events/${event.id}/purchases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nIdempotency-Key: ${key}\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 12)}`,
+          () => setTimeout(() => socket.destroy(), 50),
+        );
+      });
+      socket.on('close', () => resolve()).on('error', reject);
+    });
+    const admitted = () => t.redis.exists(redisKeys(t.config.REDIS_KEY_PREFIX).idempotency(key, event.id));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await admitted()).toBe(0);
+    const res = await post(body, { 'idempotency-key': key });
+    expect(res).toMatchObject({ status: 202, json: { status: 'queued' } });
+    expect(await admitted()).toBe(1);
   });
 });

@@ -20,6 +20,12 @@ export function setResponseHeaders(c: Context, headers: Record<string, string>):
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
 }
 
+/** Node's request under @hono/node-server; undefined under app.request(). */
+export function nodeRequest(c: Context): IncomingMessage | undefined {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return incoming?.headers ? incoming : undefined;
+}
+
 /** Node's response under @hono/node-server; undefined under app.request(). */
 export function nodeResponse(c: Context): ServerResponse | undefined {
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
@@ -35,8 +41,8 @@ export function nodeResponse(c: Context): ServerResponse | undefined {
  * Elsewhere (app.request()) `c.req.header()`.
  */
 export function requestHeader(c: Context, name: string): string | undefined {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming?.headers) {
+  const incoming = nodeRequest(c);
+  if (incoming) {
     const value = incoming.headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
   }

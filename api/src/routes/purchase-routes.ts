@@ -153,7 +153,7 @@ export function purchaseRoutes(deps: {
   const paramSchema = IdParam('eventId');
   app.post('/events/:eventId/purchases', jsonBody(deps.maxBodyBytes ?? 4_096), async (c) => {
     const eventId = pathId(paramSchema, 'eventId', c.req.param('eventId'));
-    const raw: unknown = await c.req.json();
+    const raw: unknown = c.get('json') ?? (await c.req.json());
     const body = canonicalPurchaseBody(raw, deps.maxQuantity) ?? validated('json', bodySchema, raw);
     const idempotencyKey = requireIdempotencyKey(requestHeader(c, 'idempotency-key'));
     // With the room on, the buyer is who the pass says, not who the body says.
