@@ -39,6 +39,17 @@ function countedFind() {
 }
 
 describe('the purchase catalog', () => {
+  it('when an event was never read, then held() has nothing and costs no query; once read, held() gives it without one', async () => {
+    const event = await createTestEvent(sql, [5]);
+    const counted = countedFind();
+    const catalog = createCatalog(sql, options({ find: counted.find }));
+    expect(catalog.held(event.id)).toBeUndefined();
+    expect(counted.queries).toBe(0);
+    await catalog.event(event.id);
+    expect(catalog.held(event.id)?.tiers.map((t) => t.id)).toEqual(event.tiers.map((t) => t.id));
+    expect(counted.queries).toBe(1);
+  });
+
   it('when the database turns slow after an event was loaded, then purchases read the known event without waiting, and the refresh lands later', async () => {
     const event = await createTestEvent(sql, [5]);
     const proxy = await startTcpProxy(5432);

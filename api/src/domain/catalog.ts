@@ -101,6 +101,19 @@ export function createCatalog(sql: Sql, options: CatalogOptions) {
     return raw ? revive(raw) : undefined;
   }
 
+  /**
+   * The event as held here, without waiting: undefined when it is not held, or known not
+   * to exist (then `event` says which). Stale-while-revalidate: a purchase never waits on
+   * the refresh of a known event, so a slow database does not slow admissions; a failed
+   * refresh keeps the entry.
+   */
+  function held(eventId: string): EventWithTiers | undefined {
+    const known = entries.get(eventId);
+    if (!known) return undefined;
+    if (Date.now() - known.loadedAt >= ttlMs) load(eventId).catch(() => undefined);
+    return known.event;
+  }
+
   /** Forgets an event on this replica only. */
   function drop(eventId: string): void {
     entries.delete(eventId);
@@ -109,15 +122,11 @@ export function createCatalog(sql: Sql, options: CatalogOptions) {
   }
 
   return {
+    held,
     /** The event with its tiers, undefined when it does not exist. Throws only when Postgres is away and nothing is known. */
     async event(eventId: string): Promise<EventWithTiers | undefined> {
-      const known = entries.get(eventId);
-      if (known) {
-        // Stale-while-revalidate: a purchase never waits on the refresh of a known event,
-        // so a slow database does not slow admissions; a failed refresh keeps the entry.
-        if (Date.now() - known.loadedAt >= ttlMs) load(eventId).catch(() => undefined);
-        return known.event;
-      }
+      const event = held(eventId);
+      if (event) return event;
       if (unknown.has(eventId)) return undefined;
       try {
         return await load(eventId);

@@ -17,7 +17,7 @@ import type { PurchasePublisher } from '../broker/purchase-publisher.js';
 import type { Catalog } from './catalog.js';
 import { limitExceeded, soldOut } from './purchase-errors.js';
 import type { PurchaseOutcome } from './purchase-outcome.js';
-import { assertPurchasable } from './purchase-rules.js';
+import { assertPurchasable, purchasableNow } from './purchase-rules.js';
 import type { SoldOutFlags } from './sold-out-flags.js';
 import { createSyncPurchase } from './sync-purchase.js';
 
@@ -161,7 +161,7 @@ export function createPurchaseService(deps: PurchaseServiceDeps) {
 
   return {
     async purchase(r: PurchaseRequest, log: LogMethods): Promise<PurchaseOutcome> {
-      const tier = await assertPurchasable(deps.catalog, r);
+      const tier = purchasableNow(deps.catalog, r) ?? (await assertPurchasable(deps.catalog, r));
       // A catalog entry cached before tiers had buckets has none: not split. The catalog's K
       // places the purchase (its bucket, the gate shard of both, its id), the K the gate was
       // primed with from Postgres being the same one.
