@@ -6,7 +6,5 @@ export interface AppEnv {
     requestId: string;
     /** The request's logger: its lines carry the request id. */
     log: LogMethods;
-    /** The parsed JSON body, set by jsonBody. */
-    json?: unknown;
   };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '@stampede/core/errors';
-import type { Context, MiddlewareHandler, Next } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './app-env.js';
 import { nodeRequest, requestHeader } from './node-headers.js';
@@ -61,15 +61,14 @@ function jsonText(body: Buffer): string {
 }
 
 /**
- * Body guards of a JSON write route: no content coding, size, content type, then well-formed
- * JSON. Under @hono/node-server the body is read from Node's stream (readNodeBody), its
- * value set as the `json` variable and its text handed to Hono's body cache, where
- * `c.req.json()` and the validators find it (3 % of a sold-out answer's CPU less than
- * reading it through node-server's web Request with `c.req.json()`, in an A/B run). In
- * process (app.request(), tests), `c.req.json()` reads it, behind Hono's bodyLimit when it
- * has no Content-Length.
+ * Reads the JSON body of a write route behind its guards: no content coding, size, content
+ * type, then well-formed JSON. Under @hono/node-server the body is read from Node's stream
+ * (readNodeBody) and its text handed to Hono's body cache, where `c.req.json()` and the
+ * validators find it (3 % of a sold-out answer's CPU less than reading it through
+ * node-server's web Request with `c.req.json()`, in an A/B run). In process (app.request(),
+ * tests), `c.req.json()` reads it, behind Hono's bodyLimit when it has no Content-Length.
  */
-export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+export function jsonBodyReader(maxBytes: number): (c: Context<AppEnv>) => Promise<unknown> {
   const tooLarge = () => new AppError('payload_too_large', `The body may be at most ${maxBytes} bytes.`);
   const limit = bodyLimit({
     maxSize: maxBytes,
@@ -78,23 +77,29 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     },
   });
   const malformed = () => new AppError('malformed_json', 'The body is not valid JSON.');
-  const parse = async (c: Context<AppEnv>, next: Next) => {
+  const throughHono = async (c: Context<AppEnv>): Promise<unknown> => {
     requireJsonType(c);
     // A body that cannot be read (the client went away) is malformed too.
     try {
-      await c.req.json();
+      return await c.req.json();
     } catch {
       throw malformed();
     }
-    await next();
   };
-  const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
+  return async (c) => {
     requireIdentityEncoding(requestHeader(c, 'content-encoding'));
     const declared = requestHeader(c, 'content-length');
     const chunked = declared === undefined || requestHeader(c, 'transfer-encoding') !== undefined;
     if (!chunked && Number.parseInt(declared || '0', 10) > maxBytes) throw tooLarge();
     const incoming = nodeRequest(c);
-    if (!incoming) return chunked ? limit(c, () => parse(c, next)) : parse(c, next);
+    if (!incoming) {
+      if (!chunked) return throughHono(c);
+      let value: unknown;
+      await limit(c, async () => {
+        value = await throughHono(c);
+      });
+      return value;
+    }
     requireJsonType(c);
     let text: string;
     let value: unknown;
@@ -106,10 +111,17 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     }
     // Hono's json() parses its cached text (a JSON value cached would be turned back into text).
     (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
-    c.set('json', value);
+    return value;
+  };
+}
+
+/** jsonBodyReader as a middleware, for routes whose validators read the body after it (from Hono's cache). */
+export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+  const read = jsonBodyReader(maxBytes);
+  return async (c, next) => {
+    await read(c);
     await next();
   };
-  return guard;
 }
 
 /** Idempotency keys: 1–128 characters, letters, digits and `-_.:` (a UUID fits). */
