@@ -7,7 +7,7 @@ import type { Catalog } from './catalog.js';
  * tiers, and the sale is open now. Returns the tier (for priming the gate).
  */
 export async function assertPurchasable(catalog: Catalog, r: { eventId: string; tierId: string }): Promise<TierRow> {
-  return purchasableNow(catalog, r) ?? purchasableTier(await loadEvent(catalog, r.eventId), r);
+  return purchasableTier(await loadEvent(catalog, r.eventId), r);
 }
 
 /**

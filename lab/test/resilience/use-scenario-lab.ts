@@ -56,14 +56,19 @@ export async function acceptPurchases(base: string, eventId: string, tierId: str
   return accepted;
 }
 
-/** Runs a scenario; the progress lines go to stdout when CHAOS_TEST_VERBOSE is set. */
-export function runQuick(scenario: Scenario, target: LabTarget, options: RunOptions = {}): Promise<ScenarioResult> {
-  const onLine = process.env.CHAOS_TEST_VERBOSE
-    ? (l: string) => {
-        process.stdout.write(`${l}\n`);
-      }
-    : undefined;
-  return runScenario(scenario, target, { ...QUICK, ...options, ...(onLine ? { onLine } : {}) });
+/** Runs a scenario; its progress lines and then its facts go to stdout when CHAOS_TEST_VERBOSE is set. */
+export async function runQuick(
+  scenario: Scenario,
+  target: LabTarget,
+  options: RunOptions = {},
+): Promise<ScenarioResult> {
+  const verbose = Boolean(process.env.CHAOS_TEST_VERBOSE);
+  const onLine = (l: string) => {
+    process.stdout.write(`${l}\n`);
+  };
+  const result = await runScenario(scenario, target, { ...QUICK, ...options, ...(verbose ? { onLine } : {}) });
+  if (verbose) onLine(JSON.stringify(result.facts));
+  return result;
 }
 
 /** Every check of the verdict passed; on failure the whole verdict is the message. */
