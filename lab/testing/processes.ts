@@ -17,6 +17,9 @@ export interface PrivateRedis extends Closeable {
   start(): Promise<void>;
   /** SIGKILL: the server is gone at once, as in a crash. */
   kill(): Promise<void>;
+  /** SIGSTOP: a hung server, its connections open and nothing answered, until `resume` (SIGCONT). */
+  pause(): void;
+  resume(): void;
 }
 
 /** Starts a redis-server of the test's own on a free port, with no persistence. */
@@ -56,9 +59,12 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       await exited;
       child = undefined;
     },
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
   };
   await handle.start();
   const close = closeOnce(async () => {
+    handle.resume();
     await handle.kill();
     await rm(dir, { recursive: true, force: true });
   });

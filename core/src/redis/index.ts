@@ -1,3 +1,4 @@
+export { COMMAND_TIMED_OUT } from './command-watchdog.js';
 export { deleteKeysByPrefix } from './delete-by-prefix.js';
 export {
   clusterNodes,

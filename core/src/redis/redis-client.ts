@@ -4,6 +4,7 @@ import { defineGateCommands } from '../gate/gate-commands.js';
 import { type Closeable, closeOnce } from '../lifecycle/close-once.js';
 import type { Logger } from '../logger.js';
 import { defineRoomCommands } from '../waiting-room/room-commands.js';
+import { watchCommands } from './command-watchdog.js';
 
 export type { Redis } from 'ioredis';
 export { type RedisKeys, redisKeys } from './redis-keys.js';
@@ -13,8 +14,8 @@ export type RedisClient = Redis & Closeable;
 
 /**
  * A Redis client that never makes a request wait for a Redis that is not there:
- * no offline queue (a command while disconnected fails at once), a per-command timeout
- * (a hung Redis costs at most REDIS_COMMAND_TIMEOUT_MS), and reconnection in the
+ * no offline queue (a command while disconnected fails at once), a timeout on every command
+ * (a hung Redis costs about REDIS_COMMAND_TIMEOUT_MS; command-watchdog.ts), and reconnection in the
  * background with capped exponential backoff, so caching resumes by itself.
  *
  * Auto-pipelining sends the commands of every request handled in one event-loop turn
@@ -31,13 +32,13 @@ export function createRedis(
   const options: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
     connectTimeout: config.REDIS_CONNECT_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), 2_000),
     lazyConnect: false,
     enableAutoPipelining: true,
   };
   const redis = connectRedis(config, options);
+  const watchdog = watchCommands(redis, config.REDIS_COMMAND_TIMEOUT_MS);
   defineGateCommands(redis);
   defineRoomCommands(redis);
   let down = false;
@@ -50,6 +51,7 @@ export function createRedis(
     down = true;
   });
   const close = closeOnce(async () => {
+    watchdog.stop();
     if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
     else redis.disconnect();
   });
