@@ -27,6 +27,7 @@ export async function deadLetter(
     persistent: true,
     contentType: msg.properties.contentType,
     messageId: msg.properties.messageId,
+    correlationId: msg.properties.correlationId,
     timestamp: msg.properties.timestamp,
     headers: {
       ...headers,

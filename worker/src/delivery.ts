@@ -52,7 +52,8 @@ export function deliveryAttempt(msg: ConsumeMessage): number {
 
 /** What a delivery can be traced by in logs, even when its body is unreadable. */
 export function deliveryTrace(msg: ConsumeMessage): { messageId?: string; requestId?: string; attempt: number } {
-  const requestId = msg.properties.headers?.['x-request-id'];
+  // The header: where a message published before the request id was the correlationId carries it.
+  const requestId = msg.properties.correlationId ?? msg.properties.headers?.['x-request-id'];
   return {
     messageId: typeof msg.properties.messageId === 'string' ? msg.properties.messageId : undefined,
     requestId: typeof requestId === 'string' ? requestId : undefined,

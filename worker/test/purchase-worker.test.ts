@@ -93,7 +93,7 @@ describe('the purchase worker, as a real process', () => {
       good[2]!,
     ]);
 
-    await start({ WORKER_MAX_ATTEMPTS: 3, WORKER_RETRY_BASE_MS: 20, WORKER_RETRY_MAX_MS: 100 });
+    const worker = await start({ WORKER_MAX_ATTEMPTS: 3, WORKER_RETRY_BASE_MS: 20, WORKER_RETRY_MAX_MS: 100 });
     await waitFor(async () => (await broker.depth(broker.names.deadLetterQueue)) === 4, {
       timeoutMs: 20_000,
       what: 'four dead letters',
@@ -104,6 +104,10 @@ describe('the purchase worker, as a real process', () => {
     expect(reasons).toEqual(['invalid_message', 'malformed_json', 'processing_failed', 'unknown_tier']);
     const byReason = new Map(dead.map((m) => [String(m.properties.headers?.['x-death-reason']), m]));
     expect(byReason.get('malformed_json')!.content.toString()).toBe('{not json');
+    // An unreadable body still says which request it came from: the line, and the copy kept.
+    expect(byReason.get('malformed_json')!.properties.correlationId).toBe('test-raw');
+    const line = worker.logs.find((l) => l.event === 'purchase.dead_lettered' && l.reason === 'malformed_json');
+    expect(line?.requestId).toBe('test-raw');
     expect(JSON.parse(byReason.get('unknown_tier')!.content.toString())).toEqual(unknownTier);
     expect(String(byReason.get('processing_failed')!.properties.headers?.['x-death-detail'])).toMatch(
       /after 3 attempts/,

@@ -61,7 +61,7 @@ export async function brokerFixture(config: Config) {
   await assertTopology(channel, names);
   return {
     names,
-    /** Publishes like the API does (persistent, JSON, messageId, x-request-id) and waits for the confirms. */
+    /** Publishes like the API does (persistent, JSON, messageId, the request id as correlationId) and waits for the confirms. */
     async publish(messages: (PurchaseMessage | Buffer | Record<string, unknown>)[]) {
       for (const m of messages) {
         const body = Buffer.isBuffer(m) ? m : Buffer.from(JSON.stringify(m));
@@ -70,7 +70,7 @@ export async function brokerFixture(config: Config) {
           persistent: true,
           contentType: 'application/json',
           messageId: purchaseId,
-          headers: { 'x-request-id': `test-${purchaseId ?? 'raw'}` },
+          correlationId: `test-${purchaseId ?? 'raw'}`,
         });
       }
       await channel.waitForConfirms();

@@ -10,6 +10,8 @@ export function purchaseBody(message: PurchaseMessage): Buffer {
  * How every purchase is published, by the API and by the worker's republish alike:
  * persistent, and `mandatory`, because RabbitMQ confirms a message it routed to no queue;
  * a message the exchange cannot route comes back as a basic.return before its confirm.
+ * The request id rides as `correlationId`, a property read even when the body is not
+ * (a poison message's trace): a header table instead was 3 % of an admission's CPU.
  */
 export function purchasePublishOptions(message: PurchaseMessage): Options.Publish {
   return {
@@ -18,6 +20,6 @@ export function purchasePublishOptions(message: PurchaseMessage): Options.Publis
     contentType: 'application/json',
     messageId: message.purchaseId,
     timestamp: Math.floor(Date.now() / 1000),
-    headers: { 'x-request-id': message.requestId ?? '' },
+    correlationId: message.requestId ?? '',
   };
 }
