@@ -25,7 +25,7 @@ import { createSoldOutFlags } from './domain/sold-out-flags.js';
 import type { AppEnv } from './http/app-env.js';
 import { allowedMethods } from './http/method-not-allowed.js';
 import { handleError } from './http/problem.js';
-import { requestContext } from './http/request-context.js';
+import { routeRecorder, withRequestContext } from './http/request-context.js';
 import { createDecisionFeed } from './live/decision-feed.js';
 import { createLiveStreams } from './live/live-streams.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -106,8 +106,8 @@ export function buildApp(deps: AppDeps) {
       maxUnknown: config.CATALOG_MAX_UNKNOWN,
     });
 
-  const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requestContext(log, config.INSTANCE_NAME, metrics));
+  const routes = routeRecorder();
+  const app = new OpenAPIHono<AppEnv>({ router: routes.router });
 
   app.route(
     '/',
@@ -234,6 +234,13 @@ export function buildApp(deps: AppDeps) {
     return handleError(err, c, log);
   });
   app.onError((err, c) => handleError(err, c, log));
+  // Every request's id, logger, headers and metrics, around the app rather than in it (request-context.ts).
+  app.fetch = withRequestContext(app.fetch, {
+    log,
+    instanceName: config.INSTANCE_NAME,
+    metrics,
+    takeRoute: routes.takeRoute,
+  }) as typeof app.fetch;
   return app;
 }
 

@@ -1,6 +1,6 @@
 import { createTestEvent, testSql } from '@stampede/lab/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildTestApp } from './app-fixture.js';
+import { buildTestApp, serveTestApp } from './app-fixture.js';
 
 const sql = testSql();
 afterAll(() => sql.end({ timeout: 1 }));
@@ -30,6 +30,28 @@ describe('/metrics', () => {
       );
       expect(sample(text, 'stampede_http_requests_total', 'route="unmatched",status="404"')).toBe(1);
       expect(text).not.toContain(event.id);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('when requests on different routes are in flight at once on the Node server, then each is counted under its own route template', async () => {
+    const t = await serveTestApp({ CACHE_TTL_MS: 60_000 });
+    try {
+      const event = await createTestEvent(sql, [5]);
+      const paths = [
+        ...Array.from({ length: 20 }, () => `/events/${event.id}/availability`),
+        ...Array.from({ length: 20 }, () => '/health/live'),
+        ...Array.from({ length: 5 }, () => `/events/${event.id}/no-such`),
+      ];
+      const statuses = await Promise.all(paths.map(async (p) => (await fetch(`${t.base}${p}`)).status));
+      expect(statuses.filter((s) => s === 200)).toHaveLength(40);
+      const text = await (await fetch(`${t.base}/metrics`)).text();
+      expect(sample(text, 'stampede_http_requests_total', 'route="/events/:eventId/availability",status="200"')).toBe(
+        20,
+      );
+      expect(sample(text, 'stampede_http_requests_total', 'route="/health/live",status="200"')).toBe(20);
+      expect(sample(text, 'stampede_http_requests_total', 'route="unmatched",status="404"')).toBe(5);
     } finally {
       await t.close();
     }

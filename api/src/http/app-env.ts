@@ -1,10 +1,16 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LogMethods } from '@stampede/core/logger';
 
-/** What the request-context middleware puts on every Hono context. */
+/** What every request's `c.env` holds (request-context.ts puts the id and logger there). */
+export interface RequestBindings {
+  requestId: string;
+  /** The request's logger: its lines carry the request id. */
+  log: LogMethods;
+  /** Node's request and response, under @hono/node-server; absent under app.request(). */
+  incoming?: IncomingMessage;
+  outgoing?: ServerResponse;
+}
+
 export interface AppEnv {
-  Variables: {
-    requestId: string;
-    /** The request's logger: its lines carry the request id. */
-    log: LogMethods;
-  };
+  Bindings: RequestBindings;
 }

@@ -111,7 +111,7 @@ export function createApiServer(o: ApiServerOptions): ApiServer {
     {
       // Checked by `refusal`, so that the answer is problem+json (Node's own is an empty 400).
       requireHostHeader: false,
-      // Writes the headers every answer carries with the head (requestContext sets them).
+      // Writes the headers every answer carries with the head (withRequestContext sets them).
       ServerResponse: StampedResponse,
       requestTimeout: o.requestTimeoutMs,
       headersTimeout: o.requestTimeoutMs,

@@ -50,7 +50,7 @@ function encodedPath(url: string): string {
 
 /** Sends an AppError as application/problem+json. */
 export function sendProblem(c: Context<AppEnv>, err: AppError): Response {
-  const body = toProblem(err, encodedPath(c.req.url), c.get('requestId'));
+  const body = toProblem(err, encodedPath(c.req.url), c.env?.requestId);
   return new Response(JSON.stringify(body), {
     status: err.status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...err.headers },
@@ -78,11 +78,11 @@ function fromHttpException(err: HTTPException): AppError {
  */
 export function handleError(err: Error, c: Context<AppEnv>, fallbackLog: LogMethods): Response {
   if (err instanceof AppError) {
-    const log = c.get('log') ?? fallbackLog;
+    const log = c.env?.log ?? fallbackLog;
     if (err.status >= 500) log.warn({ event: 'request.failed', code: err.code, err: err.cause ?? err }, err.message);
     return sendProblem(c, err);
   }
   if (err instanceof HTTPException) return sendProblem(c, fromHttpException(err));
-  (c.get('log') ?? fallbackLog).error({ event: 'request.crashed', err }, 'unhandled error');
+  (c.env?.log ?? fallbackLog).error({ event: 'request.crashed', err }, 'unhandled error');
   return sendProblem(c, new AppError('internal', 'An unexpected error occurred. It has been logged.'));
 }

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type Logger, lazyChild } from '@stampede/core/logger';
 import type { ApiMetrics } from '@stampede/core/metrics';
-import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from './app-env.js';
-import { recordRequest } from './http-metrics.js';
-import { nodeResponse, requestHeader } from './node-headers.js';
+import type { Router } from 'hono/router';
+import { RegExpRouter } from 'hono/router/reg-exp-router';
+import { SmartRouter } from 'hono/router/smart-router';
+import { TrieRouter } from 'hono/router/trie-router';
+import type { H, RouterRoute } from 'hono/types';
+import type { RequestBindings } from './app-env.js';
 import { createStamp, StampedResponse } from './stamped-response.js';
 
 /** An incoming X-Request-Id is trusted only when it looks like an id, never as free text. */
@@ -27,49 +29,80 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-XSS-Protection': '0',
 };
 
+type Route = [H, RouterRoute];
+
 /**
- * Gives every request an id (nginx's X-Request-Id when present, a new UUID otherwise)
- * and a child logger that carries it; echoes the id, names the serving replica, sets
- * the security headers and, with metrics, counts and times the request. One middleware
- * for all of it: each layer of Hono's chain is an async step every request pays.
- *
- * Under @hono/node-server the headers go straight onto Node's response, which merges
- * them into whatever response Hono writes, and the id is read from Node's parsed
- * headers: building web Headers objects for them (Hono's request headers, its
- * secureHeaders, setting headers on the finished response) was a quarter of a
- * replica's CPU on a route that does nothing. Elsewhere (app.request() in tests) the
- * same headers are set on the finished response.
+ * Hono's default router, remembering the route it matched last: Hono matches a request
+ * synchronously as its dispatch starts, so right after `fetch` returns, that is the
+ * request's route (its template names the metrics' series).
  */
-export function requestContext(log: Logger, instanceName: string, metrics?: ApiMetrics): MiddlewareHandler<AppEnv> {
-  const fixed: [string, string][] = [['X-Served-By', instanceName], ...Object.entries(SECURITY_HEADERS)];
+export function routeRecorder(): { router: Router<Route>; takeRoute(): string } {
+  const inner = new SmartRouter<Route>({ routers: [new RegExpRouter(), new TrieRouter()] });
+  let last: ReturnType<Router<Route>['match']> | undefined;
+  return {
+    router: {
+      name: 'recording SmartRouter',
+      add: (method, path, handler) => inner.add(method, path, handler),
+      match: (method, path) => {
+        last = inner.match(method, path);
+        return last;
+      },
+    },
+    takeRoute() {
+      const matched = last?.[0].at(-1)?.[0][1].path;
+      last = undefined;
+      return matched === undefined || matched === '*' || matched === '/*' ? 'unmatched' : matched;
+    },
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Hono's fetch takes its env and execution context untyped here.
+type Fetch = (request: Request, env?: any, executionCtx?: any) => Response | Promise<Response>;
+
+/**
+ * Wraps the app's `fetch` with what every request gets: an id (nginx's X-Request-Id when
+ * present, a new UUID otherwise) and a logger that carries it, both in `c.env`; the id
+ * echoed, the serving replica named and the security headers set; and, with metrics, the
+ * request counted and timed by its route template.
+ *
+ * Around `fetch`, not as a middleware: with no middleware before a route's handler, Hono
+ * calls the handler straight away instead of composing an async chain, and that chain was
+ * a tenth of the CPU of a request that does little else (A/B). Under @hono/node-server the
+ * headers are written with the head by Node's response (stamped-response.ts); elsewhere
+ * (app.request() in tests) they are set on the finished response.
+ */
+export function withRequestContext(
+  fetch: Fetch,
+  o: { log: Logger; instanceName: string; metrics?: ApiMetrics; takeRoute: () => string },
+): Fetch {
+  const fixed: [string, string][] = [['X-Served-By', o.instanceName], ...Object.entries(SECURITY_HEADERS)];
   const stamp = createStamp(Object.fromEntries(fixed));
-  return async (c, next) => {
+  const { metrics } = o;
+  return (request, given, executionCtx) => {
     const started = performance.now();
-    const incoming = requestHeader(c, 'x-request-id');
+    const env = (given ?? {}) as Partial<RequestBindings>;
+    const outgoing = env.outgoing instanceof StampedResponse ? env.outgoing : undefined;
+    const incoming = env.incoming ? env.incoming.headers['x-request-id'] : request.headers.get('x-request-id');
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    c.set('requestId', requestId);
-    c.set('log', lazyChild(log, { requestId }));
-    const outgoing = nodeResponse(c);
-    if (outgoing instanceof StampedResponse) {
-      // Written with the head, in one step (stamped-response.ts).
+    env.requestId = requestId;
+    env.log = lazyChild(o.log, { requestId });
+    if (outgoing) {
       outgoing.stamp = stamp;
       outgoing.requestId = requestId;
-      await next();
-      if (metrics) recordRequest(metrics, c, started);
-      return;
+    } else if (env.outgoing) {
+      env.outgoing.setHeader('X-Request-Id', requestId);
+      for (const [name, value] of fixed) env.outgoing.setHeader(name, value);
     }
-    if (outgoing) {
-      outgoing.setHeader('X-Request-Id', requestId);
-      for (const [name, value] of fixed) outgoing.setHeader(name, value);
-      await next();
-      if (metrics) recordRequest(metrics, c, started);
-      return;
-    }
-    await next();
-    if (metrics) recordRequest(metrics, c, started);
-    // On the finished response's headers, not c.header(): after the handler, c.header()
-    // rebuilds node-server's lightweight response as a full web Response.
-    c.res.headers.set('X-Request-Id', requestId);
-    for (const [name, value] of fixed) c.res.headers.set(name, value);
+    const answer = fetch(request, env, executionCtx);
+    const route = o.takeRoute();
+    const finish = (res: Response): Response => {
+      if (metrics) metrics.http.record(route, request.method, res.status, (performance.now() - started) / 1000);
+      if (env.outgoing === undefined) {
+        res.headers.set('X-Request-Id', requestId);
+        for (const [name, value] of fixed) res.headers.set(name, value);
+      }
+      return res;
+    };
+    return answer instanceof Promise ? answer.then(finish) : finish(answer);
   };
 }

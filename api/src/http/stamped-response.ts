@@ -54,7 +54,7 @@ const storeHeader = (ServerResponse.prototype as unknown as { _storeHeader: Stor
  * `writeHead` ends with (Node 20 to 24); response-headers.test.ts checks the head on each.
  */
 export class StampedResponse extends ServerResponse<IncomingMessage> {
-  /** Set by requestContext; written with the head. */
+  /** Set by withRequestContext (request-context.ts); written with the head. */
   stamp: Stamp | undefined = undefined;
   requestId = '';
   /** Headers the handler set before the head (setResponseHeaders), [name, value, …]; they win over the stamp. */

@@ -138,10 +138,7 @@ export function adminRoutes(deps: { sql: Sql; token: string; catalog: Catalog; b
         saleOpensAt: event.saleOpensAt.toISOString(),
         saleClosesAt: event.saleClosesAt?.toISOString() ?? null,
       });
-      c.get('log').info(
-        { event: 'admin.event_created', eventId: event.id, tiers: event.tiers.length },
-        'event created',
-      );
+      c.env.log.info({ event: 'admin.event_created', eventId: event.id, tiers: event.tiers.length }, 'event created');
       const json = {
         id: event.id,
         name: event.name,
@@ -172,7 +169,7 @@ export function adminRoutes(deps: { sql: Sql; token: string; catalog: Catalog; b
         saleOpensAt: window.saleOpensAt.toISOString(),
         saleClosesAt: window.saleClosesAt?.toISOString() ?? null,
       });
-      c.get('log').info({ event: `admin.sale_${action}ed`, eventId }, `sale ${action}ed`);
+      c.env.log.info({ event: `admin.sale_${action}ed`, eventId }, `sale ${action}ed`);
       return c.body(null, 204);
     });
   }

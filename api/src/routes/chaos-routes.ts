@@ -62,7 +62,7 @@ export function chaosRoutes(deps: { chaos: ChaosState; token: string; instance: 
     (c) => {
       const change = c.req.valid('json');
       deps.chaos.update(change);
-      c.get('log').warn({ event: 'chaos.changed', ...deps.chaos.settings }, 'chaos settings changed');
+      c.env.log.warn({ event: 'chaos.changed', ...deps.chaos.settings }, 'chaos settings changed');
       return c.json(state(), 200);
     },
   );
@@ -78,7 +78,7 @@ export function chaosRoutes(deps: { chaos: ChaosState; token: string; instance: 
     }),
     (c) => {
       deps.chaos.reset();
-      c.get('log').info({ event: 'chaos.reset' }, 'chaos reset, replica healthy');
+      c.env.log.info({ event: 'chaos.reset' }, 'chaos reset, replica healthy');
       return c.json(state(), 200);
     },
   );

@@ -174,15 +174,15 @@ export function purchaseRoutes(deps: {
           buyerId,
           eventId,
           idempotencyKey,
-          requestId: c.get('requestId'),
+          requestId: c.env.requestId,
         },
-        c.get('log'),
+        c.env.log,
       );
     } catch (err) {
       // A refusal (sold out above all, the answer of most requests in a spike) is answered
       // here by the one error handler rather than thrown on through every middleware: each
       // rethrow up the async chain was a visible share of a 409's CPU.
-      if (err instanceof AppError) return handleError(err, c, c.get('log'));
+      if (err instanceof AppError) return handleError(err, c, c.env.log);
       throw err;
     }
     // A pass used frees its slot in the room for the next buyer, not only when it expires.

@@ -250,7 +250,7 @@ export function roomRoutes(deps: RoomRoutesDeps) {
       const s = c.req.valid('json');
       if (!(await deps.guard.configure(eventId, s)))
         throw new AppError('event_not_found', `Event ${eventId} does not exist.`);
-      c.get('log').info({ event: 'admin.waiting_room', eventId, ...s }, `waiting room ${s.enabled ? 'on' : 'off'}`);
+      c.env.log.info({ event: 'admin.waiting_room', eventId, ...s }, `waiting room ${s.enabled ? 'on' : 'off'}`);
       return c.body(null, 204);
     });
     app.openapi(inspect, async (c) => {
