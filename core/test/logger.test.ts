@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createLogger, lazyChild, redactUrl, throttledWarning } from '@stampede/core/logger';
@@ -94,6 +94,28 @@ describe('logger', () => {
       .map((l) => (JSON.parse(l) as { i: number }).i);
     expect(seen).toHaveLength(5000);
     expect(seen[4999]).toBe(4999);
+  });
+
+  it('when a process logs one line and goes quiet, then the line reaches stdout within moments, not at exit', async () => {
+    const script = `
+      import { createLogger } from './core/dist/logger.js';
+      const log = createLogger({ LOG_LEVEL: 'info', LOG_PRETTY: false, INSTANCE_NAME: 'quiet' }, 'test');
+      log.info({ event: 'alone' }, 'one line');
+      setTimeout(() => {}, 5000);`;
+    execFileSync('npx', ['tsc', '-b', 'core'], { cwd: ROOT, stdio: 'pipe' });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });
+    try {
+      const started = Date.now();
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.once('data', (d: Buffer) => resolve(d.toString('utf8')));
+        child.once('exit', () => reject(new Error('exited before writing')));
+      });
+      expect(JSON.parse(line)).toMatchObject({ event: 'alone', msg: 'one line' });
+      // Held at most FLUSH_EVERY_MS (50 ms) after the process is up: well before its 5 s are over.
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('when a throttled warning repeats within its interval, then one line is written per interval and the next carries the count held back', async () => {
