@@ -26,6 +26,9 @@ const REDACTED_PATHS = [
 const BATCH_CHARS = 32_768;
 const FLUSH_EVERY_MS = 50;
 
+/** The one writer of the process's stdout, shared by its loggers (one order, one exit flush). */
+let stdout: DestinationStream | undefined;
+
 /**
  * The process logger: pino JSON to stdout, one line per event, every line carrying
  * the component and instance. Pretty output only when LOG_PRETTY asks for it.
@@ -52,7 +55,7 @@ export function createLogger(
     formatters: { level: (label: string) => ({ level: label }) },
   };
   if (config.LOG_PRETTY) return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
-  return pino(options, destination ?? batchedStdout(BATCH_CHARS, FLUSH_EVERY_MS));
+  return pino(options, destination ?? (stdout ??= batchedStdout(BATCH_CHARS, FLUSH_EVERY_MS)));
 }
 
 /** The log methods a request's code uses: a request logger (lazyChild) or the process's own. */
