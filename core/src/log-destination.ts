@@ -2,14 +2,13 @@ import { type DestinationStream, pino } from 'pino';
 
 /**
  * Stdout for the process's log lines, written asynchronously and in batches: lines are
- * held until `batchChars` are waiting or `flushEveryMs` has passed,
- * then handed to sonic-boom (pino's own writer) as one text, which writes it and copes
- * with a slow or full stdout. Gathered here rather than by sonic-boom's `minLength`:
- * sonic-boom measures, in bytes, all the text it already holds on every line it is
- * given, which for a 4 KiB batch cost more than writing the line (3.3 µs of 5.8 in a
- * micro-benchmark), and grows with the batch. What is held
- * when the process exits is written then; only a `kill -9` can lose the last
- * `flushEveryMs` of lines.
+ * held until `batchChars` are waiting or `flushEveryMs` has passed, then handed to
+ * sonic-boom (pino's own writer) as one text, which writes it and copes with a slow or
+ * full stdout. Gathered here rather than by sonic-boom's `minLength`: sonic-boom measures,
+ * in bytes, all the text it already holds on every line it is given, which for a 4 KiB
+ * batch cost more than writing the line (3.3 µs of 5.8 in a micro-benchmark), and grows
+ * with the batch. What is held when the process exits is written then; only a `kill -9`
+ * can lose the last `flushEveryMs` of lines.
  */
 export function batchedStdout(
   batchChars: number,
@@ -31,7 +30,10 @@ export function batchedStdout(
   };
   process.on('exit', () => {
     handOn();
-    out.flushSync();
+    // A stdout already gone (EPIPE) must not turn a clean exit into a crash: the lines are lost either way.
+    try {
+      out.flushSync();
+    } catch {}
   });
   return {
     write(line: string) {

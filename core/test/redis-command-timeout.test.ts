@@ -1,5 +1,5 @@
-import { COMMAND_TIMED_OUT, createRedis } from '@stampede/core/redis';
-import { startPrivateRedis, testConfig, testLogger, waitFor } from '@stampede/lab/testing';
+import { COMMAND_TIMED_OUT, createRedis, type RedisClient } from '@stampede/core/redis';
+import { type PrivateRedis, startPrivateRedis, testConfig, testLogger, waitFor } from '@stampede/lab/testing';
 import { describe, expect, it } from 'vitest';
 
 const TIMEOUT_MS = 300;
@@ -13,13 +13,23 @@ async function settled(command: Promise<unknown>, from: number): Promise<{ ms: n
   return { ms: performance.now() - from, outcome };
 }
 
+/** A private Redis the test can pause, and the process's client on it; both gone after `body`. */
+async function withPausableRedis(body: (redis: PrivateRedis, client: RedisClient) => Promise<void>): Promise<void> {
+  const redis = await startPrivateRedis();
+  const config = testConfig({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: TIMEOUT_MS });
+  const client = createRedis(config, testLogger(config));
+  try {
+    await waitFor(() => client.status === 'ready', { what: 'client ready' });
+    await body(redis, client);
+  } finally {
+    await client.close();
+    await redis.close();
+  }
+}
+
 describe('a Redis command that gets no answer', () => {
   it('when Redis hangs, then every waiting command fails as timed out after about REDIS_COMMAND_TIMEOUT_MS, and once Redis answers again each later command gets its own reply', async () => {
-    const redis = await startPrivateRedis();
-    const config = testConfig({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: TIMEOUT_MS });
-    const client = createRedis(config, testLogger(config));
-    try {
-      await waitFor(() => client.status === 'ready', { what: 'client ready' });
+    await withPausableRedis(async (redis, client) => {
       await client.mset('a', 'A', 'b', 'B', 'c', 'C');
 
       redis.pause();
@@ -39,27 +49,17 @@ describe('a Redis command that gets no answer', () => {
       // The late replies of the failed commands are matched to them and dropped, not handed to these.
       expect(await client.get('b')).toBe('B');
       expect(await Promise.all([client.get('c'), client.get('a')])).toEqual(['C', 'A']);
-    } finally {
-      await client.close();
-      await redis.close();
-    }
+    });
   });
 
   it('when Redis answers within the timeout, then a command slower than a tick is not failed', async () => {
-    const redis = await startPrivateRedis();
-    const config = testConfig({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: TIMEOUT_MS });
-    const client = createRedis(config, testLogger(config));
-    try {
-      await waitFor(() => client.status === 'ready', { what: 'client ready' });
+    await withPausableRedis(async (redis, client) => {
       await client.set('k', 'v');
       redis.pause();
       const reply = client.get('k');
       await new Promise((r) => setTimeout(r, TIMEOUT_MS / 2));
       redis.resume();
       expect(await reply).toBe('v');
-    } finally {
-      await client.close();
-      await redis.close();
-    }
+    });
   });
 });

@@ -52,7 +52,7 @@ export function deliveryAttempt(msg: ConsumeMessage): number {
 
 /** What a delivery can be traced by in logs, even when its body is unreadable. */
 export function deliveryTrace(msg: ConsumeMessage): { messageId?: string; requestId?: string; attempt: number } {
-  // The header: where a message published before the request id was the correlationId carries it.
+  // A message published before the request id moved to correlationId has it in a header.
   const requestId = msg.properties.correlationId ?? msg.properties.headers?.['x-request-id'];
   return {
     messageId: typeof msg.properties.messageId === 'string' ? msg.properties.messageId : undefined,

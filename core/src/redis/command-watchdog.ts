@@ -46,12 +46,15 @@ export function watchCommands(client: Redis | Cluster, timeoutMs: number): Comma
   const connections = (): Redis[] =>
     (client as Redis).isCluster ? (client as Cluster).nodes('all') : [client as Redis];
 
+  /** Fails `last` and the commands before it; none when `last` has left the queue (a newer command never waited that long). */
   const failUpTo = (redis: Redis, last: Command) => {
     const queue = waiting(redis);
-    for (let i = 0; i < queue.length; i += 1) {
+    let end = 0;
+    while (end < queue.length && queue.peekAt(end)!.command !== last) end += 1;
+    if (end === queue.length) return;
+    for (let i = 0; i <= end; i += 1) {
       const command = queue.peekAt(i)!.command;
       if (!command.isSettled) command.reject(new Error(COMMAND_TIMED_OUT));
-      if (command === last) return;
     }
   };
 
